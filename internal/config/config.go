@@ -1,0 +1,208 @@
+// Package config reads troth's configuration from TROTH_* environment
+// variables and command-line flags (flags win), with defaults that make
+// `troth serve` work with no configuration at all.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything troth's commands need to start.
+type Config struct {
+	Addr            string        // TROTH_ADDR
+	DatabaseURL     string        // TROTH_DATABASE_URL: a SQLite path or postgres://…
+	LogLevel        slog.Level    // TROTH_LOG_LEVEL
+	Issuer          string        // TROTH_ISSUER: the iss claim of access tokens
+	Audience        string        // TROTH_AUDIENCE: the aud claim of access tokens
+	AccessTokenTTL  time.Duration // TROTH_ACCESS_TOKEN_TTL
+	RefreshTokenTTL time.Duration // TROTH_REFRESH_TOKEN_TTL
+	TrustedProxies  []netip.Prefix
+	AuthRatePerMin  int  // TROTH_AUTH_RATE_PER_MINUTE, per client address on /v1/auth/*
+	APIRatePerMin   int  // TROTH_API_RATE_PER_MINUTE, per caller on authenticated routes; 0 disables
+	Migrate         bool // TROTH_MIGRATE: run migrations when serve starts
+	SQLiteReaders   int  // TROTH_SQLITE_READERS: size of the SQLite reader pool
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Addr:            ":8080",
+		DatabaseURL:     "troth.db",
+		LogLevel:        slog.LevelInfo,
+		Issuer:          "troth",
+		Audience:        "troth-api",
+		AccessTokenTTL:  15 * time.Minute,
+		RefreshTokenTTL: 30 * 24 * time.Hour,
+		AuthRatePerMin:  20,
+		APIRatePerMin:   6000,
+		Migrate:         true,
+		SQLiteReaders:   8,
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// Load builds the configuration for a subcommand from the environment
+// (through getenv) and the subcommand's arguments. Unknown flags and bad
+// values are errors that name the variable or flag.
+func Load(name string, args []string, getenv func(string) string) (Config, []string, error) {
+	c := Default()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	errs := c.fromEnv(getenv)
+	if len(errs) > 0 {
+		return c, nil, errors.Join(errs...)
+	}
+	c.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	return c, fs.Args(), c.validate()
+}
+
+// PrintFlags writes the flags and their defaults to w.
+func PrintFlags(w io.Writer) {
+	c := Default()
+	fs := flag.NewFlagSet("troth", flag.ContinueOnError)
+	c.flags(fs)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func (c *Config) fromEnv(getenv func(string) string) []error {
+	var errs []error
+	env := func(key string, set func(string) error) {
+		if v := getenv(key); v != "" {
+			if err := set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			}
+		}
+	}
+	str := func(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
+
+	env("TROTH_ADDR", str(&c.Addr))
+	env("TROTH_DATABASE_URL", str(&c.DatabaseURL))
+	env("TROTH_LOG_LEVEL", c.setLogLevel)
+	env("TROTH_ISSUER", str(&c.Issuer))
+	env("TROTH_AUDIENCE", str(&c.Audience))
+	env("TROTH_ACCESS_TOKEN_TTL", durationSetter(&c.AccessTokenTTL))
+	env("TROTH_REFRESH_TOKEN_TTL", durationSetter(&c.RefreshTokenTTL))
+	env("TROTH_TRUSTED_PROXIES", c.setTrustedProxies)
+	env("TROTH_AUTH_RATE_PER_MINUTE", intSetter(&c.AuthRatePerMin, 1))
+	env("TROTH_API_RATE_PER_MINUTE", intSetter(&c.APIRatePerMin, 0))
+	env("TROTH_MIGRATE", boolSetter(&c.Migrate))
+	env("TROTH_SQLITE_READERS", intSetter(&c.SQLiteReaders, 1))
+	env("TROTH_SHUTDOWN_TIMEOUT", durationSetter(&c.ShutdownTimeout))
+	return errs
+}
+
+func (c *Config) flags(fs *flag.FlagSet) {
+
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (TROTH_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "SQLite file path or postgres:// URL (TROTH_DATABASE_URL)")
+	fs.Func("log-level", "debug, info, warn or error (TROTH_LOG_LEVEL)", c.setLogLevel)
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "access token issuer (TROTH_ISSUER)")
+	fs.StringVar(&c.Audience, "audience", c.Audience, "access token audience (TROTH_AUDIENCE)")
+	fs.Func("access-token-ttl", "access token lifetime (TROTH_ACCESS_TOKEN_TTL)", durationSetter(&c.AccessTokenTTL))
+	fs.Func("refresh-token-ttl", "refresh token lifetime (TROTH_REFRESH_TOKEN_TTL)", durationSetter(&c.RefreshTokenTTL))
+	fs.Func("trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is trusted (TROTH_TRUSTED_PROXIES)", c.setTrustedProxies)
+	fs.Func("auth-rate-per-minute", "auth requests a minute per client address (TROTH_AUTH_RATE_PER_MINUTE)", intSetter(&c.AuthRatePerMin, 1))
+	fs.Func("api-rate-per-minute", "API requests a minute per caller, 0 disables (TROTH_API_RATE_PER_MINUTE)", intSetter(&c.APIRatePerMin, 0))
+	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "run database migrations on start (TROTH_MIGRATE)")
+	fs.Func("sqlite-readers", "SQLite reader connections (TROTH_SQLITE_READERS)", intSetter(&c.SQLiteReaders, 1))
+	fs.Func("shutdown-timeout", "grace period for in-flight requests on SIGTERM (TROTH_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("TROTH_ADDR: must not be empty")
+	case c.DatabaseURL == "":
+		return errors.New("TROTH_DATABASE_URL: must not be empty")
+	case c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour:
+		return fmt.Errorf("TROTH_ACCESS_TOKEN_TTL: %s is outside 1m–24h", c.AccessTokenTTL)
+	case c.RefreshTokenTTL < time.Hour || c.RefreshTokenTTL > 365*24*time.Hour:
+		return fmt.Errorf("TROTH_REFRESH_TOKEN_TTL: %s is outside 1h–8760h", c.RefreshTokenTTL)
+	case c.Issuer == "" || c.Audience == "":
+		return errors.New("TROTH_ISSUER and TROTH_AUDIENCE must not be empty")
+	}
+	return nil
+}
+
+// IsPostgres reports whether the database URL names PostgreSQL.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+func (c *Config) setLogLevel(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		return fmt.Errorf("unknown log level %q (want debug, info, warn or error)", v)
+	}
+	return nil
+}
+
+func (c *Config) setTrustedProxies(v string) error {
+	c.TrustedProxies = nil
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("bad CIDR %q", s)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	return nil
+}
+
+func durationSetter(p *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q", v)
+		}
+		*p = d
+		return nil
+	}
+}
+
+func intSetter(p *int, min int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			return fmt.Errorf("want a whole number ≥ %d, got %q", min, v)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func boolSetter(p *bool) func(string) error {
+	return func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*p = b
+		return nil
+	}
+}

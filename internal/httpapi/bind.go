@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"encoding/json/jsontext"
+	jsonv2 "encoding/json/v2"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth/internal/fault"
+)
+
+// maxBody caps every request body.
+const maxBody = 64 << 10
+
+// bind decodes the JSON request body into v, strictly: unknown fields,
+// duplicate keys, keys that differ only in case, invalid UTF-8, trailing data
+// and wrong types are all 400 problems naming the field. Path and query
+// parameters are never merged in.
+func bind(c echo.Context, v any) error {
+	req := c.Request()
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return fault.New(fault.KindUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
+	}
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return fault.New(fault.KindBadRequest, "empty_body", "the request body must be a JSON object")
+	}
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+// decodeError describes a JSON decoding failure without exposing Go types.
+func decodeError(err error) error {
+	bad := func(code, field, msg string) error {
+		e := fault.New(fault.KindBadRequest, code, "%s", msg)
+		if field != "" {
+			e.Fields = []fault.FieldError{{Field: field, Code: code, Message: msg}}
+		}
+		e.Err = err
+		return e
+	}
+	var se *jsonv2.SemanticError
+	if errors.As(err, &se) {
+		field := pointerField(se.JSONPointer)
+		switch {
+		case errors.Is(se.Err, jsonv2.ErrUnknownName):
+			return bad("unknown_field", field, "unknown field "+quote(field))
+		case se.JSONKind != 0:
+			if field == "" {
+				return bad("invalid_json", "", "the request body must be a JSON object")
+			}
+			return bad("invalid_type", field, "field "+quote(field)+" has the wrong type ("+kindName(se.JSONKind)+")")
+		}
+		return bad("invalid_json", field, "the request body is not valid for this operation")
+	}
+	var sy *jsontext.SyntacticError
+	if errors.As(err, &sy) {
+		field := pointerField(sy.JSONPointer)
+		switch {
+		case errors.Is(sy.Err, jsontext.ErrDuplicateName):
+			return bad("duplicate_field", field, "field "+quote(field)+" appears more than once")
+		case sy.Err != nil && strings.Contains(sy.Err.Error(), "invalid UTF-8"):
+			// jsontext exports no sentinel for this one.
+			return bad("invalid_utf8", field, "the request body contains invalid UTF-8")
+		}
+		return bad("malformed_json", "", "the request body is not well-formed JSON")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return bad("malformed_json", "", "the request body is not well-formed JSON")
+	}
+	return bad("invalid_json", "", "the request body is not valid JSON")
+}
+
+func pointerField(p jsontext.Pointer) string {
+	s := strings.TrimPrefix(string(p), "/")
+	s = strings.ReplaceAll(s, "/", ".")
+	s = strings.ReplaceAll(s, "~1", "/")
+	return strings.ReplaceAll(s, "~0", "~")
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "got null"
+	case 'f', 't':
+		return "got a boolean"
+	case '"':
+		return "got a string"
+	case '0':
+		return "got a number"
+	case '{':
+		return "got an object"
+	case '[':
+		return "got an array"
+	}
+	return "unexpected value"
+}

@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/logging"
+)
+
+// requestID gives every request an id: the client's X-Request-Id when it is
+// short and plain, otherwise a new one. It is echoed in the response, put in
+// the request context for logging, and named in problem bodies.
+func requestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rid := c.Request().Header.Get(echo.HeaderXRequestID)
+			if !plainID(rid) {
+				var b [12]byte
+				_, _ = rand.Read(b[:])
+				rid = hex.EncodeToString(b[:])
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, rid)
+			req := c.Request()
+			c.SetRequest(req.WithContext(logging.WithRequestID(req.Context(), rid)))
+			return next(c)
+		}
+	}
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog writes one line per request, after the error (if any) has been
+// rendered, so the status is the one the client saw.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			req := c.Request()
+			level := slog.LevelInfo
+			if c.Response().Status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(req.Context(), level, "request",
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.String("route", c.Path()),
+				slog.Int("status", c.Response().Status),
+				slog.Int64("bytes", c.Response().Size),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("remote_ip", c.RealIP()),
+			)
+			return nil
+		}
+	}
+}
+
+// recoverPanic turns a panic into a 500 problem; the stack is logged.
+func recoverPanic(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fault.Internal(fmt.Errorf("panic: %v", r))
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+// limitBody refuses bodies over maxBody: at once when Content-Length says
+// so, and while reading otherwise (chunked bodies).
+func limitBody() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > maxBody {
+				return errTooLarge
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBody)
+			}
+			return next(c)
+		}
+	}
+}
+
+// securityHeaders sets headers every API response should carry.
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			if strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
+	}
+}
+
+const ctxUserID = "troth.user_id"
+
+// requireAuth authenticates the caller with a bearer access token. It is
+// attached per route, never to a group, so an unknown path answers 404, not
+// 401.
+func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		authz := c.Request().Header.Get(echo.HeaderAuthorization)
+		scheme, raw, ok := strings.Cut(authz, " ")
+		if authz == "" {
+			return fault.Unauthenticated("unauthenticated", "send an access token as Authorization: Bearer <token>")
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+			return fault.Unauthenticated("invalid_token", "the Authorization header must be Bearer <token>")
+		}
+		claims, err := h.Tokens.Verify(c.Request().Context(), strings.TrimSpace(raw))
+		if err != nil {
+			return err
+		}
+		c.Set(ctxUserID, claims.Subject)
+		if h.apiLimiter != nil {
+			if err := h.apiLimiter.check(c, "u:"+claims.Subject); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+// userID returns the authenticated caller's id.
+func userID(c echo.Context) string {
+	id, _ := c.Get(ctxUserID).(string)
+	return id
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Seconds() + 0.999)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.Itoa(s)
+}

@@ -1,0 +1,101 @@
+// Package httpapi is troth's HTTP layer: Echo routes, handlers that parse,
+// call one service method and encode, middleware, strict JSON binding, and
+// the mapping of errors to RFC 9457 problems. The swag annotations here
+// generate docs/swagger.json and, from it, openapi.yaml.
+//
+//	@title						troth API
+//	@version					1.0
+//	@description				troth records the promises people make to each other, what actually happened, how consistently each person keeps their word, and how trust recovers after a breach.
+//	@description				Errors are RFC 9457 problem documents (application/problem+json) with a stable `code`.
+//	@BasePath					/
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh, sent as "Bearer <token>".
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/token"
+)
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the HTTP layer calls.
+type Deps struct {
+	Accounts *account.Service
+	Tokens   *token.Service
+	DB       Pinger
+	Metrics  *Metrics
+	Log      *slog.Logger
+	// OpenAPI is the openapi.yaml document served at /openapi.yaml.
+	OpenAPI []byte
+	// IPExtractor decides the client address used for rate limits.
+	IPExtractor echo.IPExtractor
+	// AuthRatePerMin limits /v1/auth/* per client address.
+	AuthRatePerMin int
+	// APIRatePerMin limits authenticated routes per caller; 0 disables.
+	APIRatePerMin int
+	// Now is the clock.
+	Now func() time.Time
+	// Outer middleware, outermost first (tests add response validation).
+	Outer []echo.MiddlewareFunc
+}
+
+type handlers struct {
+	Deps
+	authLimiter *limiter
+	apiLimiter  *limiter
+}
+
+// New builds the Echo application with every route.
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handlers{Deps: d, authLimiter: newLimiter(d.AuthRatePerMin, d.Now)}
+	if d.APIRatePerMin > 0 {
+		h.apiLimiter = newLimiter(d.APIRatePerMin, d.Now)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Log)
+	e.IPExtractor = d.IPExtractor
+	if e.IPExtractor == nil {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.Use(d.Outer...)
+	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody())
+	h.routes(e)
+	return e
+}
+
+// routes lists every route of the API in one place.
+func (h *handlers) routes(e *echo.Echo) {
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", echo.WrapHandler(h.metricsHandler()))
+	e.GET("/openapi.yaml", h.openAPI)
+	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
+	e.GET("/docs/*", h.swaggerUI())
+	e.GET("/.well-known/jwks.json", h.jwks)
+
+	auth := h.authLimiter.byAddress()
+	e.POST("/v1/auth/register", h.register, auth)
+	e.POST("/v1/auth/login", h.login, auth)
+	e.POST("/v1/auth/refresh", h.refresh, auth)
+	e.POST("/v1/auth/logout", h.logout, auth)
+
+	e.GET("/v1/me", h.getMe, h.requireAuth)
+	e.PATCH("/v1/me", h.patchMe, h.requireAuth)
+}

@@ -1,0 +1,165 @@
+// Package server wires troth together: configuration → store → services →
+// HTTP. It is what `troth serve` runs and what end-to-end tests build.
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth"
+	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/config"
+	"github.com/troth-app/troth/internal/httpapi"
+	"github.com/troth-app/troth/internal/password"
+	"github.com/troth-app/troth/internal/store"
+	"github.com/troth-app/troth/internal/token"
+)
+
+// Server is a running troth: its database, services and HTTP handler.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	DB      *store.DB
+	Tokens  *token.Service
+	handler *echo.Echo
+}
+
+// Options are what tests may change beyond the configuration.
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// PasswordParams override the argon2id cost (tests use cheap ones).
+	PasswordParams *password.Params
+	// Outer middleware wraps every request, outermost first.
+	Outer []echo.MiddlewareFunc
+}
+
+// New opens the database, migrates it when the configuration says so, and
+// builds the services and the HTTP handler.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Server, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{SQLiteReaders: cfg.SQLiteReaders})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Server, error) {
+		db.Close()
+		return nil, err
+	}
+	if cfg.Migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			return fail(fmt.Errorf("migrate: %w", err))
+		}
+		if len(applied) > 0 {
+			log.Info("migrated database", "applied", applied, "dialect", db.Dialect())
+		}
+	}
+	tokens, err := token.New(ctx, token.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: opt.Now,
+	}, db.Keys())
+	if err != nil {
+		return fail(err)
+	}
+	params := password.Recommended
+	if opt.PasswordParams != nil {
+		params = *opt.PasswordParams
+	}
+	accounts := account.NewService(db.Accounts(), password.NewHasher(params), tokens, cfg.RefreshTokenTTL, opt.Now)
+
+	w, r := db.SQL()
+	pools := map[string]*sql.DB{"troth_writer": w}
+	if r != w {
+		pools["troth_reader"] = r
+	}
+	h := httpapi.New(httpapi.Deps{
+		Accounts:       accounts,
+		Tokens:         tokens,
+		DB:             db,
+		Metrics:        httpapi.NewMetrics(pools),
+		Log:            log,
+		OpenAPI:        troth.OpenAPI,
+		IPExtractor:    ipExtractor(cfg),
+		AuthRatePerMin: cfg.AuthRatePerMin,
+		APIRatePerMin:  cfg.APIRatePerMin,
+		Now:            opt.Now,
+		Outer:          opt.Outer,
+	})
+	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, handler: h}, nil
+}
+
+// ipExtractor trusts X-Forwarded-For only from configured proxies; with
+// none configured the connection's own address is the client's.
+func ipExtractor(cfg config.Config) echo.IPExtractor {
+	if len(cfg.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range cfg.TrustedProxies {
+		_, n, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// Handler is the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases the database.
+func (s *Server) Close() error { return s.DB.Close() }
+
+// Serve listens on the configured address until ctx is cancelled, then
+// stops accepting connections and waits up to the shutdown timeout for
+// requests in flight.
+func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "dialect", s.DB.Dialect())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}

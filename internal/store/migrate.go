@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Migration is one versioned SQL file for one dialect.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations lists the embedded migrations of a dialect in order.
+func Migrations(d Dialect) ([]Migration, error) {
+	dir := path.Join("migrations", string(d))
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", name)
+		}
+		body, err := fs.ReadFile(migrationFS, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i := range ms {
+		if ms[i].Version != i+1 {
+			return nil, fmt.Errorf("migrations of %s: version %d is missing or repeated", d, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// Migrate applies every migration not yet recorded in schema_migrations,
+// each in its own transaction, and returns the versions it applied. Several
+// instances may call it at once: on PostgreSQL an advisory lock serializes
+// them, on SQLite the immediate write transaction does.
+func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+	ms, err := Migrations(db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.sqlW.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var applied []int
+	for _, m := range ms {
+		done, err := db.apply(ctx, m)
+		if err != nil {
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		if done {
+			applied = append(applied, m.Version)
+		}
+	}
+	return applied, nil
+}
+
+func (db *DB) apply(ctx context.Context, m Migration) (bool, error) {
+	tx, err := db.sqlW.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if db.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727368)`); err != nil {
+			return false, err
+		}
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = `+db.placeholder(1), m.Version).Scan(&one)
+	switch {
+	case err == nil:
+		return false, nil
+	case err != sql.ErrNoRows:
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (`+
+		db.placeholder(1)+`, `+db.placeholder(2)+`, `+db.placeholder(3)+`)`,
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// SchemaVersion returns the highest applied migration, 0 for none.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := db.sqlR.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+func (db *DB) placeholder(n int) string {
+	if db.dialect == Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}

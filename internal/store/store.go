@@ -1,0 +1,175 @@
+// Package store keeps troth's data in SQLite (the embedded default) or
+// PostgreSQL, through GORM. It owns the rows, their conversion to domain
+// types, transactions, migrations and the translation of driver errors into
+// fault errors. Nothing outside this package imports GORM.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Options tune how a database is opened.
+type Options struct {
+	// SQLiteReaders is the size of the SQLite reader pool (default 8).
+	SQLiteReaders int
+	// PostgresMaxConns caps the PostgreSQL pool (default 20).
+	PostgresMaxConns int
+}
+
+// DB is an open database: a writer and a reader handle. On SQLite the writer
+// is one connection (SQLite has one writer at a time; queueing in Go is
+// cheaper and fairer than busy-waiting in SQLite) and the readers a pool of
+// read-only connections. On PostgreSQL both are the same pool.
+type DB struct {
+	dialect Dialect
+	w, r    *gorm.DB
+	sqlW    *sql.DB
+	sqlR    *sql.DB
+}
+
+// Open opens the database named by dsn: a postgres:// URL, or otherwise a
+// SQLite file path (created if missing).
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	if opt.SQLiteReaders <= 0 {
+		opt.SQLiteReaders = 8
+	}
+	if opt.PostgresMaxConns <= 0 {
+		opt.PostgresMaxConns = 20
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		PrepareStmt:            true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn, cfg, opt)
+	}
+	return openSQLite(ctx, dsn, cfg, opt)
+}
+
+func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options) (*DB, error) {
+	g, err := gorm.Open(postgres.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	s, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	s.SetMaxOpenConns(opt.PostgresMaxConns)
+	s.SetMaxIdleConns(opt.PostgresMaxConns)
+	s.SetConnMaxIdleTime(5 * time.Minute)
+	if err := s.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}, nil
+}
+
+// sqliteDSN builds a mattn/go-sqlite3 DSN. busy_timeout comes first so that
+// it applies while the other pragmas run. synchronous=FULL: in WAL mode an
+// acknowledged commit then survives power loss, not only a process crash.
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	if readOnly {
+		q.Set("_query_only", "1")
+		q.Set("_txlock", "deferred")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	// url.Values.Encode sorts keys; _busy_timeout sorts first.
+	base, extra, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+	dsn := "file:" + base + "?" + q.Encode()
+	if extra != "" {
+		dsn += "&" + extra
+	}
+	return dsn
+}
+
+func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options) (*DB, error) {
+	w, err := gorm.Open(sqlite.Open(sqliteDSN(path, false)), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sw, err := w.DB()
+	if err != nil {
+		return nil, err
+	}
+	sw.SetMaxOpenConns(1)
+	sw.SetMaxIdleConns(1)
+	sw.SetConnMaxLifetime(0)
+	sw.SetConnMaxIdleTime(0)
+	// The writer creates the file and switches it to WAL before any reader opens it.
+	if err := sw.PingContext(ctx); err != nil {
+		sw.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := gorm.Open(sqlite.Open(sqliteDSN(path, true)), cfg)
+	if err != nil {
+		sw.Close()
+		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
+	}
+	sr, err := r.DB()
+	if err != nil {
+		sw.Close()
+		return nil, err
+	}
+	sr.SetMaxOpenConns(opt.SQLiteReaders)
+	sr.SetMaxIdleConns(opt.SQLiteReaders)
+	sr.SetConnMaxLifetime(0)
+	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr}, nil
+}
+
+// Dialect tells which engine this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sqlW.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.sqlR.PingContext(ctx)
+}
+
+// SQL returns the underlying writer and reader pools (the same on
+// PostgreSQL), for metrics.
+func (db *DB) SQL() (writer, reader *sql.DB) { return db.sqlW, db.sqlR }
+
+// Close closes all connections.
+func (db *DB) Close() error {
+	err := db.sqlW.Close()
+	if db.sqlR != db.sqlW {
+		err = errors.Join(err, db.sqlR.Close())
+	}
+	return err
+}
+
+// inTx runs fn in a write transaction on the writer.
+func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.w.WithContext(ctx).Transaction(fn)
+}

@@ -1,0 +1,29 @@
+// Package tz validates IANA time zone names. The binary embeds the time zone
+// database, so zones resolve the same in a minimal container.
+package tz
+
+import (
+	"strings"
+	"time"
+	_ "time/tzdata" // embed the IANA database: minimal images have none
+)
+
+// Load returns the location named by an IANA zone name. It refuses the empty
+// name and "Local", which time.LoadLocation accepts but which mean the
+// server's own zone, not the user's.
+func Load(name string) (*time.Location, bool) {
+	if name == "" || name == "Local" || len(name) > 64 || strings.ContainsAny(name, " \\") {
+		return nil, false
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	return loc, true
+}
+
+// Valid reports whether name is an IANA zone troth accepts.
+func Valid(name string) bool {
+	_, ok := Load(name)
+	return ok
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+const swagger2 = `{
+  "swagger": "2.0",
+  "info": {"title": "troth", "version": "1.0", "contact": {}},
+  "basePath": "/api/v1",
+  "paths": {
+    "/things/{id}": {
+      "get": {
+        "security": [{"BearerAuth": []}],
+        "produces": ["application/json"],
+        "operationId": "getThing",
+        "parameters": [{"type": "string", "name": "id", "in": "path", "required": true}],
+        "responses": {
+          "200": {"description": "OK", "schema": {"$ref": "#/definitions/Thing"}},
+          "404": {"description": "Not Found", "schema": {"$ref": "#/definitions/Problem"}}
+        }
+      }
+    }
+  },
+  "definitions": {
+    "Thing": {
+      "type": "object",
+      "required": ["id"],
+      "properties": {
+        "id": {"type": "string"},
+        "note": {"type": "string", "x-nullable": true}
+      }
+    },
+    "Problem": {
+      "type": "object",
+      "properties": {"title": {"type": "string"}, "status": {"type": "integer"}}
+    }
+  },
+  "securityDefinitions": {
+    "BearerAuth": {"type": "apiKey", "name": "Authorization", "in": "header"}
+  }
+}`
+
+func TestConvert(t *testing.T) {
+	out, err := convert([]byte(swagger2))
+	if err != nil {
+		t.Fatalf("convert: %v", err)
+	}
+	again, err := convert([]byte(swagger2))
+	if err != nil {
+		t.Fatalf("convert (2nd run): %v", err)
+	}
+	if !bytes.Equal(out, again) {
+		t.Errorf("output is not deterministic")
+	}
+	if !bytes.HasPrefix(out, []byte("openapi: 3.0.3\n")) {
+		t.Errorf("output does not start with the openapi version:\n%s", out)
+	}
+
+	doc, err := openapi3.NewLoader().LoadFromData(out)
+	if err != nil {
+		t.Fatalf("load output: %v\n%s", err, out)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("output does not validate: %v", err)
+	}
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
+	}
+
+	schemes := doc.Components.SecuritySchemes
+	if _, ok := schemes["BearerAuth"]; ok {
+		t.Errorf("apiKey scheme BearerAuth was kept")
+	}
+	bearer := schemes[bearerSchemeName]
+	if bearer == nil || bearer.Value == nil {
+		t.Fatalf("no %s security scheme: %v", bearerSchemeName, schemes)
+	}
+	if v := bearer.Value; v.Type != "http" || v.Scheme != "bearer" || v.BearerFormat != "JWT" {
+		t.Errorf("bearer scheme = %+v, want http/bearer/JWT", v)
+	}
+
+	op := doc.Paths.Find("/things/{id}").Get
+	if op == nil {
+		t.Fatal("GET /things/{id} missing")
+	}
+	if op.Security == nil || len(*op.Security) != 1 {
+		t.Fatalf("security = %v, want one requirement", op.Security)
+	}
+	if _, ok := (*op.Security)[0][bearerSchemeName]; !ok || len((*op.Security)[0]) != 1 {
+		t.Errorf("security requirement = %v, want only %s", (*op.Security)[0], bearerSchemeName)
+	}
+
+	ok := op.Responses.Status(200).Value.Content
+	if ok.Get("application/json") == nil || len(ok) != 1 {
+		t.Errorf("200 content types = %v, want only application/json", keys(ok))
+	}
+	if ref := ok.Get("application/json").Schema.Ref; ref != "#/components/schemas/Thing" {
+		t.Errorf("200 schema ref = %q", ref)
+	}
+	nf := op.Responses.Status(404).Value.Content
+	if _, has := nf["application/problem+json"]; !has || len(nf) != 1 {
+		t.Errorf("404 content types = %v, want only application/problem+json", keys(nf))
+	} else if ref := nf["application/problem+json"].Schema.Ref; ref != "#/components/schemas/Problem" {
+		t.Errorf("404 schema ref = %q", ref)
+	}
+
+	if !doc.Components.Schemas["Thing"].Value.Properties["note"].Value.Nullable {
+		t.Errorf("x-nullable was not turned into nullable: true")
+	}
+}
+
+func TestConvertRejectsInvalid(t *testing.T) {
+	// An operation requiring an undefined security scheme must fail.
+	bad := bytes.Replace([]byte(swagger2), []byte(`[{"BearerAuth": []}]`), []byte(`[{"Nope": []}]`), 1)
+	if _, err := convert(bad); err == nil {
+		t.Fatal("convert accepted a requirement naming an undefined scheme")
+	}
+	if _, err := convert([]byte(`{"swagger": "2.0"`)); err == nil {
+		t.Fatal("convert accepted malformed JSON")
+	}
+}
+
+func TestIsErrorStatus(t *testing.T) {
+	for status, want := range map[string]bool{
+		"200": false, "204": false, "302": false, "399": false,
+		"400": true, "404": true, "500": true, "4XX": true, "5xx": true, "default": true, "2XX": false,
+	} {
+		if got := isErrorStatus(status); got != want {
+			t.Errorf("isErrorStatus(%q) = %v, want %v", status, got, want)
+		}
+	}
+}
+
+func keys(c openapi3.Content) []string {
+	var out []string
+	for k := range c {
+		out = append(out, k)
+	}
+	return out
+}
