@@ -158,6 +158,10 @@ func (c *Config) setLogLevel(v string) error {
 	return nil
 }
 
+// SetTrustedProxies sets the trusted proxy ranges from a comma-separated
+// list of CIDRs, as TROTH_TRUSTED_PROXIES does.
+func SetTrustedProxies(c *Config, v string) error { return c.setTrustedProxies(v) }
+
 func (c *Config) setTrustedProxies(v string) error {
 	c.TrustedProxies = nil
 	for _, s := range strings.Split(v, ",") {

@@ -1,8 +1,8 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,7 +27,7 @@ func (h *handlers) sessionResponse(c echo.Context, status int, s account.Session
 		AccessToken:           s.AccessToken,
 		RefreshToken:          s.RefreshToken,
 		TokenType:             "Bearer",
-		ExpiresIn:             int64(s.AccessExpiresAt.Sub(h.Now()).Round(time.Second) / time.Second),
+		ExpiresIn:             int64(math.Ceil(s.AccessExpiresAt.Sub(h.Now()).Seconds())),
 		RefreshTokenExpiresAt: s.RefreshExpiresAt.UTC(),
 	})
 }

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"time"
 
-	echoSwagger "github.com/swaggo/echo-swagger"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	echoSwagger "github.com/swaggo/echo-swagger"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/fault"

@@ -27,11 +27,12 @@ type Keys struct{ db *DB }
 // Keys returns the signing key store.
 func (db *DB) Keys() *Keys { return &Keys{db: db} }
 
-// SigningKeys implements token.KeyStore. It reads through the writer so an
-// instance sees a key it has just added.
+// SigningKeys implements token.KeyStore. It reads from the reader pool:
+// tokens are issued inside write transactions, and on SQLite the single
+// writer connection is then taken.
 func (s *Keys) SigningKeys(ctx context.Context) ([]token.Key, error) {
 	var rows []signingKeyRow
-	if err := s.db.w.WithContext(ctx).Order("created_at").Find(&rows).Error; err != nil {
+	if err := s.db.r.WithContext(ctx).Order("created_at").Find(&rows).Error; err != nil {
 		return nil, translate(err, "signing key")
 	}
 	keys := make([]token.Key, 0, len(rows))

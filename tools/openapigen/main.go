@@ -8,6 +8,8 @@
 //     named bearerAuth, renaming every security requirement accordingly;
 //   - moves the application/json content of every error response (status >= 400,
 //     4XX/5XX and default) to application/problem+json (RFC 9457);
+//   - documents a 500 problem response on every operation (any request can
+//     meet an internal error; the SDKs should know its shape);
 //   - validates the result and writes deterministic YAML.
 //
 // Usage (from go:generate):
@@ -79,6 +81,9 @@ func convert(swagger []byte) ([]byte, error) {
 	doc3.OpenAPI = "3.0.3"
 
 	if err := useBearerScheme(doc3); err != nil {
+		return nil, err
+	}
+	if err := addInternalError(doc3); err != nil {
 		return nil, err
 	}
 	problemResponses(doc3)
@@ -182,6 +187,33 @@ func mergeScopes(a, b []string) []string {
 	out := append(append([]string{}, a...), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// addInternalError gives every operation a 500 response with the Problem
+// schema unless it documents one.
+func addInternalError(doc *openapi3.T) error {
+	if doc.Components == nil || doc.Components.Schemas["Problem"] == nil {
+		return errors.New("components.schemas.Problem is missing: annotate api.Problem with // @name Problem")
+	}
+	if doc.Paths == nil {
+		return nil
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Responses == nil {
+				op.Responses = openapi3.NewResponses()
+			}
+			if op.Responses.Value("500") != nil {
+				continue
+			}
+			desc := "an internal error; the problem's request_id identifies it in the server's logs"
+			op.Responses.Set("500", &openapi3.ResponseRef{Value: &openapi3.Response{
+				Description: &desc,
+				Content:     openapi3.NewContentWithJSONSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Problem", doc.Components.Schemas["Problem"].Value)),
+			}})
+		}
+	}
+	return nil
 }
 
 // problemResponses moves the application/json content of error responses to

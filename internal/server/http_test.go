@@ -1,0 +1,204 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/troth-app/troth/internal/config"
+	"github.com/troth-app/troth/internal/server/servertest"
+	"github.com/troth-app/troth/internal/store/storetest"
+)
+
+func sqliteApp(t *testing.T, opts ...servertest.Option) *servertest.App {
+	return servertest.New(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, opts...)
+}
+
+// Every malformed body is a 400 problem naming what is wrong, and nothing
+// is written.
+func TestStrictJSON(t *testing.T) {
+	app := sqliteApp(t)
+	u := app.Register("Hal")
+	cases := []struct {
+		name, method, path, body string
+		wantStatus               int
+		wantCode, wantField      string
+	}{
+		{"malformed", "POST", "/v1/auth/login", `{"email": "a@b.c",`, 400, "malformed_json", ""},
+		{"not an object", "POST", "/v1/auth/login", `["a@b.c"]`, 400, "invalid_json", ""},
+		{"unknown field", "POST", "/v1/auth/login", `{"email":"a@b.c","password":"12345678","admin":true}`, 400, "unknown_field", "admin"},
+		{"duplicate key", "POST", "/v1/auth/login", `{"email":"a@b.c","email":"x@y.z","password":"12345678"}`, 400, "duplicate_field", "email"},
+		{"key differing in case", "POST", "/v1/auth/login", `{"Email":"a@b.c","password":"12345678"}`, 400, "unknown_field", "Email"},
+		{"trailing data", "POST", "/v1/auth/login", `{"email":"a@b.c","password":"12345678"} {}`, 400, "malformed_json", ""},
+		{"invalid UTF-8", "POST", "/v1/auth/login", "{\"email\":\"a\xffb@c.d\",\"password\":\"12345678\"}", 400, "invalid_utf8", "email"},
+		{"wrong type", "POST", "/v1/auth/login", `{"email":42,"password":"12345678"}`, 400, "invalid_type", "email"},
+		{"empty body", "POST", "/v1/auth/login", ``, 400, "empty_body", ""},
+		{"patch wrong type", "PATCH", "/v1/me", `{"display_name":["x"]}`, 400, "invalid_type", "display_name"},
+		{"patch unknown field", "PATCH", "/v1/me", `{"email":"new@example.com"}`, 400, "unknown_field", "email"},
+		{"too large", "PATCH", "/v1/me", `{"display_name":"` + strings.Repeat("x", 70_000) + `"}`, 413, "payload_too_large", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := app.Do(servertest.Request{Method: tc.method, Path: tc.path, Body: tc.body, Token: u.AccessToken})
+			p := decodeProblem(t, res)
+			if res.Status != tc.wantStatus || p.Code != tc.wantCode {
+				t.Fatalf("got %d %+v, want %d %s", res.Status, p, tc.wantStatus, tc.wantCode)
+			}
+			if tc.wantField != "" && (len(p.Errors) != 1 || p.Errors[0].Field != tc.wantField) {
+				t.Errorf("errors %+v, want field %q", p.Errors, tc.wantField)
+			}
+			if strings.Contains(string(res.Body), "Go ") || strings.Contains(string(res.Body), "api.") {
+				t.Errorf("problem leaks Go types: %s", res.Body)
+			}
+		})
+	}
+	t.Run("wrong content type", func(t *testing.T) {
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", Body: `{}`, Header: map[string]string{"Content-Type": "text/plain"}})
+		if p := decodeProblem(t, res); res.Status != http.StatusUnsupportedMediaType || p.Code != "unsupported_media_type" {
+			t.Fatalf("got %d %+v", res.Status, p)
+		}
+	})
+	// The profile is unchanged by all of the above.
+	me := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: u.AccessToken}).Map(t)
+	if me["display_name"] != "Hal" {
+		t.Fatalf("profile changed by refused requests: %v", me)
+	}
+}
+
+func TestRouterErrorsAreProblems(t *testing.T) {
+	app := sqliteApp(t)
+	cases := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/v1/nope", 404, "route_not_found"},
+		{"GET", "/v1/relationships/rel_x/unknown", 404, "route_not_found"},
+		{"GET", "/nope", 404, "route_not_found"},
+		{"DELETE", "/v1/me", 405, "method_not_allowed"},
+		{"GET", "/v1/auth/login", 405, "method_not_allowed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			res := app.Do(servertest.Request{Method: tc.method, Path: tc.path})
+			if p := decodeProblem(t, res); res.Status != tc.status || p.Code != tc.code {
+				t.Fatalf("got %d %+v, want %d %s", res.Status, p, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// A database failure answers 500 with a generic problem; the driver's error
+// is logged with the request id and never sent.
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	app := sqliteApp(t)
+	u := app.Register("Ida")
+	app.Server.DB.Close()
+	res := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: u.AccessToken, Header: map[string]string{"X-Request-Id": "leak-test-1"}})
+	p := decodeProblem(t, res)
+	if res.Status != http.StatusInternalServerError || p.Code != "internal" || p.Detail != "an internal error occurred" {
+		t.Fatalf("got %d %+v", res.Status, p)
+	}
+	for _, leak := range []string{"sql", "database", "closed", "gorm", ".go"} {
+		if strings.Contains(strings.ToLower(string(res.Body)), leak) {
+			t.Errorf("response leaks %q: %s", leak, res.Body)
+		}
+	}
+	logs := app.Logs.String()
+	if !strings.Contains(logs, `"request_id":"leak-test-1"`) || !strings.Contains(logs, "database is closed") {
+		t.Errorf("the cause was not logged with the request id:\n%s", logs)
+	}
+	if res := app.Do(servertest.Request{Method: "GET", Path: "/readyz"}); res.Status != http.StatusServiceUnavailable {
+		t.Errorf("readyz with a closed database: %d", res.Status)
+	}
+}
+
+// Auth routes are limited per client address; a spoofed X-Forwarded-For
+// does not buy a fresh budget unless the proxy is trusted.
+func TestAuthRateLimit(t *testing.T) {
+	app := sqliteApp(t, func(c *config.Config) { c.AuthRatePerMin = 3 })
+	login := func(addr, xff string) *servertest.Response {
+		h := map[string]string{}
+		if xff != "" {
+			h["X-Forwarded-For"] = xff
+		}
+		return app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", RemoteAddr: addr, Header: h,
+			Body: map[string]string{"email": "x@example.com", "password": "whatever1"}})
+	}
+	for i := range 3 {
+		if res := login("203.0.113.7:1000", "198.51.100."+string(rune('1'+i))); res.Status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, res.Status)
+		}
+	}
+	res := login("203.0.113.7:1001", "198.51.100.99")
+	p := decodeProblem(t, res)
+	if res.Status != http.StatusTooManyRequests || p.Code != "rate_limited" {
+		t.Fatalf("4th attempt: %d %+v", res.Status, p)
+	}
+	if res.Header.Get("Retry-After") == "" || res.Header.Get("RateLimit-Limit") != "3" || res.Header.Get("RateLimit-Remaining") != "0" {
+		t.Errorf("headers: %v", res.Header)
+	}
+	// Another address has its own budget.
+	if res := login("203.0.113.8:1000", ""); res.Status != http.StatusUnauthorized {
+		t.Fatalf("other address: %d", res.Status)
+	}
+	// The budget refills with time.
+	app.Clock.Advance(21 * 1e9)
+	if res := login("203.0.113.7:1002", ""); res.Status != http.StatusUnauthorized {
+		t.Fatalf("after refill: %d", res.Status)
+	}
+}
+
+func TestTrustedProxyForwardsClientAddress(t *testing.T) {
+	app := sqliteApp(t, func(c *config.Config) {
+		c.AuthRatePerMin = 1
+		if err := config.SetTrustedProxies(c, "10.0.0.0/8"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	login := func(xff string) int {
+		return app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", RemoteAddr: "10.1.2.3:5000",
+			Header: map[string]string{"X-Forwarded-For": xff},
+			Body:   map[string]string{"email": "x@example.com", "password": "whatever1"}}).Status
+	}
+	if s := login("198.51.100.1"); s != http.StatusUnauthorized {
+		t.Fatalf("first client: %d", s)
+	}
+	if s := login("198.51.100.2"); s != http.StatusUnauthorized {
+		t.Fatalf("second client behind the trusted proxy: %d, want its own budget", s)
+	}
+	if s := login("198.51.100.1"); s != http.StatusTooManyRequests {
+		t.Fatalf("first client again: %d, want 429", s)
+	}
+}
+
+func TestOperationalEndpoints(t *testing.T) {
+	app := sqliteApp(t)
+	for _, tc := range []struct {
+		path, contentType, contains string
+	}{
+		{"/healthz", "application/json", `"ok"`},
+		{"/readyz", "application/json", `"ok"`},
+		{"/openapi.yaml", "application/yaml", "openapi: 3.0.3"},
+		{"/docs/index.html", "text/html", "swagger-ui"},
+		{"/docs/swagger-ui-bundle.js", "javascript", "SwaggerUIBundle"},
+		{"/metrics", "text/plain", "troth_http_request_duration_seconds"},
+	} {
+		res := app.Do(servertest.Request{Method: "GET", Path: tc.path})
+		if res.Status != http.StatusOK || !strings.Contains(res.Header.Get("Content-Type"), tc.contentType) || !strings.Contains(string(res.Body), tc.contains) {
+			t.Errorf("GET %s: %d %q, body lacks %q", tc.path, res.Status, res.Header.Get("Content-Type"), tc.contains)
+		}
+	}
+	if res := app.Do(servertest.Request{Method: "GET", Path: "/docs"}); res.Status != http.StatusMovedPermanently {
+		t.Errorf("/docs: %d", res.Status)
+	}
+	// The metrics name routes by pattern, with the pool gauges.
+	m := string(app.Do(servertest.Request{Method: "GET", Path: "/metrics"}).Body)
+	for _, want := range []string{`route="/healthz"`, "troth_http_requests_in_flight", `go_sql_open_connections{db_name="troth_writer"}`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	_ = context.Background()
+}
