@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,4 +237,29 @@ func TestRegisterValidation(t *testing.T) {
 	if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/register", Body: valid()}); res.Status != http.StatusCreated {
 		t.Fatalf("valid registration after failures: %d %s", res.Status, res.Body)
 	}
+}
+
+// Two clients racing to exchange the same refresh token: exactly one wins,
+// and the loser's attempt counts as reuse, revoking the family.
+func TestConcurrentRefreshIsReuse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		u := app.Register("Jo")
+		statuses := make(chan int, 2)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				statuses <- app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/refresh", Body: map[string]string{"refresh_token": u.RefreshToken}}).Status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		got := map[int]int{}
+		for s := range statuses {
+			got[s]++
+		}
+		if got[http.StatusOK] != 1 || got[http.StatusUnauthorized] != 1 {
+			t.Fatalf("statuses %v, want one 200 and one 401", got)
+		}
+	})
 }

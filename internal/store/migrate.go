@@ -62,10 +62,7 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.sqlW.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at BIGINT NOT NULL)`); err != nil {
+	if err := db.createMigrationsTable(ctx); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var applied []int
@@ -81,16 +78,45 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
+// createMigrationsTable creates the bookkeeping table. CREATE TABLE IF NOT
+// EXISTS races on PostgreSQL (two creators collide in pg_type), so it runs
+// under the migration lock.
+func (db *DB) createMigrationsTable(ctx context.Context) error {
+	tx, err := db.sqlW.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if err := db.lockMigrations(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// lockMigrations serializes migrating instances on PostgreSQL until the
+// transaction ends; on SQLite the immediate write transaction already does.
+func (db *DB) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727368)`)
+	return err
+}
+
 func (db *DB) apply(ctx context.Context, m Migration) (bool, error) {
 	tx, err := db.sqlW.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if db.dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727368)`); err != nil {
-			return false, err
-		}
+	if err := db.lockMigrations(ctx, tx); err != nil {
+		return false, err
 	}
 	var one int
 	err = tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = `+db.placeholder(1), m.Version).Scan(&one)
