@@ -29,7 +29,9 @@ type Service struct {
 
 // NewService returns an account service. now is the clock.
 func NewService(store Store, hasher *password.Hasher, tokens Tokens, refreshTTL time.Duration, now func() time.Time) *Service {
-	return &Service{store: store, hasher: hasher, tokens: tokens, refreshTTL: refreshTTL, now: now}
+	// Times are stored to the microsecond: answer with what a later read returns.
+	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	return &Service{store: store, hasher: hasher, tokens: tokens, refreshTTL: refreshTTL, now: micro}
 }
 
 // Limits on user input.

@@ -263,3 +263,20 @@ func TestConcurrentRefreshIsReuse(t *testing.T) {
 		}
 	})
 }
+
+// What register answers is what a later read returns, to the byte.
+func TestRegisterBodyMatchesLaterReads(t *testing.T) {
+	app := servertest.New(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)})
+	app.Clock.Advance(123456789 * time.Nanosecond) // a time with nanoseconds
+	res := app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/register", Body: map[string]string{
+		"email": "kim@example.com", "password": "long enough", "display_name": "Kim", "time_zone": "UTC"}})
+	var reg struct {
+		User        map[string]any `json:"user"`
+		AccessToken string         `json:"access_token"`
+	}
+	res.JSON(t, &reg)
+	me := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: reg.AccessToken}).Map(t)
+	if diff := cmp.Diff(reg.User, me); diff != "" {
+		t.Fatalf("register vs GET /v1/me (-register +me):\n%s", diff)
+	}
+}
