@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/token"
 )
 
@@ -35,9 +36,11 @@ type Pinger interface {
 type Deps struct {
 	Accounts *account.Service
 	Tokens   *token.Service
-	DB       Pinger
-	Metrics  *Metrics
-	Log      *slog.Logger
+	// Relationships serves relationships, members and invites.
+	Relationships *relationship.Service
+	DB            Pinger
+	Metrics       *Metrics
+	Log           *slog.Logger
 	// OpenAPI is the openapi.yaml document served at /openapi.yaml.
 	OpenAPI []byte
 	// IPExtractor decides the client address used for rate limits.
@@ -98,4 +101,14 @@ func (h *handlers) routes(e *echo.Echo) {
 
 	e.GET("/v1/me", h.getMe, h.requireAuth)
 	e.PATCH("/v1/me", h.patchMe, h.requireAuth)
+
+	e.POST("/v1/relationships", h.createRelationship, h.requireAuth)
+	e.GET("/v1/relationships", h.listRelationships, h.requireAuth)
+	e.GET("/v1/relationships/:id", h.getRelationship, h.requireAuth)
+	e.PATCH("/v1/relationships/:id", h.updateRelationship, h.requireAuth)
+	e.DELETE("/v1/relationships/:id", h.archiveRelationship, h.requireAuth)
+	e.POST("/v1/relationships/:id/invites", h.createInvite, h.requireAuth)
+	e.POST("/v1/invites/:code/accept", h.acceptInvite, h.requireAuth)
+	e.GET("/v1/relationships/:id/members", h.listMembers, h.requireAuth)
+	e.DELETE("/v1/relationships/:id/members/me", h.leaveRelationship, h.requireAuth)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/httpapi"
 	"github.com/troth-app/troth/internal/password"
+	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
 )
@@ -85,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	h := httpapi.New(httpapi.Deps{
 		Accounts:       accounts,
 		Tokens:         tokens,
+		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,

@@ -173,3 +173,12 @@ func (db *DB) Close() error {
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return db.w.WithContext(ctx).Transaction(fn)
 }
+
+// inTxOr runs fn in conn when conn is already a transaction, otherwise in a
+// new write transaction.
+func (db *DB) inTxOr(ctx context.Context, conn *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if conn != db.w && conn != db.r {
+		return fn(conn.WithContext(ctx))
+	}
+	return db.inTx(ctx, fn)
+}

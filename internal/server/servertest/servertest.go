@@ -217,3 +217,18 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
+
+// Login logs the user in again (after the clock moved past its tokens).
+func (a *App) Login(u *User) {
+	a.T.Helper()
+	res := a.Do(Request{Method: http.MethodPost, Path: "/v1/auth/login", Body: map[string]string{"email": u.Email, "password": u.Password}})
+	if res.Status != http.StatusOK {
+		a.T.Fatalf("login %s: %d %s", u.Email, res.Status, res.Body)
+	}
+	var out struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	res.JSON(a.T, &out)
+	u.AccessToken, u.RefreshToken = out.AccessToken, out.RefreshToken
+}

@@ -1,0 +1,94 @@
+// Package relationship holds the spaces in which trust is rebuilt: their
+// settings, members and invites, and the rule that only members see
+// anything inside one.
+package relationship
+
+import (
+	"context"
+	"time"
+
+	"github.com/troth-app/troth/internal/page"
+)
+
+// Statuses of a relationship.
+const (
+	StatusActive   = "active"
+	StatusArchived = "archived"
+)
+
+// Settings tune scoring and scheduling in a relationship.
+type Settings struct {
+	HalfLifeDays       int
+	GraceMinutes       int
+	DisputeWindowHours int
+	RemindMinutes      int
+	TargetScore        float64
+	PatienceDays       int
+}
+
+// DefaultSettings are the settings of a new relationship.
+func DefaultSettings() Settings {
+	return Settings{HalfLifeDays: 30, GraceMinutes: 60, DisputeWindowHours: 72, RemindMinutes: 60, TargetScore: 0.75, PatienceDays: 90}
+}
+
+// Relationship is a space shared by its members.
+type Relationship struct {
+	ID          string
+	Name        string
+	PartnerName *string
+	TimeZone    string
+	Settings    Settings
+	Status      string
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ArchivedAt  *time.Time
+	Members     []Member
+}
+
+// Member is a user in a relationship.
+type Member struct {
+	RelationshipID string
+	UserID         string
+	DisplayName    string
+	Role           string // "owner" for the creator, "member" otherwise
+	JoinedAt       time.Time
+	LeftAt         *time.Time
+}
+
+// Invite lets one person join a relationship. Only a hash of its code is
+// stored.
+type Invite struct {
+	RelationshipID string
+	CodeHash       []byte
+	CreatedBy      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	UsedAt         *time.Time
+	UsedBy         *string
+}
+
+// Store is what the relationship service needs from storage.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	Create(ctx context.Context, r Relationship, owner Member) error
+	// Get returns a relationship with its current members.
+	Get(ctx context.Context, id string) (Relationship, error)
+	// ListFor lists the relationships the user is a current member of, by id.
+	ListFor(ctx context.Context, userID string, p page.Request) ([]Relationship, error)
+	Update(ctx context.Context, r Relationship) error
+	// Membership returns the user's current membership, or not_found.
+	Membership(ctx context.Context, relationshipID, userID string) (Member, error)
+	// AnyMembership returns the user's membership even if they left.
+	AnyMembership(ctx context.Context, relationshipID, userID string) (Member, error)
+	AddMember(ctx context.Context, m Member) error
+	RejoinMember(ctx context.Context, m Member) error
+	LeaveMember(ctx context.Context, relationshipID, userID string, at time.Time) error
+	CreateInvite(ctx context.Context, inv Invite) error
+	InviteByHash(ctx context.Context, hash []byte) (Invite, error)
+	UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error)
+	// ClaimPartnerPromises makes the user the promisee of the promises made
+	// to the not-yet-joined partner, and starts the dispute window of their
+	// unverified follow-throughs at disputeFrom.
+	ClaimPartnerPromises(ctx context.Context, relationshipID, userID string, acceptAfter time.Time) error
+}

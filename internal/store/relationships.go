@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/troth-app/troth/internal/page"
+	"github.com/troth-app/troth/internal/relationship"
+)
+
+type relationshipRow struct {
+	ID                 string `gorm:"primaryKey"`
+	Name               string
+	PartnerName        *string
+	TimeZone           string
+	HalfLifeDays       int
+	GraceMinutes       int
+	DisputeWindowHours int
+	RemindMinutes      int
+	TargetScore        float64
+	PatienceDays       int
+	Status             string
+	CreatedBy          string
+	CreatedAt          int64 `gorm:"autoCreateTime:false"`
+	UpdatedAt          int64 `gorm:"autoUpdateTime:false"`
+	ArchivedAt         *int64
+}
+
+func (relationshipRow) TableName() string { return "relationships" }
+
+type memberRow struct {
+	RelationshipID string `gorm:"primaryKey"`
+	UserID         string `gorm:"primaryKey"`
+	Role           string
+	JoinedAt       int64
+	LeftAt         *int64
+	DisplayName    string `gorm:"->;-:migration"` // read from users in joins
+}
+
+func (memberRow) TableName() string { return "relationship_members" }
+
+type inviteRow struct {
+	RelationshipID string `gorm:"primaryKey"`
+	CodeHash       []byte `gorm:"primaryKey"`
+	CreatedBy      string
+	CreatedAt      int64 `gorm:"autoCreateTime:false"`
+	ExpiresAt      int64
+	UsedAt         *int64
+	UsedBy         *string
+}
+
+func (inviteRow) TableName() string { return "invites" }
+
+func fromRelationship(r relationship.Relationship) relationshipRow {
+	s := r.Settings
+	return relationshipRow{
+		ID: r.ID, Name: r.Name, PartnerName: r.PartnerName, TimeZone: r.TimeZone,
+		HalfLifeDays: s.HalfLifeDays, GraceMinutes: s.GraceMinutes, DisputeWindowHours: s.DisputeWindowHours,
+		RemindMinutes: s.RemindMinutes, TargetScore: s.TargetScore, PatienceDays: s.PatienceDays,
+		Status: r.Status, CreatedBy: r.CreatedBy, CreatedAt: micros(r.CreatedAt), UpdatedAt: micros(r.UpdatedAt),
+		ArchivedAt: microsPtr(r.ArchivedAt),
+	}
+}
+
+func toRelationship(r relationshipRow) relationship.Relationship {
+	return relationship.Relationship{
+		ID: r.ID, Name: r.Name, PartnerName: r.PartnerName, TimeZone: r.TimeZone,
+		Settings: relationship.Settings{
+			HalfLifeDays: r.HalfLifeDays, GraceMinutes: r.GraceMinutes, DisputeWindowHours: r.DisputeWindowHours,
+			RemindMinutes: r.RemindMinutes, TargetScore: r.TargetScore, PatienceDays: r.PatienceDays,
+		},
+		Status: r.Status, CreatedBy: r.CreatedBy, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		ArchivedAt: fromMicrosPtr(r.ArchivedAt),
+	}
+}
+
+func toMember(m memberRow) relationship.Member {
+	return relationship.Member{
+		RelationshipID: m.RelationshipID, UserID: m.UserID, DisplayName: m.DisplayName, Role: m.Role,
+		JoinedAt: fromMicros(m.JoinedAt), LeftAt: fromMicrosPtr(m.LeftAt),
+	}
+}
+
+// Relationships implements relationship.Store.
+type Relationships struct {
+	db   *DB
+	w, r *gorm.DB
+}
+
+// Relationships returns the relationship store.
+func (db *DB) Relationships() *Relationships { return &Relationships{db: db, w: db.w, r: db.r} }
+
+// InTx implements relationship.Store.
+func (s *Relationships) InTx(ctx context.Context, fn func(tx relationship.Store) error) error {
+	return s.db.inTx(ctx, func(tx *gorm.DB) error { return fn(&Relationships{db: s.db, w: tx, r: tx}) })
+}
+
+// Create implements relationship.Store.
+func (s *Relationships) Create(ctx context.Context, r relationship.Relationship, owner relationship.Member) error {
+	return s.db.inTxOr(ctx, s.w, func(tx *gorm.DB) error {
+		row := fromRelationship(r)
+		if err := tx.Create(&row).Error; err != nil {
+			return translate(err, "relationship")
+		}
+		m := memberRow{RelationshipID: owner.RelationshipID, UserID: owner.UserID, Role: owner.Role, JoinedAt: micros(owner.JoinedAt)}
+		return translate(tx.Create(&m).Error, "member")
+	})
+}
+
+// Get implements relationship.Store.
+func (s *Relationships) Get(ctx context.Context, id string) (relationship.Relationship, error) {
+	var row relationshipRow
+	if err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return relationship.Relationship{}, translate(err, "relationship")
+	}
+	rs, err := s.withMembers(ctx, []relationshipRow{row})
+	if err != nil {
+		return relationship.Relationship{}, err
+	}
+	return rs[0], nil
+}
+
+// withMembers converts rows and attaches their current members, in one query.
+func (s *Relationships) withMembers(ctx context.Context, rows []relationshipRow) ([]relationship.Relationship, error) {
+	out := make([]relationship.Relationship, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(rows))
+	at := make(map[string]int, len(rows))
+	for i, row := range rows {
+		out[i], ids[i], at[row.ID] = toRelationship(row), row.ID, i
+	}
+	var ms []memberRow
+	err := s.r.WithContext(ctx).Table("relationship_members AS m").
+		Select("m.relationship_id, m.user_id, m.role, m.joined_at, m.left_at, u.display_name").
+		Joins("JOIN users u ON u.id = m.user_id").
+		Where("m.relationship_id IN ? AND m.left_at IS NULL", ids).
+		Order("m.joined_at, m.user_id").Scan(&ms).Error
+	if err != nil {
+		return nil, translate(err, "member")
+	}
+	for _, m := range ms {
+		i := at[m.RelationshipID]
+		out[i].Members = append(out[i].Members, toMember(m))
+	}
+	return out, nil
+}
+
+// ListFor implements relationship.Store.
+func (s *Relationships) ListFor(ctx context.Context, userID string, p page.Request) ([]relationship.Relationship, error) {
+	q := s.r.WithContext(ctx).Table("relationships AS r").Select("r.*").
+		Joins("JOIN relationship_members m ON m.relationship_id = r.id AND m.user_id = ? AND m.left_at IS NULL", userID)
+	if len(p.After) == 1 {
+		q = q.Where("r.id > ?", p.After[0])
+	}
+	var rows []relationshipRow
+	if err := q.Order("r.id").Limit(p.Limit).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "relationship")
+	}
+	return s.withMembers(ctx, rows)
+}
+
+// Update implements relationship.Store.
+func (s *Relationships) Update(ctx context.Context, r relationship.Relationship) error {
+	row := fromRelationship(r)
+	res := s.w.WithContext(ctx).Model(&relationshipRow{}).Where("id = ?", r.ID).Select("*").Omit("id", "created_at", "created_by").Updates(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return translate(gorm.ErrRecordNotFound, "relationship")
+	}
+	return translate(res.Error, "relationship")
+}
+
+// Membership implements relationship.Store.
+func (s *Relationships) Membership(ctx context.Context, relID, userID string) (relationship.Member, error) {
+	var m memberRow
+	err := s.r.WithContext(ctx).Where("relationship_id = ? AND user_id = ? AND left_at IS NULL", relID, userID).Take(&m).Error
+	return toMember(m), translate(err, "member")
+}
+
+// AnyMembership implements relationship.Store.
+func (s *Relationships) AnyMembership(ctx context.Context, relID, userID string) (relationship.Member, error) {
+	var m memberRow
+	err := s.r.WithContext(ctx).Where("relationship_id = ? AND user_id = ?", relID, userID).Take(&m).Error
+	return toMember(m), translate(err, "member")
+}
+
+// AddMember implements relationship.Store.
+func (s *Relationships) AddMember(ctx context.Context, m relationship.Member) error {
+	row := memberRow{RelationshipID: m.RelationshipID, UserID: m.UserID, Role: m.Role, JoinedAt: micros(m.JoinedAt)}
+	return translate(s.w.WithContext(ctx).Create(&row).Error, "member")
+}
+
+// RejoinMember implements relationship.Store.
+func (s *Relationships) RejoinMember(ctx context.Context, m relationship.Member) error {
+	err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ?", m.RelationshipID, m.UserID).
+		Updates(map[string]any{"left_at": nil, "joined_at": micros(m.JoinedAt)}).Error
+	return translate(err, "member")
+}
+
+// LeaveMember implements relationship.Store.
+func (s *Relationships) LeaveMember(ctx context.Context, relID, userID string, at time.Time) error {
+	err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ? AND left_at IS NULL", relID, userID).
+		Update("left_at", micros(at)).Error
+	return translate(err, "member")
+}
+
+// CreateInvite implements relationship.Store.
+func (s *Relationships) CreateInvite(ctx context.Context, inv relationship.Invite) error {
+	row := inviteRow{RelationshipID: inv.RelationshipID, CodeHash: inv.CodeHash, CreatedBy: inv.CreatedBy,
+		CreatedAt: micros(inv.CreatedAt), ExpiresAt: micros(inv.ExpiresAt)}
+	return translate(s.w.WithContext(ctx).Create(&row).Error, "invite")
+}
+
+// InviteByHash implements relationship.Store.
+func (s *Relationships) InviteByHash(ctx context.Context, hash []byte) (relationship.Invite, error) {
+	var row inviteRow
+	if err := s.r.WithContext(ctx).Where("code_hash = ?", hash).Take(&row).Error; err != nil {
+		return relationship.Invite{}, translate(err, "invite")
+	}
+	return relationship.Invite{RelationshipID: row.RelationshipID, CodeHash: row.CodeHash, CreatedBy: row.CreatedBy,
+		CreatedAt: fromMicros(row.CreatedAt), ExpiresAt: fromMicros(row.ExpiresAt), UsedAt: fromMicrosPtr(row.UsedAt), UsedBy: row.UsedBy}, nil
+}
+
+// UseInvite implements relationship.Store.
+func (s *Relationships) UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error) {
+	res := s.w.WithContext(ctx).Model(&inviteRow{}).Where("code_hash = ? AND used_at IS NULL", hash).
+		Updates(map[string]any{"used_at": micros(at), "used_by": userID})
+	return res.RowsAffected == 1, translate(res.Error, "invite")
+}
+
+// ClaimPartnerPromises implements relationship.Store.
+func (s *Relationships) ClaimPartnerPromises(ctx context.Context, relID, userID string, acceptAfter time.Time) error {
+	tx := s.w.WithContext(ctx)
+	if err := tx.Exec(`UPDATE follow_throughs SET accept_after = ?
+		WHERE relationship_id = ? AND verification = 'unverified' AND accept_after IS NULL
+		AND promise_id IN (SELECT id FROM promises WHERE relationship_id = ? AND promisee_id IS NULL)`,
+		micros(acceptAfter), relID, relID).Error; err != nil {
+		return translate(err, "follow-through")
+	}
+	if err := tx.Exec(`UPDATE occurrences SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error; err != nil {
+		return translate(err, "occurrence")
+	}
+	return translate(tx.Exec(`UPDATE promises SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error, "promise")
+}
