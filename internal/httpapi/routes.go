@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/token"
 )
@@ -36,6 +37,8 @@ type Pinger interface {
 type Deps struct {
 	Accounts *account.Service
 	Tokens   *token.Service
+	// Idempotency keeps Idempotency-Key records.
+	Idempotency idempotency.Store
 	// Relationships serves relationships, members and invites.
 	Relationships *relationship.Service
 	DB            Pinger
@@ -59,6 +62,8 @@ type handlers struct {
 	Deps
 	authLimiter *limiter
 	apiLimiter  *limiter
+	// idem makes authenticated POSTs safe to retry; it runs after requireAuth.
+	idem echo.MiddlewareFunc
 }
 
 // New builds the Echo application with every route.
@@ -67,6 +72,7 @@ func New(d Deps) *echo.Echo {
 		d.Now = time.Now
 	}
 	h := &handlers{Deps: d, authLimiter: newLimiter(d.AuthRatePerMin, d.Now)}
+	h.idem = idempotent(d.Idempotency, d.Now, d.Log)
 	if d.APIRatePerMin > 0 {
 		h.apiLimiter = newLimiter(d.APIRatePerMin, d.Now)
 	}
@@ -102,13 +108,13 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/me", h.getMe, h.requireAuth)
 	e.PATCH("/v1/me", h.patchMe, h.requireAuth)
 
-	e.POST("/v1/relationships", h.createRelationship, h.requireAuth)
+	e.POST("/v1/relationships", h.createRelationship, h.requireAuth, h.idem)
 	e.GET("/v1/relationships", h.listRelationships, h.requireAuth)
 	e.GET("/v1/relationships/:id", h.getRelationship, h.requireAuth)
 	e.PATCH("/v1/relationships/:id", h.updateRelationship, h.requireAuth)
 	e.DELETE("/v1/relationships/:id", h.archiveRelationship, h.requireAuth)
-	e.POST("/v1/relationships/:id/invites", h.createInvite, h.requireAuth)
-	e.POST("/v1/invites/:code/accept", h.acceptInvite, h.requireAuth)
+	e.POST("/v1/relationships/:id/invites", h.createInvite, h.requireAuth, h.idem)
+	e.POST("/v1/invites/:code/accept", h.acceptInvite, h.requireAuth, h.idem)
 	e.GET("/v1/relationships/:id/members", h.listMembers, h.requireAuth)
 	e.DELETE("/v1/relationships/:id/members/me", h.leaveRelationship, h.requireAuth)
 }

@@ -87,6 +87,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Accounts:       accounts,
 		Tokens:         tokens,
 		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
+		Idempotency:    db.Idempotency(),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,
