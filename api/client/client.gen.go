@@ -15,7 +15,53 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for FollowThroughOutcome.
+const (
+	FollowThroughOutcomeKept    FollowThroughOutcome = "kept"
+	FollowThroughOutcomeMissed  FollowThroughOutcome = "missed"
+	FollowThroughOutcomePartial FollowThroughOutcome = "partial"
+)
+
+// Valid indicates whether the value is a known member of the FollowThroughOutcome enum.
+func (e FollowThroughOutcome) Valid() bool {
+	switch e {
+	case FollowThroughOutcomeKept:
+		return true
+	case FollowThroughOutcomeMissed:
+		return true
+	case FollowThroughOutcomePartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FollowThroughVerification.
+const (
+	FollowThroughVerificationAccepted   FollowThroughVerification = "accepted"
+	FollowThroughVerificationConfirmed  FollowThroughVerification = "confirmed"
+	FollowThroughVerificationDisputed   FollowThroughVerification = "disputed"
+	FollowThroughVerificationUnverified FollowThroughVerification = "unverified"
+)
+
+// Valid indicates whether the value is a known member of the FollowThroughVerification enum.
+func (e FollowThroughVerification) Valid() bool {
+	switch e {
+	case FollowThroughVerificationAccepted:
+		return true
+	case FollowThroughVerificationConfirmed:
+		return true
+	case FollowThroughVerificationDisputed:
+		return true
+	case FollowThroughVerificationUnverified:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for MemberRole.
 const (
@@ -35,18 +81,234 @@ func (e MemberRole) Valid() bool {
 	}
 }
 
+// Defines values for OccurrenceOutcome.
+const (
+	OccurrenceOutcomeKept    OccurrenceOutcome = "kept"
+	OccurrenceOutcomeMissed  OccurrenceOutcome = "missed"
+	OccurrenceOutcomePartial OccurrenceOutcome = "partial"
+)
+
+// Valid indicates whether the value is a known member of the OccurrenceOutcome enum.
+func (e OccurrenceOutcome) Valid() bool {
+	switch e {
+	case OccurrenceOutcomeKept:
+		return true
+	case OccurrenceOutcomeMissed:
+		return true
+	case OccurrenceOutcomePartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OccurrenceStatus.
+const (
+	OccurrenceStatusCancelled OccurrenceStatus = "cancelled"
+	OccurrenceStatusOpen      OccurrenceStatus = "open"
+	OccurrenceStatusResolved  OccurrenceStatus = "resolved"
+	OccurrenceStatusSkipped   OccurrenceStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the OccurrenceStatus enum.
+func (e OccurrenceStatus) Valid() bool {
+	switch e {
+	case OccurrenceStatusCancelled:
+		return true
+	case OccurrenceStatusOpen:
+		return true
+	case OccurrenceStatusResolved:
+		return true
+	case OccurrenceStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PromiseKind.
+const (
+	OneOff    PromiseKind = "one_off"
+	Recurring PromiseKind = "recurring"
+)
+
+// Valid indicates whether the value is a known member of the PromiseKind enum.
+func (e PromiseKind) Valid() bool {
+	switch e {
+	case OneOff:
+		return true
+	case Recurring:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PromiseStatus.
+const (
+	PromiseStatusActive    PromiseStatus = "active"
+	PromiseStatusArchived  PromiseStatus = "archived"
+	PromiseStatusCancelled PromiseStatus = "cancelled"
+	PromiseStatusCompleted PromiseStatus = "completed"
+)
+
+// Valid indicates whether the value is a known member of the PromiseStatus enum.
+func (e PromiseStatus) Valid() bool {
+	switch e {
+	case PromiseStatusActive:
+		return true
+	case PromiseStatusArchived:
+		return true
+	case PromiseStatusCancelled:
+		return true
+	case PromiseStatusCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordFollowThroughRequestOutcome.
+const (
+	RecordFollowThroughRequestOutcomeKept    RecordFollowThroughRequestOutcome = "kept"
+	RecordFollowThroughRequestOutcomeMissed  RecordFollowThroughRequestOutcome = "missed"
+	RecordFollowThroughRequestOutcomePartial RecordFollowThroughRequestOutcome = "partial"
+)
+
+// Valid indicates whether the value is a known member of the RecordFollowThroughRequestOutcome enum.
+func (e RecordFollowThroughRequestOutcome) Valid() bool {
+	switch e {
+	case RecordFollowThroughRequestOutcomeKept:
+		return true
+	case RecordFollowThroughRequestOutcomeMissed:
+		return true
+	case RecordFollowThroughRequestOutcomePartial:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RelationshipStatus.
 const (
-	Active   RelationshipStatus = "active"
-	Archived RelationshipStatus = "archived"
+	RelationshipStatusActive   RelationshipStatus = "active"
+	RelationshipStatusArchived RelationshipStatus = "archived"
 )
 
 // Valid indicates whether the value is a known member of the RelationshipStatus enum.
 func (e RelationshipStatus) Valid() bool {
 	switch e {
-	case Active:
+	case RelationshipStatusActive:
 		return true
-	case Archived:
+	case RelationshipStatusArchived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RenegotiationStatus.
+const (
+	RenegotiationStatusAccepted RenegotiationStatus = "accepted"
+	RenegotiationStatusDeclined RenegotiationStatus = "declined"
+	RenegotiationStatusPending  RenegotiationStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the RenegotiationStatus enum.
+func (e RenegotiationStatus) Valid() bool {
+	switch e {
+	case RenegotiationStatusAccepted:
+		return true
+	case RenegotiationStatusDeclined:
+		return true
+	case RenegotiationStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdatePromiseRequestStatus.
+const (
+	UpdatePromiseRequestStatusArchived UpdatePromiseRequestStatus = "archived"
+)
+
+// Valid indicates whether the value is a known member of the UpdatePromiseRequestStatus enum.
+func (e UpdatePromiseRequestStatus) Valid() bool {
+	switch e {
+	case UpdatePromiseRequestStatusArchived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPromiseOccurrencesParamsStatus.
+const (
+	ListPromiseOccurrencesParamsStatusCancelled ListPromiseOccurrencesParamsStatus = "cancelled"
+	ListPromiseOccurrencesParamsStatusOpen      ListPromiseOccurrencesParamsStatus = "open"
+	ListPromiseOccurrencesParamsStatusResolved  ListPromiseOccurrencesParamsStatus = "resolved"
+	ListPromiseOccurrencesParamsStatusSkipped   ListPromiseOccurrencesParamsStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ListPromiseOccurrencesParamsStatus enum.
+func (e ListPromiseOccurrencesParamsStatus) Valid() bool {
+	switch e {
+	case ListPromiseOccurrencesParamsStatusCancelled:
+		return true
+	case ListPromiseOccurrencesParamsStatusOpen:
+		return true
+	case ListPromiseOccurrencesParamsStatusResolved:
+		return true
+	case ListPromiseOccurrencesParamsStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListRelationshipOccurrencesParamsStatus.
+const (
+	ListRelationshipOccurrencesParamsStatusCancelled ListRelationshipOccurrencesParamsStatus = "cancelled"
+	ListRelationshipOccurrencesParamsStatusOpen      ListRelationshipOccurrencesParamsStatus = "open"
+	ListRelationshipOccurrencesParamsStatusResolved  ListRelationshipOccurrencesParamsStatus = "resolved"
+	ListRelationshipOccurrencesParamsStatusSkipped   ListRelationshipOccurrencesParamsStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ListRelationshipOccurrencesParamsStatus enum.
+func (e ListRelationshipOccurrencesParamsStatus) Valid() bool {
+	switch e {
+	case ListRelationshipOccurrencesParamsStatusCancelled:
+		return true
+	case ListRelationshipOccurrencesParamsStatusOpen:
+		return true
+	case ListRelationshipOccurrencesParamsStatusResolved:
+		return true
+	case ListRelationshipOccurrencesParamsStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPromisesParamsStatus.
+const (
+	ListPromisesParamsStatusActive    ListPromisesParamsStatus = "active"
+	ListPromisesParamsStatusArchived  ListPromisesParamsStatus = "archived"
+	ListPromisesParamsStatusCancelled ListPromisesParamsStatus = "cancelled"
+	ListPromisesParamsStatusCompleted ListPromisesParamsStatus = "completed"
+)
+
+// Valid indicates whether the value is a known member of the ListPromisesParamsStatus enum.
+func (e ListPromisesParamsStatus) Valid() bool {
+	switch e {
+	case ListPromisesParamsStatusActive:
+		return true
+	case ListPromisesParamsStatusArchived:
+		return true
+	case ListPromisesParamsStatusCancelled:
+		return true
+	case ListPromisesParamsStatusCompleted:
 		return true
 	default:
 		return false
@@ -76,6 +338,31 @@ type AuthResponse struct {
 	User      User   `json:"user"`
 }
 
+// CreatePauseRequest defines model for CreatePauseRequest.
+type CreatePauseRequest struct {
+	// EndsOn Example: 2027-07-14
+	EndsOn openapi_types.Date `json:"ends_on"`
+
+	// Reason Example: holiday
+	Reason *string `json:"reason,omitempty"`
+
+	// StartsOn Example: 2027-07-01
+	StartsOn openapi_types.Date `json:"starts_on"`
+}
+
+// CreatePromiseRequest defines model for CreatePromiseRequest.
+type CreatePromiseRequest struct {
+	Details *string    `json:"details,omitempty"`
+	DueAt   *time.Time `json:"due_at,omitempty"`
+
+	// PromiseeId Defaults to the other member, or to the partner before they join.
+	PromiseeId *string          `json:"promisee_id,omitempty"`
+	Recurrence *RecurrenceInput `json:"recurrence,omitempty"`
+
+	// Title Example: Home by 19:00 on Friday
+	Title string `json:"title"`
+}
+
 // CreateRelationshipRequest defines model for CreateRelationshipRequest.
 type CreateRelationshipRequest struct {
 	// Name Example: Ana & Ben
@@ -89,6 +376,12 @@ type CreateRelationshipRequest struct {
 
 	// TimeZone Example: Europe/Berlin
 	TimeZone string `json:"time_zone"`
+}
+
+// DisputeRequest defines model for DisputeRequest.
+type DisputeRequest struct {
+	// Reason Example: I waited until 20:30
+	Reason string `json:"reason"`
 }
 
 // FieldError defines model for FieldError.
@@ -107,6 +400,46 @@ type FieldError struct {
 	//
 	// Example: must be an IANA time zone name such as Europe/Berlin
 	Message string `json:"message"`
+}
+
+// FollowThrough defines model for FollowThrough.
+type FollowThrough struct {
+	// AcceptAfter When an unverified follow-through becomes accepted if the promisee stays silent.
+	AcceptAfter *time.Time `json:"accept_after"`
+	CreatedAt   time.Time  `json:"created_at"`
+
+	// DisputeReason The promisee's reason, when disputed.
+	DisputeReason *string `json:"dispute_reason"`
+
+	// Id Example: fth_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id           string               `json:"id"`
+	Note         string               `json:"note"`
+	OccurredAt   time.Time            `json:"occurred_at"`
+	OccurrenceId string               `json:"occurrence_id"`
+	Outcome      FollowThroughOutcome `json:"outcome"`
+	PromiseId    string               `json:"promise_id"`
+
+	// RecordedBy A user id, or "system" for a miss troth recorded.
+	RecordedBy     string `json:"recorded_by"`
+	RelationshipId string `json:"relationship_id"`
+
+	// SupersededAt Set when a member's follow-through replaced this system miss.
+	SupersededAt *time.Time                `json:"superseded_at"`
+	UpdatedAt    time.Time                 `json:"updated_at"`
+	Verification FollowThroughVerification `json:"verification"`
+	VerifiedAt   *time.Time                `json:"verified_at"`
+}
+
+// FollowThroughOutcome defines model for FollowThrough.Outcome.
+type FollowThroughOutcome string
+
+// FollowThroughVerification defines model for FollowThrough.Verification.
+type FollowThroughVerification string
+
+// FollowThroughPage defines model for FollowThroughPage.
+type FollowThroughPage struct {
+	Data       []FollowThrough `json:"data"`
+	NextCursor *string         `json:"next_cursor"`
 }
 
 // Health defines model for Health.
@@ -189,6 +522,67 @@ type MemberList struct {
 	NextCursor *string  `json:"next_cursor"`
 }
 
+// Occurrence defines model for Occurrence.
+type Occurrence struct {
+	CreatedAt       time.Time `json:"created_at"`
+	DueAt           time.Time `json:"due_at"`
+	FollowThroughId *string   `json:"follow_through_id"`
+
+	// Id Example: occ_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id string `json:"id"`
+
+	// OriginalDueAt The due time before any accepted renegotiation.
+	OriginalDueAt time.Time `json:"original_due_at"`
+
+	// Outcome The outcome of the current follow-through, once resolved.
+	Outcome        *OccurrenceOutcome `json:"outcome"`
+	PromiseId      string             `json:"promise_id"`
+	PromiseeId     *string            `json:"promisee_id"`
+	PromisorId     string             `json:"promisor_id"`
+	RelationshipId string             `json:"relationship_id"`
+	ReplacesId     *string            `json:"replaces_id"`
+	Status         OccurrenceStatus   `json:"status"`
+	UpdatedAt      time.Time          `json:"updated_at"`
+}
+
+// OccurrenceOutcome The outcome of the current follow-through, once resolved.
+type OccurrenceOutcome string
+
+// OccurrenceStatus defines model for Occurrence.Status.
+type OccurrenceStatus string
+
+// OccurrencePage defines model for OccurrencePage.
+type OccurrencePage struct {
+	Data       []Occurrence `json:"data"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// Pause defines model for Pause.
+type Pause struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+
+	// EndsOn Example: 2027-07-14
+	EndsOn openapi_types.Date `json:"ends_on"`
+
+	// Id Example: pau_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id        string `json:"id"`
+	PromiseId string `json:"promise_id"`
+
+	// Reason Example: holiday
+	Reason         string `json:"reason"`
+	RelationshipId string `json:"relationship_id"`
+
+	// StartsOn Example: 2027-07-01
+	StartsOn openapi_types.Date `json:"starts_on"`
+}
+
+// PausePage defines model for PausePage.
+type PausePage struct {
+	Data       []Pause `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	// Code A stable, machine-readable error code.
@@ -228,6 +622,100 @@ type Problem struct {
 	//
 	// Example: urn:troth:problem:validation_failed
 	Type string `json:"type"`
+}
+
+// Promise defines model for Promise.
+type Promise struct {
+	CreatedAt time.Time `json:"created_at"`
+	Details   string    `json:"details"`
+
+	// DueAt The due time of a one-off promise; null for a recurring one.
+	DueAt *time.Time `json:"due_at"`
+
+	// Id Example: prm_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id   string      `json:"id"`
+	Kind PromiseKind `json:"kind"`
+
+	// PromiseeId null while the promise is to the partner who has not joined yet.
+	PromiseeId *string `json:"promisee_id"`
+	PromisorId string  `json:"promisor_id"`
+
+	// Recurrence The recurrence of a recurring promise; null for a one-off.
+	Recurrence     *Recurrence   `json:"recurrence"`
+	RelationshipId string        `json:"relationship_id"`
+	Status         PromiseStatus `json:"status"`
+
+	// Title Example: Home by 19:00 on Friday
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PromiseKind defines model for Promise.Kind.
+type PromiseKind string
+
+// PromiseStatus defines model for Promise.Status.
+type PromiseStatus string
+
+// PromisePage defines model for PromisePage.
+type PromisePage struct {
+	Data       []Promise `json:"data"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// ProposeRenegotiationRequest defines model for ProposeRenegotiationRequest.
+type ProposeRenegotiationRequest struct {
+	ProposedDueAt time.Time `json:"proposed_due_at"`
+	Reason        *string   `json:"reason,omitempty"`
+}
+
+// RecordFollowThroughRequest defines model for RecordFollowThroughRequest.
+type RecordFollowThroughRequest struct {
+	Note *string `json:"note,omitempty"`
+
+	// OccurredAt When it happened; defaults to now. Not in the future, at most 365 days back.
+	OccurredAt *time.Time                        `json:"occurred_at,omitempty"`
+	Outcome    RecordFollowThroughRequestOutcome `json:"outcome"`
+}
+
+// RecordFollowThroughRequestOutcome defines model for RecordFollowThroughRequest.Outcome.
+type RecordFollowThroughRequestOutcome string
+
+// Recurrence defines model for Recurrence.
+type Recurrence struct {
+	// LocalTime HH:MM, kept across clock changes.
+	//
+	// Example: 20:00
+	LocalTime string `json:"local_time"`
+
+	// Rrule An RRULE without DTSTART, FREQ DAILY, WEEKLY, MONTHLY or YEARLY, e.g. FREQ=WEEKLY;BYDAY=SU. The time of day comes from local_time.
+	//
+	// Example: FREQ=WEEKLY;BYDAY=SU
+	Rrule string `json:"rrule"`
+
+	// StartsOn The first local date instances may fall on (YYYY-MM-DD); defaults to today.
+	//
+	// Example: 2027-03-07
+	StartsOn openapi_types.Date `json:"starts_on"`
+
+	// TimeZone The zone the local time is in; defaults to the relationship's.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"time_zone"`
+}
+
+// RecurrenceInput defines model for RecurrenceInput.
+type RecurrenceInput struct {
+	// LocalTime Example: 20:00
+	LocalTime string `json:"local_time"`
+
+	// Rrule Example: FREQ=WEEKLY;BYDAY=SU
+	Rrule string `json:"rrule"`
+
+	// StartsOn Example: 2027-03-07
+	StartsOn *openapi_types.Date `json:"starts_on,omitempty"`
+
+	// TimeZone Example: Europe/Berlin
+	TimeZone *string `json:"time_zone,omitempty"`
 }
 
 // RefreshRequest defines model for RefreshRequest.
@@ -354,6 +842,34 @@ type RelationshipSettingsInput struct {
 	TargetScore *float32 `json:"target_score,omitempty"`
 }
 
+// Renegotiation defines model for Renegotiation.
+type Renegotiation struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: rng_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id string `json:"id"`
+
+	// NewOccurrenceId The occurrence created when a missed occurrence was renegotiated.
+	NewOccurrenceId *string             `json:"new_occurrence_id"`
+	OccurrenceId    string              `json:"occurrence_id"`
+	PromiseId       string              `json:"promise_id"`
+	ProposedBy      string              `json:"proposed_by"`
+	ProposedDueAt   time.Time           `json:"proposed_due_at"`
+	Reason          string              `json:"reason"`
+	RelationshipId  string              `json:"relationship_id"`
+	ResolvedAt      *time.Time          `json:"resolved_at"`
+	Status          RenegotiationStatus `json:"status"`
+}
+
+// RenegotiationStatus defines model for Renegotiation.Status.
+type RenegotiationStatus string
+
+// RenegotiationPage defines model for RenegotiationPage.
+type RenegotiationPage struct {
+	Data       []Renegotiation `json:"data"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
 // UpdateMeRequest defines model for UpdateMeRequest.
 type UpdateMeRequest struct {
 	// DisplayName Example: Ana
@@ -362,6 +878,21 @@ type UpdateMeRequest struct {
 	// TimeZone Example: America/New_York
 	TimeZone *string `json:"time_zone,omitempty"`
 }
+
+// UpdatePromiseRequest defines model for UpdatePromiseRequest.
+type UpdatePromiseRequest struct {
+	Details *string `json:"details,omitempty"`
+
+	// Recurrence A new recurrence replaces the open occurrences from now on.
+	Recurrence *RecurrenceInput `json:"recurrence,omitempty"`
+
+	// Status Only "archived".
+	Status *UpdatePromiseRequestStatus `json:"status,omitempty"`
+	Title  *string                     `json:"title,omitempty"`
+}
+
+// UpdatePromiseRequestStatus Only "archived".
+type UpdatePromiseRequestStatus string
 
 // UpdateRelationshipRequest defines model for UpdateRelationshipRequest.
 type UpdateRelationshipRequest struct {
@@ -391,6 +922,24 @@ type User struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// GetFollowThroughParams defines parameters for GetFollowThrough.
+type GetFollowThroughParams struct {
+	// IfNoneMatch an ETag from an earlier response
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// ConfirmFollowThroughParams defines parameters for ConfirmFollowThrough.
+type ConfirmFollowThroughParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// DisputeFollowThroughParams defines parameters for DisputeFollowThrough.
+type DisputeFollowThroughParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // AcceptInviteParams defines parameters for AcceptInvite.
 type AcceptInviteParams struct {
 	// IdempotencyKey makes retries safe: a replay returns the first answer
@@ -407,6 +956,96 @@ type GetMeParams struct {
 type UpdateMeParams struct {
 	// IfMatch the ETag the change is based on
 	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// GetOccurrenceParams defines parameters for GetOccurrence.
+type GetOccurrenceParams struct {
+	// IfNoneMatch an ETag from an earlier response
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// ListOccurrenceFollowThroughsParams defines parameters for ListOccurrenceFollowThroughs.
+type ListOccurrenceFollowThroughsParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// RecordFollowThroughParams defines parameters for RecordFollowThrough.
+type RecordFollowThroughParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOccurrenceRenegotiationsParams defines parameters for ListOccurrenceRenegotiations.
+type ListOccurrenceRenegotiationsParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ProposeRenegotiationParams defines parameters for ProposeRenegotiation.
+type ProposeRenegotiationParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelPromiseParams defines parameters for CancelPromise.
+type CancelPromiseParams struct {
+	// IfMatch the ETag the change is based on
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// GetPromiseParams defines parameters for GetPromise.
+type GetPromiseParams struct {
+	// IfNoneMatch an ETag from an earlier response
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// UpdatePromiseParams defines parameters for UpdatePromise.
+type UpdatePromiseParams struct {
+	// IfMatch the ETag the change is based on
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// ListPromiseOccurrencesParams defines parameters for ListPromiseOccurrences.
+type ListPromiseOccurrencesParams struct {
+	// Status only occurrences in this status
+	Status *ListPromiseOccurrencesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// DueAfter only occurrences due at or after this RFC 3339 time
+	DueAfter *time.Time `form:"due_after,omitempty" json:"due_after,omitempty"`
+
+	// DueBefore only occurrences due before this RFC 3339 time
+	DueBefore *time.Time `form:"due_before,omitempty" json:"due_before,omitempty"`
+
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListPromiseOccurrencesParamsStatus defines parameters for ListPromiseOccurrences.
+type ListPromiseOccurrencesParamsStatus string
+
+// ListPausesParams defines parameters for ListPauses.
+type ListPausesParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreatePauseParams defines parameters for CreatePause.
+type CreatePauseParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRelationshipsParams defines parameters for ListRelationships.
@@ -442,8 +1081,89 @@ type UpdateRelationshipParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// ListRelationshipFollowThroughsParams defines parameters for ListRelationshipFollowThroughs.
+type ListRelationshipFollowThroughsParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateInviteParams defines parameters for CreateInvite.
 type CreateInviteParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRelationshipOccurrencesParams defines parameters for ListRelationshipOccurrences.
+type ListRelationshipOccurrencesParams struct {
+	// Status only occurrences in this status
+	Status *ListRelationshipOccurrencesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// DueAfter only occurrences due at or after this RFC 3339 time
+	DueAfter *time.Time `form:"due_after,omitempty" json:"due_after,omitempty"`
+
+	// DueBefore only occurrences due before this RFC 3339 time
+	DueBefore *time.Time `form:"due_before,omitempty" json:"due_before,omitempty"`
+
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListRelationshipOccurrencesParamsStatus defines parameters for ListRelationshipOccurrences.
+type ListRelationshipOccurrencesParamsStatus string
+
+// ListPromisesParams defines parameters for ListPromises.
+type ListPromisesParams struct {
+	// Status only promises in this status
+	Status *ListPromisesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Promisor only promises made by this user id
+	Promisor *string `form:"promisor,omitempty" json:"promisor,omitempty"`
+
+	// Promisee only promises made to this user id
+	Promisee *string `form:"promisee,omitempty" json:"promisee,omitempty"`
+
+	// UpdatedSince only promises changed at or after this RFC 3339 time (delta sync)
+	UpdatedSince *time.Time `form:"updated_since,omitempty" json:"updated_since,omitempty"`
+
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListPromisesParamsStatus defines parameters for ListPromises.
+type ListPromisesParamsStatus string
+
+// CreatePromiseParams defines parameters for CreatePromise.
+type CreatePromiseParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRelationshipRenegotiationsParams defines parameters for ListRelationshipRenegotiations.
+type ListRelationshipRenegotiationsParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AcceptRenegotiationParams defines parameters for AcceptRenegotiation.
+type AcceptRenegotiationParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// DeclineRenegotiationParams defines parameters for DeclineRenegotiation.
+type DeclineRenegotiationParams struct {
 	// IdempotencyKey makes retries safe: a replay returns the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -460,14 +1180,32 @@ type RefreshTokensJSONRequestBody = RefreshRequest
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
 
+// DisputeFollowThroughJSONRequestBody defines body for DisputeFollowThrough for application/json ContentType.
+type DisputeFollowThroughJSONRequestBody = DisputeRequest
+
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = UpdateMeRequest
+
+// RecordFollowThroughJSONRequestBody defines body for RecordFollowThrough for application/json ContentType.
+type RecordFollowThroughJSONRequestBody = RecordFollowThroughRequest
+
+// ProposeRenegotiationJSONRequestBody defines body for ProposeRenegotiation for application/json ContentType.
+type ProposeRenegotiationJSONRequestBody = ProposeRenegotiationRequest
+
+// UpdatePromiseJSONRequestBody defines body for UpdatePromise for application/json ContentType.
+type UpdatePromiseJSONRequestBody = UpdatePromiseRequest
+
+// CreatePauseJSONRequestBody defines body for CreatePause for application/json ContentType.
+type CreatePauseJSONRequestBody = CreatePauseRequest
 
 // CreateRelationshipJSONRequestBody defines body for CreateRelationship for application/json ContentType.
 type CreateRelationshipJSONRequestBody = CreateRelationshipRequest
 
 // UpdateRelationshipJSONRequestBody defines body for UpdateRelationship for application/json ContentType.
 type UpdateRelationshipJSONRequestBody = UpdateRelationshipRequest
+
+// CreatePromiseJSONRequestBody defines body for CreatePromise for application/json ContentType.
+type CreatePromiseJSONRequestBody = CreatePromiseRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -632,6 +1370,36 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetFollowThrough One follow-through
+	//
+	// Corresponds with GET /v1/follow-throughs/{id} (the `GetFollowThrough` operationId).
+	GetFollowThrough(ctx context.Context, id string, params *GetFollowThroughParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmFollowThrough Confirm the promisor's account
+	//
+	// Promisee only, on an unverified follow-through.
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/confirm (the `ConfirmFollowThrough` operationId).
+	ConfirmFollowThrough(ctx context.Context, id string, params *ConfirmFollowThroughParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisputeFollowThroughWithBody Dispute the promisor's account
+	//
+	// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+	DisputeFollowThroughWithBody(ctx context.Context, id string, params *DisputeFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisputeFollowThrough Dispute the promisor's account
+	//
+	// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+	DisputeFollowThrough(ctx context.Context, id string, params *DisputeFollowThroughParams, body DisputeFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AcceptInvite Join a relationship with an invite code
 	//
 	// An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
@@ -663,6 +1431,115 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOccurrence One occurrence
+	//
+	// Corresponds with GET /v1/occurrences/{id} (the `GetOccurrence` operationId).
+	GetOccurrence(ctx context.Context, id string, params *GetOccurrenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOccurrenceFollowThroughs An occurrence's follow-throughs (a replaced system miss included)
+	//
+	// Corresponds with GET /v1/occurrences/{id}/follow-throughs (the `ListOccurrenceFollowThroughs` operationId).
+	ListOccurrenceFollowThroughs(ctx context.Context, id string, params *ListOccurrenceFollowThroughsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordFollowThroughWithBody Record what happened
+	//
+	// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+	RecordFollowThroughWithBody(ctx context.Context, id string, params *RecordFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordFollowThrough Record what happened
+	//
+	// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+	RecordFollowThrough(ctx context.Context, id string, params *RecordFollowThroughParams, body RecordFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOccurrenceRenegotiations An occurrence's renegotiations
+	//
+	// Corresponds with GET /v1/occurrences/{id}/renegotiations (the `ListOccurrenceRenegotiations` operationId).
+	ListOccurrenceRenegotiations(ctx context.Context, id string, params *ListOccurrenceRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProposeRenegotiationWithBody Propose a new due time
+	//
+	// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+	ProposeRenegotiationWithBody(ctx context.Context, id string, params *ProposeRenegotiationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProposeRenegotiation Propose a new due time
+	//
+	// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+	ProposeRenegotiation(ctx context.Context, id string, params *ProposeRenegotiationParams, body ProposeRenegotiationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPromise Cancel a promise
+	//
+	// Promisor only. Open occurrences from now on are cancelled and never scored; what already happened stays.
+	//
+	// Corresponds with DELETE /v1/promises/{id} (the `CancelPromise` operationId).
+	CancelPromise(ctx context.Context, id string, params *CancelPromiseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPromise One promise
+	//
+	// Corresponds with GET /v1/promises/{id} (the `GetPromise` operationId).
+	GetPromise(ctx context.Context, id string, params *GetPromiseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePromiseWithBody Edit a promise
+	//
+	// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+	UpdatePromiseWithBody(ctx context.Context, id string, params *UpdatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePromise Edit a promise
+	//
+	// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+	UpdatePromise(ctx context.Context, id string, params *UpdatePromiseParams, body UpdatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPromiseOccurrences A promise's occurrences, by due time
+	//
+	// Corresponds with GET /v1/promises/{id}/occurrences (the `ListPromiseOccurrences` operationId).
+	ListPromiseOccurrences(ctx context.Context, id string, params *ListPromiseOccurrencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPauses A promise's pauses
+	//
+	// Corresponds with GET /v1/promises/{id}/pauses (the `ListPauses` operationId).
+	ListPauses(ctx context.Context, id string, params *ListPausesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePauseWithBody Pause a recurring promise
+	//
+	// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+	CreatePauseWithBody(ctx context.Context, id string, params *CreatePauseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePause Pause a recurring promise
+	//
+	// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+	CreatePause(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRelationships List the caller's relationships
 	//
@@ -717,6 +1594,11 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/relationships/{id} (the `UpdateRelationship` operationId).
 	UpdateRelationship(ctx context.Context, id string, params *UpdateRelationshipParams, body UpdateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRelationshipFollowThroughs A relationship's follow-throughs
+	//
+	// Corresponds with GET /v1/relationships/{id}/follow-throughs (the `ListRelationshipFollowThroughs` operationId).
+	ListRelationshipFollowThroughs(ctx context.Context, id string, params *ListRelationshipFollowThroughsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateInvite Invite someone into a relationship
 	//
 	// Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
@@ -735,6 +1617,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 	LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRelationshipOccurrences A relationship's occurrences, by due time
+	//
+	// Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
+	ListRelationshipOccurrences(ctx context.Context, id string, params *ListRelationshipOccurrencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPromises List a relationship's promises
+	//
+	// Corresponds with GET /v1/relationships/{id}/promises (the `ListPromises` operationId).
+	ListPromises(ctx context.Context, id string, params *ListPromisesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePromiseWithBody Make a promise
+	//
+	// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+	CreatePromiseWithBody(ctx context.Context, id string, params *CreatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePromise Make a promise
+	//
+	// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+	CreatePromise(ctx context.Context, id string, params *CreatePromiseParams, body CreatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRelationshipRenegotiations A relationship's renegotiations
+	//
+	// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
+	ListRelationshipRenegotiations(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptRenegotiation Accept a proposed time (promisee only)
+	//
+	// Corresponds with POST /v1/renegotiations/{id}/accept (the `AcceptRenegotiation` operationId).
+	AcceptRenegotiation(ctx context.Context, id string, params *AcceptRenegotiationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeclineRenegotiation Decline a proposed time (promisee only); the original stands
+	//
+	// Corresponds with POST /v1/renegotiations/{id}/decline (the `DeclineRenegotiation` operationId).
+	DeclineRenegotiation(ctx context.Context, id string, params *DeclineRenegotiationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetJWKS Public keys that verify access tokens
@@ -936,6 +1861,76 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 	return c.Client.Do(req)
 }
 
+// GetFollowThrough One follow-through
+//
+// Corresponds with GET /v1/follow-throughs/{id} (the `GetFollowThrough` operationId).
+func (c *Client) GetFollowThrough(ctx context.Context, id string, params *GetFollowThroughParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFollowThroughRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmFollowThrough Confirm the promisor's account
+//
+// Promisee only, on an unverified follow-through.
+//
+// Corresponds with POST /v1/follow-throughs/{id}/confirm (the `ConfirmFollowThrough` operationId).
+func (c *Client) ConfirmFollowThrough(ctx context.Context, id string, params *ConfirmFollowThroughParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmFollowThroughRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisputeFollowThroughWithBody Dispute the promisor's account
+//
+// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+func (c *Client) DisputeFollowThroughWithBody(ctx context.Context, id string, params *DisputeFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisputeFollowThroughRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisputeFollowThrough Dispute the promisor's account
+//
+// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+func (c *Client) DisputeFollowThrough(ctx context.Context, id string, params *DisputeFollowThroughParams, body DisputeFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisputeFollowThroughRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AcceptInvite Join a relationship with an invite code
 //
 // An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
@@ -998,6 +1993,265 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, params *UpdateMeParams, c
 // Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 func (c *Client) UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOccurrence One occurrence
+//
+// Corresponds with GET /v1/occurrences/{id} (the `GetOccurrence` operationId).
+func (c *Client) GetOccurrence(ctx context.Context, id string, params *GetOccurrenceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOccurrenceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOccurrenceFollowThroughs An occurrence's follow-throughs (a replaced system miss included)
+//
+// Corresponds with GET /v1/occurrences/{id}/follow-throughs (the `ListOccurrenceFollowThroughs` operationId).
+func (c *Client) ListOccurrenceFollowThroughs(ctx context.Context, id string, params *ListOccurrenceFollowThroughsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOccurrenceFollowThroughsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordFollowThroughWithBody Record what happened
+//
+// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+func (c *Client) RecordFollowThroughWithBody(ctx context.Context, id string, params *RecordFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordFollowThroughRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordFollowThrough Record what happened
+//
+// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+func (c *Client) RecordFollowThrough(ctx context.Context, id string, params *RecordFollowThroughParams, body RecordFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordFollowThroughRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOccurrenceRenegotiations An occurrence's renegotiations
+//
+// Corresponds with GET /v1/occurrences/{id}/renegotiations (the `ListOccurrenceRenegotiations` operationId).
+func (c *Client) ListOccurrenceRenegotiations(ctx context.Context, id string, params *ListOccurrenceRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOccurrenceRenegotiationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProposeRenegotiationWithBody Propose a new due time
+//
+// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+func (c *Client) ProposeRenegotiationWithBody(ctx context.Context, id string, params *ProposeRenegotiationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProposeRenegotiationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProposeRenegotiation Propose a new due time
+//
+// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+func (c *Client) ProposeRenegotiation(ctx context.Context, id string, params *ProposeRenegotiationParams, body ProposeRenegotiationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProposeRenegotiationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPromise Cancel a promise
+//
+// Promisor only. Open occurrences from now on are cancelled and never scored; what already happened stays.
+//
+// Corresponds with DELETE /v1/promises/{id} (the `CancelPromise` operationId).
+func (c *Client) CancelPromise(ctx context.Context, id string, params *CancelPromiseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPromiseRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPromise One promise
+//
+// Corresponds with GET /v1/promises/{id} (the `GetPromise` operationId).
+func (c *Client) GetPromise(ctx context.Context, id string, params *GetPromiseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPromiseRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePromiseWithBody Edit a promise
+//
+// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+func (c *Client) UpdatePromiseWithBody(ctx context.Context, id string, params *UpdatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePromiseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePromise Edit a promise
+//
+// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+func (c *Client) UpdatePromise(ctx context.Context, id string, params *UpdatePromiseParams, body UpdatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePromiseRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPromiseOccurrences A promise's occurrences, by due time
+//
+// Corresponds with GET /v1/promises/{id}/occurrences (the `ListPromiseOccurrences` operationId).
+func (c *Client) ListPromiseOccurrences(ctx context.Context, id string, params *ListPromiseOccurrencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPromiseOccurrencesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPauses A promise's pauses
+//
+// Corresponds with GET /v1/promises/{id}/pauses (the `ListPauses` operationId).
+func (c *Client) ListPauses(ctx context.Context, id string, params *ListPausesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPausesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePauseWithBody Pause a recurring promise
+//
+// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+func (c *Client) CreatePauseWithBody(ctx context.Context, id string, params *CreatePauseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePauseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePause Pause a recurring promise
+//
+// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+func (c *Client) CreatePause(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePauseRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1131,6 +2385,21 @@ func (c *Client) UpdateRelationship(ctx context.Context, id string, params *Upda
 	return c.Client.Do(req)
 }
 
+// ListRelationshipFollowThroughs A relationship's follow-throughs
+//
+// Corresponds with GET /v1/relationships/{id}/follow-throughs (the `ListRelationshipFollowThroughs` operationId).
+func (c *Client) ListRelationshipFollowThroughs(ctx context.Context, id string, params *ListRelationshipFollowThroughsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRelationshipFollowThroughsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateInvite Invite someone into a relationship
 //
 // Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
@@ -1170,6 +2439,119 @@ func (c *Client) ListMembers(ctx context.Context, id string, reqEditors ...Reque
 // Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 func (c *Client) LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLeaveRelationshipRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRelationshipOccurrences A relationship's occurrences, by due time
+//
+// Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
+func (c *Client) ListRelationshipOccurrences(ctx context.Context, id string, params *ListRelationshipOccurrencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRelationshipOccurrencesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPromises List a relationship's promises
+//
+// Corresponds with GET /v1/relationships/{id}/promises (the `ListPromises` operationId).
+func (c *Client) ListPromises(ctx context.Context, id string, params *ListPromisesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPromisesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePromiseWithBody Make a promise
+//
+// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+func (c *Client) CreatePromiseWithBody(ctx context.Context, id string, params *CreatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePromiseRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePromise Make a promise
+//
+// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+func (c *Client) CreatePromise(ctx context.Context, id string, params *CreatePromiseParams, body CreatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePromiseRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRelationshipRenegotiations A relationship's renegotiations
+//
+// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
+func (c *Client) ListRelationshipRenegotiations(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRelationshipRenegotiationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptRenegotiation Accept a proposed time (promisee only)
+//
+// Corresponds with POST /v1/renegotiations/{id}/accept (the `AcceptRenegotiation` operationId).
+func (c *Client) AcceptRenegotiation(ctx context.Context, id string, params *AcceptRenegotiationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptRenegotiationRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeclineRenegotiation Decline a proposed time (promisee only); the original stands
+//
+// Corresponds with POST /v1/renegotiations/{id}/decline (the `DeclineRenegotiation` operationId).
+func (c *Client) DeclineRenegotiation(ctx context.Context, id string, params *DeclineRenegotiationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineRenegotiationRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1421,6 +2803,166 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewGetFollowThroughRequest constructs an http.Request for the GetFollowThrough method
+func NewGetFollowThroughRequest(server string, id string, params *GetFollowThroughParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/follow-throughs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewConfirmFollowThroughRequest constructs an http.Request for the ConfirmFollowThrough method
+func NewConfirmFollowThroughRequest(server string, id string, params *ConfirmFollowThroughParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/follow-throughs/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDisputeFollowThroughRequest calls the generic DisputeFollowThrough builder with application/json body
+func NewDisputeFollowThroughRequest(server string, id string, params *DisputeFollowThroughParams, body DisputeFollowThroughJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDisputeFollowThroughRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDisputeFollowThroughRequestWithBody constructs an http.Request for the DisputeFollowThrough method, with any body, and a specified content type
+func NewDisputeFollowThroughRequestWithBody(server string, id string, params *DisputeFollowThroughParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/follow-throughs/%s/dispute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewAcceptInviteRequest constructs an http.Request for the AcceptInvite method
 func NewAcceptInviteRequest(server string, code string, params *AcceptInviteParams) (*http.Request, error) {
 	var err error
@@ -1560,6 +3102,729 @@ func NewUpdateMeRequestWithBody(server string, params *UpdateMeParams, contentTy
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetOccurrenceRequest constructs an http.Request for the GetOccurrence method
+func NewGetOccurrenceRequest(server string, id string, params *GetOccurrenceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/occurrences/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOccurrenceFollowThroughsRequest constructs an http.Request for the ListOccurrenceFollowThroughs method
+func NewListOccurrenceFollowThroughsRequest(server string, id string, params *ListOccurrenceFollowThroughsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/occurrences/%s/follow-throughs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordFollowThroughRequest calls the generic RecordFollowThrough builder with application/json body
+func NewRecordFollowThroughRequest(server string, id string, params *RecordFollowThroughParams, body RecordFollowThroughJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordFollowThroughRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRecordFollowThroughRequestWithBody constructs an http.Request for the RecordFollowThrough method, with any body, and a specified content type
+func NewRecordFollowThroughRequestWithBody(server string, id string, params *RecordFollowThroughParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/occurrences/%s/follow-throughs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOccurrenceRenegotiationsRequest constructs an http.Request for the ListOccurrenceRenegotiations method
+func NewListOccurrenceRenegotiationsRequest(server string, id string, params *ListOccurrenceRenegotiationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/occurrences/%s/renegotiations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewProposeRenegotiationRequest calls the generic ProposeRenegotiation builder with application/json body
+func NewProposeRenegotiationRequest(server string, id string, params *ProposeRenegotiationParams, body ProposeRenegotiationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProposeRenegotiationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewProposeRenegotiationRequestWithBody constructs an http.Request for the ProposeRenegotiation method, with any body, and a specified content type
+func NewProposeRenegotiationRequestWithBody(server string, id string, params *ProposeRenegotiationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/occurrences/%s/renegotiations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelPromiseRequest constructs an http.Request for the CancelPromise method
+func NewCancelPromiseRequest(server string, id string, params *CancelPromiseParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPromiseRequest constructs an http.Request for the GetPromise method
+func NewGetPromiseRequest(server string, id string, params *GetPromiseParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdatePromiseRequest calls the generic UpdatePromise builder with application/json body
+func NewUpdatePromiseRequest(server string, id string, params *UpdatePromiseParams, body UpdatePromiseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePromiseRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdatePromiseRequestWithBody constructs an http.Request for the UpdatePromise method, with any body, and a specified content type
+func NewUpdatePromiseRequestWithBody(server string, id string, params *UpdatePromiseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListPromiseOccurrencesRequest constructs an http.Request for the ListPromiseOccurrences method
+func NewListPromiseOccurrencesRequest(server string, id string, params *ListPromiseOccurrencesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s/occurrences", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_after", *params.DueAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_before", *params.DueBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPausesRequest constructs an http.Request for the ListPauses method
+func NewListPausesRequest(server string, id string, params *ListPausesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s/pauses", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePauseRequest calls the generic CreatePause builder with application/json body
+func NewCreatePauseRequest(server string, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePauseRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreatePauseRequestWithBody constructs an http.Request for the CreatePause method, with any body, and a specified content type
+func NewCreatePauseRequestWithBody(server string, id string, params *CreatePauseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s/pauses", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
 	}
@@ -1848,6 +4113,79 @@ func NewUpdateRelationshipRequestWithBody(server string, id string, params *Upda
 	return req, nil
 }
 
+// NewListRelationshipFollowThroughsRequest constructs an http.Request for the ListRelationshipFollowThroughs method
+func NewListRelationshipFollowThroughsRequest(server string, id string, params *ListRelationshipFollowThroughsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/follow-throughs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateInviteRequest constructs an http.Request for the CreateInvite method
 func NewCreateInviteRequest(server string, id string, params *CreateInviteParams) (*http.Request, error) {
 	var err error
@@ -1960,6 +4298,469 @@ func NewLeaveRelationshipRequest(server string, id string) (*http.Request, error
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRelationshipOccurrencesRequest constructs an http.Request for the ListRelationshipOccurrences method
+func NewListRelationshipOccurrencesRequest(server string, id string, params *ListRelationshipOccurrencesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/occurrences", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_after", *params.DueAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_before", *params.DueBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPromisesRequest constructs an http.Request for the ListPromises method
+func NewListPromisesRequest(server string, id string, params *ListPromisesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/promises", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Promisor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "promisor", *params.Promisor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Promisee != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "promisee", *params.Promisee, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updated_since", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePromiseRequest calls the generic CreatePromise builder with application/json body
+func NewCreatePromiseRequest(server string, id string, params *CreatePromiseParams, body CreatePromiseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePromiseRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreatePromiseRequestWithBody constructs an http.Request for the CreatePromise method, with any body, and a specified content type
+func NewCreatePromiseRequestWithBody(server string, id string, params *CreatePromiseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/promises", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListRelationshipRenegotiationsRequest constructs an http.Request for the ListRelationshipRenegotiations method
+func NewListRelationshipRenegotiationsRequest(server string, id string, params *ListRelationshipRenegotiationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/renegotiations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAcceptRenegotiationRequest constructs an http.Request for the AcceptRenegotiation method
+func NewAcceptRenegotiationRequest(server string, id string, params *AcceptRenegotiationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/renegotiations/%s/accept", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeclineRenegotiationRequest constructs an http.Request for the DeclineRenegotiation method
+func NewDeclineRenegotiationRequest(server string, id string, params *DeclineRenegotiationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/renegotiations/%s/decline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2104,6 +4905,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
+	// GetFollowThroughWithResponse One follow-through
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/follow-throughs/{id} (the `GetFollowThrough` operationId).
+	GetFollowThroughWithResponse(ctx context.Context, id string, params *GetFollowThroughParams, reqEditors ...RequestEditorFn) (*GetFollowThroughResponse, error)
+
+	// ConfirmFollowThroughWithResponse Confirm the promisor's account
+	//
+	// Promisee only, on an unverified follow-through.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/confirm (the `ConfirmFollowThrough` operationId).
+	ConfirmFollowThroughWithResponse(ctx context.Context, id string, params *ConfirmFollowThroughParams, reqEditors ...RequestEditorFn) (*ConfirmFollowThroughResponse, error)
+
+	// DisputeFollowThroughWithBodyWithResponse Dispute the promisor's account
+	//
+	// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+	DisputeFollowThroughWithBodyWithResponse(ctx context.Context, id string, params *DisputeFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisputeFollowThroughResponse, error)
+
+	// DisputeFollowThroughWithResponse Dispute the promisor's account
+	//
+	// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+	DisputeFollowThroughWithResponse(ctx context.Context, id string, params *DisputeFollowThroughParams, body DisputeFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeFollowThroughResponse, error)
+
 	// AcceptInviteWithResponse Join a relationship with an invite code
 	//
 	// An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
@@ -2139,6 +4974,129 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
+
+	// GetOccurrenceWithResponse One occurrence
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/occurrences/{id} (the `GetOccurrence` operationId).
+	GetOccurrenceWithResponse(ctx context.Context, id string, params *GetOccurrenceParams, reqEditors ...RequestEditorFn) (*GetOccurrenceResponse, error)
+
+	// ListOccurrenceFollowThroughsWithResponse An occurrence's follow-throughs (a replaced system miss included)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/occurrences/{id}/follow-throughs (the `ListOccurrenceFollowThroughs` operationId).
+	ListOccurrenceFollowThroughsWithResponse(ctx context.Context, id string, params *ListOccurrenceFollowThroughsParams, reqEditors ...RequestEditorFn) (*ListOccurrenceFollowThroughsResponse, error)
+
+	// RecordFollowThroughWithBodyWithResponse Record what happened
+	//
+	// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+	RecordFollowThroughWithBodyWithResponse(ctx context.Context, id string, params *RecordFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordFollowThroughResponse, error)
+
+	// RecordFollowThroughWithResponse Record what happened
+	//
+	// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+	RecordFollowThroughWithResponse(ctx context.Context, id string, params *RecordFollowThroughParams, body RecordFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordFollowThroughResponse, error)
+
+	// ListOccurrenceRenegotiationsWithResponse An occurrence's renegotiations
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/occurrences/{id}/renegotiations (the `ListOccurrenceRenegotiations` operationId).
+	ListOccurrenceRenegotiationsWithResponse(ctx context.Context, id string, params *ListOccurrenceRenegotiationsParams, reqEditors ...RequestEditorFn) (*ListOccurrenceRenegotiationsResponse, error)
+
+	// ProposeRenegotiationWithBodyWithResponse Propose a new due time
+	//
+	// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+	ProposeRenegotiationWithBodyWithResponse(ctx context.Context, id string, params *ProposeRenegotiationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProposeRenegotiationResponse, error)
+
+	// ProposeRenegotiationWithResponse Propose a new due time
+	//
+	// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+	ProposeRenegotiationWithResponse(ctx context.Context, id string, params *ProposeRenegotiationParams, body ProposeRenegotiationJSONRequestBody, reqEditors ...RequestEditorFn) (*ProposeRenegotiationResponse, error)
+
+	// CancelPromiseWithResponse Cancel a promise
+	//
+	// Promisor only. Open occurrences from now on are cancelled and never scored; what already happened stays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/promises/{id} (the `CancelPromise` operationId).
+	CancelPromiseWithResponse(ctx context.Context, id string, params *CancelPromiseParams, reqEditors ...RequestEditorFn) (*CancelPromiseResponse, error)
+
+	// GetPromiseWithResponse One promise
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/promises/{id} (the `GetPromise` operationId).
+	GetPromiseWithResponse(ctx context.Context, id string, params *GetPromiseParams, reqEditors ...RequestEditorFn) (*GetPromiseResponse, error)
+
+	// UpdatePromiseWithBodyWithResponse Edit a promise
+	//
+	// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+	UpdatePromiseWithBodyWithResponse(ctx context.Context, id string, params *UpdatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePromiseResponse, error)
+
+	// UpdatePromiseWithResponse Edit a promise
+	//
+	// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+	UpdatePromiseWithResponse(ctx context.Context, id string, params *UpdatePromiseParams, body UpdatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePromiseResponse, error)
+
+	// ListPromiseOccurrencesWithResponse A promise's occurrences, by due time
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/promises/{id}/occurrences (the `ListPromiseOccurrences` operationId).
+	ListPromiseOccurrencesWithResponse(ctx context.Context, id string, params *ListPromiseOccurrencesParams, reqEditors ...RequestEditorFn) (*ListPromiseOccurrencesResponse, error)
+
+	// ListPausesWithResponse A promise's pauses
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/promises/{id}/pauses (the `ListPauses` operationId).
+	ListPausesWithResponse(ctx context.Context, id string, params *ListPausesParams, reqEditors ...RequestEditorFn) (*ListPausesResponse, error)
+
+	// CreatePauseWithBodyWithResponse Pause a recurring promise
+	//
+	// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+	CreatePauseWithBodyWithResponse(ctx context.Context, id string, params *CreatePauseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePauseResponse, error)
+
+	// CreatePauseWithResponse Pause a recurring promise
+	//
+	// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+	CreatePauseWithResponse(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePauseResponse, error)
 
 	// ListRelationshipsWithResponse List the caller's relationships
 	//
@@ -2199,6 +5157,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/relationships/{id} (the `UpdateRelationship` operationId).
 	UpdateRelationshipWithResponse(ctx context.Context, id string, params *UpdateRelationshipParams, body UpdateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRelationshipResponse, error)
 
+	// ListRelationshipFollowThroughsWithResponse A relationship's follow-throughs
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/follow-throughs (the `ListRelationshipFollowThroughs` operationId).
+	ListRelationshipFollowThroughsWithResponse(ctx context.Context, id string, params *ListRelationshipFollowThroughsParams, reqEditors ...RequestEditorFn) (*ListRelationshipFollowThroughsResponse, error)
+
 	// CreateInviteWithResponse Invite someone into a relationship
 	//
 	// Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
@@ -2223,6 +5188,59 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 	LeaveRelationshipWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error)
+
+	// ListRelationshipOccurrencesWithResponse A relationship's occurrences, by due time
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
+	ListRelationshipOccurrencesWithResponse(ctx context.Context, id string, params *ListRelationshipOccurrencesParams, reqEditors ...RequestEditorFn) (*ListRelationshipOccurrencesResponse, error)
+
+	// ListPromisesWithResponse List a relationship's promises
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/promises (the `ListPromises` operationId).
+	ListPromisesWithResponse(ctx context.Context, id string, params *ListPromisesParams, reqEditors ...RequestEditorFn) (*ListPromisesResponse, error)
+
+	// CreatePromiseWithBodyWithResponse Make a promise
+	//
+	// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+	CreatePromiseWithBodyWithResponse(ctx context.Context, id string, params *CreatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePromiseResponse, error)
+
+	// CreatePromiseWithResponse Make a promise
+	//
+	// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+	CreatePromiseWithResponse(ctx context.Context, id string, params *CreatePromiseParams, body CreatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePromiseResponse, error)
+
+	// ListRelationshipRenegotiationsWithResponse A relationship's renegotiations
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
+	ListRelationshipRenegotiationsWithResponse(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*ListRelationshipRenegotiationsResponse, error)
+
+	// AcceptRenegotiationWithResponse Accept a proposed time (promisee only)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/renegotiations/{id}/accept (the `AcceptRenegotiation` operationId).
+	AcceptRenegotiationWithResponse(ctx context.Context, id string, params *AcceptRenegotiationParams, reqEditors ...RequestEditorFn) (*AcceptRenegotiationResponse, error)
+
+	// DeclineRenegotiationWithResponse Decline a proposed time (promisee only); the original stands
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/renegotiations/{id}/decline (the `DeclineRenegotiation` operationId).
+	DeclineRenegotiationWithResponse(ctx context.Context, id string, params *DeclineRenegotiationParams, reqEditors ...RequestEditorFn) (*DeclineRenegotiationResponse, error)
 }
 
 type GetJWKSResponse struct {
@@ -2722,6 +5740,290 @@ func (r RegisterResponse) ContentType() string {
 	return ""
 }
 
+// GetFollowThroughResponse200Headers the declared response headers of an HTTP 200 response for GetFollowThrough
+type GetFollowThroughResponse200Headers struct {
+	ETag *string
+}
+
+type GetFollowThroughResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowThrough
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFollowThroughResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFollowThroughResponse) GetJSON200() *FollowThrough {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFollowThroughResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFollowThroughResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetFollowThroughResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetFollowThroughResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFollowThroughResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFollowThroughResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFollowThroughResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFollowThroughResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ConfirmFollowThroughResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowThrough
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmFollowThroughResponse) GetJSON200() *FollowThrough {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmFollowThroughResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmFollowThroughResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmFollowThroughResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmFollowThroughResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmFollowThroughResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisputeFollowThroughResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowThrough
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisputeFollowThroughResponse) GetJSON200() *FollowThrough {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisputeFollowThroughResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DisputeFollowThroughResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisputeFollowThroughResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisputeFollowThroughResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisputeFollowThroughResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type AcceptInviteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2979,6 +6281,1003 @@ func (r UpdateMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOccurrenceResponse200Headers the declared response headers of an HTTP 200 response for GetOccurrence
+type GetOccurrenceResponse200Headers struct {
+	ETag *string
+}
+
+type GetOccurrenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Occurrence
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOccurrenceResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOccurrenceResponse) GetJSON200() *Occurrence {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOccurrenceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOccurrenceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOccurrenceResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOccurrenceResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOccurrenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOccurrenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOccurrenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOccurrenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListOccurrenceFollowThroughsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowThroughPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOccurrenceFollowThroughsResponse) GetJSON200() *FollowThroughPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOccurrenceFollowThroughsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOccurrenceFollowThroughsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOccurrenceFollowThroughsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOccurrenceFollowThroughsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOccurrenceFollowThroughsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOccurrenceFollowThroughsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOccurrenceFollowThroughsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOccurrenceFollowThroughsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOccurrenceFollowThroughsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RecordFollowThroughResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FollowThrough
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordFollowThroughResponse) GetJSON201() *FollowThrough {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordFollowThroughResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordFollowThroughResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordFollowThroughResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordFollowThroughResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordFollowThroughResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListOccurrenceRenegotiationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RenegotiationPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOccurrenceRenegotiationsResponse) GetJSON200() *RenegotiationPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOccurrenceRenegotiationsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOccurrenceRenegotiationsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOccurrenceRenegotiationsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOccurrenceRenegotiationsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOccurrenceRenegotiationsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOccurrenceRenegotiationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOccurrenceRenegotiationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOccurrenceRenegotiationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOccurrenceRenegotiationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ProposeRenegotiationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Renegotiation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ProposeRenegotiationResponse) GetJSON201() *Renegotiation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ProposeRenegotiationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ProposeRenegotiationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProposeRenegotiationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProposeRenegotiationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProposeRenegotiationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelPromiseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelPromiseResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelPromiseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPromiseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPromiseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelPromiseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPromiseResponse200Headers the declared response headers of an HTTP 200 response for GetPromise
+type GetPromiseResponse200Headers struct {
+	ETag *string
+}
+
+type GetPromiseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Promise
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPromiseResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPromiseResponse) GetJSON200() *Promise {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPromiseResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPromiseResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPromiseResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPromiseResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPromiseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPromiseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPromiseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPromiseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePromiseResponse200Headers the declared response headers of an HTTP 200 response for UpdatePromise
+type UpdatePromiseResponse200Headers struct {
+	ETag *string
+}
+
+type UpdatePromiseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Promise
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePromiseResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePromiseResponse) GetJSON200() *Promise {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePromiseResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePromiseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePromiseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePromiseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePromiseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPromiseOccurrencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OccurrencePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPromiseOccurrencesResponse) GetJSON200() *OccurrencePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPromiseOccurrencesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPromiseOccurrencesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPromiseOccurrencesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPromiseOccurrencesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPromiseOccurrencesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPromiseOccurrencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPromiseOccurrencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPromiseOccurrencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPromiseOccurrencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPausesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PausePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPausesResponse) GetJSON200() *PausePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPausesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPausesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPausesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPausesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPausesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPausesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPausesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPausesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPausesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePauseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Pause
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePauseResponse) GetJSON201() *Pause {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePauseResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePauseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePauseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePauseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePauseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3414,6 +7713,82 @@ func (r UpdateRelationshipResponse) ContentType() string {
 	return ""
 }
 
+type ListRelationshipFollowThroughsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FollowThroughPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRelationshipFollowThroughsResponse) GetJSON200() *FollowThroughPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRelationshipFollowThroughsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRelationshipFollowThroughsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRelationshipFollowThroughsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRelationshipFollowThroughsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRelationshipFollowThroughsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRelationshipFollowThroughsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRelationshipFollowThroughsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRelationshipFollowThroughsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRelationshipFollowThroughsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateInviteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3635,6 +8010,532 @@ func (r LeaveRelationshipResponse) ContentType() string {
 	return ""
 }
 
+type ListRelationshipOccurrencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OccurrencePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRelationshipOccurrencesResponse) GetJSON200() *OccurrencePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRelationshipOccurrencesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRelationshipOccurrencesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRelationshipOccurrencesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRelationshipOccurrencesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRelationshipOccurrencesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRelationshipOccurrencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRelationshipOccurrencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRelationshipOccurrencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRelationshipOccurrencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPromisesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PromisePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPromisesResponse) GetJSON200() *PromisePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPromisesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPromisesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPromisesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPromisesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPromisesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPromisesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPromisesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPromisesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPromisesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePromiseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Promise
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePromiseResponse) GetJSON201() *Promise {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePromiseResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePromiseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePromiseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePromiseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePromiseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRelationshipRenegotiationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RenegotiationPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRelationshipRenegotiationsResponse) GetJSON200() *RenegotiationPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRelationshipRenegotiationsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRelationshipRenegotiationsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRelationshipRenegotiationsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRelationshipRenegotiationsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRelationshipRenegotiationsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRelationshipRenegotiationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRelationshipRenegotiationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRelationshipRenegotiationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRelationshipRenegotiationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AcceptRenegotiationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Renegotiation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcceptRenegotiationResponse) GetJSON200() *Renegotiation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AcceptRenegotiationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptRenegotiationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptRenegotiationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptRenegotiationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptRenegotiationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeclineRenegotiationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Renegotiation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeclineRenegotiationResponse) GetJSON200() *Renegotiation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeclineRenegotiationResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeclineRenegotiationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeclineRenegotiationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeclineRenegotiationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeclineRenegotiationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetJWKSWithResponse Public keys that verify access tokens
 //
 // A JSON Web Key Set (RFC 7517) of Ed25519 keys (RFC 8037). Match a token's `kid` header; keys rotated out stay listed until their tokens have expired.
@@ -3796,6 +8697,64 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// GetFollowThroughWithResponse One follow-through
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/follow-throughs/{id} (the `GetFollowThrough` operationId).
+func (c *ClientWithResponses) GetFollowThroughWithResponse(ctx context.Context, id string, params *GetFollowThroughParams, reqEditors ...RequestEditorFn) (*GetFollowThroughResponse, error) {
+	rsp, err := c.GetFollowThrough(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFollowThroughResponse(rsp)
+}
+
+// ConfirmFollowThroughWithResponse Confirm the promisor's account
+//
+// Promisee only, on an unverified follow-through.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/follow-throughs/{id}/confirm (the `ConfirmFollowThrough` operationId).
+func (c *ClientWithResponses) ConfirmFollowThroughWithResponse(ctx context.Context, id string, params *ConfirmFollowThroughParams, reqEditors ...RequestEditorFn) (*ConfirmFollowThroughResponse, error) {
+	rsp, err := c.ConfirmFollowThrough(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmFollowThroughResponse(rsp)
+}
+
+// DisputeFollowThroughWithBodyWithResponse Dispute the promisor's account
+//
+// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+func (c *ClientWithResponses) DisputeFollowThroughWithBodyWithResponse(ctx context.Context, id string, params *DisputeFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisputeFollowThroughResponse, error) {
+	rsp, err := c.DisputeFollowThroughWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisputeFollowThroughResponse(rsp)
+}
+
+// DisputeFollowThroughWithResponse Dispute the promisor's account
+//
+// Promisee only, on an unverified follow-through, with a reason. The promisee's account prevails: the occurrence scores as not kept.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/follow-throughs/{id}/dispute (the `DisputeFollowThrough` operationId).
+func (c *ClientWithResponses) DisputeFollowThroughWithResponse(ctx context.Context, id string, params *DisputeFollowThroughParams, body DisputeFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeFollowThroughResponse, error) {
+	rsp, err := c.DisputeFollowThrough(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisputeFollowThroughResponse(rsp)
+}
+
 // AcceptInviteWithResponse Join a relationship with an invite code
 //
 // An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
@@ -3854,6 +8813,219 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, params *
 		return nil, err
 	}
 	return ParseUpdateMeResponse(rsp)
+}
+
+// GetOccurrenceWithResponse One occurrence
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/occurrences/{id} (the `GetOccurrence` operationId).
+func (c *ClientWithResponses) GetOccurrenceWithResponse(ctx context.Context, id string, params *GetOccurrenceParams, reqEditors ...RequestEditorFn) (*GetOccurrenceResponse, error) {
+	rsp, err := c.GetOccurrence(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOccurrenceResponse(rsp)
+}
+
+// ListOccurrenceFollowThroughsWithResponse An occurrence's follow-throughs (a replaced system miss included)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/occurrences/{id}/follow-throughs (the `ListOccurrenceFollowThroughs` operationId).
+func (c *ClientWithResponses) ListOccurrenceFollowThroughsWithResponse(ctx context.Context, id string, params *ListOccurrenceFollowThroughsParams, reqEditors ...RequestEditorFn) (*ListOccurrenceFollowThroughsResponse, error) {
+	rsp, err := c.ListOccurrenceFollowThroughs(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOccurrenceFollowThroughsResponse(rsp)
+}
+
+// RecordFollowThroughWithBodyWithResponse Record what happened
+//
+// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+func (c *ClientWithResponses) RecordFollowThroughWithBodyWithResponse(ctx context.Context, id string, params *RecordFollowThroughParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordFollowThroughResponse, error) {
+	rsp, err := c.RecordFollowThroughWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordFollowThroughResponse(rsp)
+}
+
+// RecordFollowThroughWithResponse Record what happened
+//
+// By the promisee: confirmed at once. By the promisor: unverified until the promisee confirms or disputes it, or stays silent past the dispute window (then accepted). Replaces a miss the system recorded; any other existing follow-through is a 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/occurrences/{id}/follow-throughs (the `RecordFollowThrough` operationId).
+func (c *ClientWithResponses) RecordFollowThroughWithResponse(ctx context.Context, id string, params *RecordFollowThroughParams, body RecordFollowThroughJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordFollowThroughResponse, error) {
+	rsp, err := c.RecordFollowThrough(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordFollowThroughResponse(rsp)
+}
+
+// ListOccurrenceRenegotiationsWithResponse An occurrence's renegotiations
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/occurrences/{id}/renegotiations (the `ListOccurrenceRenegotiations` operationId).
+func (c *ClientWithResponses) ListOccurrenceRenegotiationsWithResponse(ctx context.Context, id string, params *ListOccurrenceRenegotiationsParams, reqEditors ...RequestEditorFn) (*ListOccurrenceRenegotiationsResponse, error) {
+	rsp, err := c.ListOccurrenceRenegotiations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOccurrenceRenegotiationsResponse(rsp)
+}
+
+// ProposeRenegotiationWithBodyWithResponse Propose a new due time
+//
+// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+func (c *ClientWithResponses) ProposeRenegotiationWithBodyWithResponse(ctx context.Context, id string, params *ProposeRenegotiationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProposeRenegotiationResponse, error) {
+	rsp, err := c.ProposeRenegotiationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProposeRenegotiationResponse(rsp)
+}
+
+// ProposeRenegotiationWithResponse Propose a new due time
+//
+// Promisor only. Takes effect when the promisee accepts (until then the original time stands); at once when the promisee has not joined. Accepted before the due time, the occurrence simply moves. Proposed after the due time and its grace, the occurrence is scored missed and acceptance creates a new one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/occurrences/{id}/renegotiations (the `ProposeRenegotiation` operationId).
+func (c *ClientWithResponses) ProposeRenegotiationWithResponse(ctx context.Context, id string, params *ProposeRenegotiationParams, body ProposeRenegotiationJSONRequestBody, reqEditors ...RequestEditorFn) (*ProposeRenegotiationResponse, error) {
+	rsp, err := c.ProposeRenegotiation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProposeRenegotiationResponse(rsp)
+}
+
+// CancelPromiseWithResponse Cancel a promise
+//
+// Promisor only. Open occurrences from now on are cancelled and never scored; what already happened stays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/promises/{id} (the `CancelPromise` operationId).
+func (c *ClientWithResponses) CancelPromiseWithResponse(ctx context.Context, id string, params *CancelPromiseParams, reqEditors ...RequestEditorFn) (*CancelPromiseResponse, error) {
+	rsp, err := c.CancelPromise(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPromiseResponse(rsp)
+}
+
+// GetPromiseWithResponse One promise
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/promises/{id} (the `GetPromise` operationId).
+func (c *ClientWithResponses) GetPromiseWithResponse(ctx context.Context, id string, params *GetPromiseParams, reqEditors ...RequestEditorFn) (*GetPromiseResponse, error) {
+	rsp, err := c.GetPromise(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPromiseResponse(rsp)
+}
+
+// UpdatePromiseWithBodyWithResponse Edit a promise
+//
+// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+func (c *ClientWithResponses) UpdatePromiseWithBodyWithResponse(ctx context.Context, id string, params *UpdatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePromiseResponse, error) {
+	rsp, err := c.UpdatePromiseWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePromiseResponse(rsp)
+}
+
+// UpdatePromiseWithResponse Edit a promise
+//
+// Promisor only. A new recurrence replaces the open occurrences from now on; what is past stays. Status can only become "archived". To move a due time, renegotiate the occurrence.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/promises/{id} (the `UpdatePromise` operationId).
+func (c *ClientWithResponses) UpdatePromiseWithResponse(ctx context.Context, id string, params *UpdatePromiseParams, body UpdatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePromiseResponse, error) {
+	rsp, err := c.UpdatePromise(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePromiseResponse(rsp)
+}
+
+// ListPromiseOccurrencesWithResponse A promise's occurrences, by due time
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/promises/{id}/occurrences (the `ListPromiseOccurrences` operationId).
+func (c *ClientWithResponses) ListPromiseOccurrencesWithResponse(ctx context.Context, id string, params *ListPromiseOccurrencesParams, reqEditors ...RequestEditorFn) (*ListPromiseOccurrencesResponse, error) {
+	rsp, err := c.ListPromiseOccurrences(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPromiseOccurrencesResponse(rsp)
+}
+
+// ListPausesWithResponse A promise's pauses
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/promises/{id}/pauses (the `ListPauses` operationId).
+func (c *ClientWithResponses) ListPausesWithResponse(ctx context.Context, id string, params *ListPausesParams, reqEditors ...RequestEditorFn) (*ListPausesResponse, error) {
+	rsp, err := c.ListPauses(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPausesResponse(rsp)
+}
+
+// CreatePauseWithBodyWithResponse Pause a recurring promise
+//
+// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+func (c *ClientWithResponses) CreatePauseWithBodyWithResponse(ctx context.Context, id string, params *CreatePauseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePauseResponse, error) {
+	rsp, err := c.CreatePauseWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePauseResponse(rsp)
+}
+
+// CreatePauseWithResponse Pause a recurring promise
+//
+// For a range of local dates agreed ahead (holidays, illness): occurrences on those dates are skipped, not scored, and break no streak. A start before today is refused.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
+func (c *ClientWithResponses) CreatePauseWithResponse(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePauseResponse, error) {
+	rsp, err := c.CreatePause(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePauseResponse(rsp)
 }
 
 // ListRelationshipsWithResponse List the caller's relationships
@@ -3957,6 +9129,19 @@ func (c *ClientWithResponses) UpdateRelationshipWithResponse(ctx context.Context
 	return ParseUpdateRelationshipResponse(rsp)
 }
 
+// ListRelationshipFollowThroughsWithResponse A relationship's follow-throughs
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/follow-throughs (the `ListRelationshipFollowThroughs` operationId).
+func (c *ClientWithResponses) ListRelationshipFollowThroughsWithResponse(ctx context.Context, id string, params *ListRelationshipFollowThroughsParams, reqEditors ...RequestEditorFn) (*ListRelationshipFollowThroughsResponse, error) {
+	rsp, err := c.ListRelationshipFollowThroughs(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRelationshipFollowThroughsResponse(rsp)
+}
+
 // CreateInviteWithResponse Invite someone into a relationship
 //
 // Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
@@ -3998,6 +9183,101 @@ func (c *ClientWithResponses) LeaveRelationshipWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseLeaveRelationshipResponse(rsp)
+}
+
+// ListRelationshipOccurrencesWithResponse A relationship's occurrences, by due time
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
+func (c *ClientWithResponses) ListRelationshipOccurrencesWithResponse(ctx context.Context, id string, params *ListRelationshipOccurrencesParams, reqEditors ...RequestEditorFn) (*ListRelationshipOccurrencesResponse, error) {
+	rsp, err := c.ListRelationshipOccurrences(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRelationshipOccurrencesResponse(rsp)
+}
+
+// ListPromisesWithResponse List a relationship's promises
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/promises (the `ListPromises` operationId).
+func (c *ClientWithResponses) ListPromisesWithResponse(ctx context.Context, id string, params *ListPromisesParams, reqEditors ...RequestEditorFn) (*ListPromisesResponse, error) {
+	rsp, err := c.ListPromises(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPromisesResponse(rsp)
+}
+
+// CreatePromiseWithBodyWithResponse Make a promise
+//
+// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+func (c *ClientWithResponses) CreatePromiseWithBodyWithResponse(ctx context.Context, id string, params *CreatePromiseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePromiseResponse, error) {
+	rsp, err := c.CreatePromiseWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePromiseResponse(rsp)
+}
+
+// CreatePromiseWithResponse Make a promise
+//
+// The caller is the promisor. Give due_at (a one-off; it may lie up to 365 days in the past, for promises logged after the fact) or recurrence (e.g. every Sunday at 20:00 Europe/Berlin). Occurrences are created at once: one for a one-off, the next 60 days' for a recurring promise.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/promises (the `CreatePromise` operationId).
+func (c *ClientWithResponses) CreatePromiseWithResponse(ctx context.Context, id string, params *CreatePromiseParams, body CreatePromiseJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePromiseResponse, error) {
+	rsp, err := c.CreatePromise(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePromiseResponse(rsp)
+}
+
+// ListRelationshipRenegotiationsWithResponse A relationship's renegotiations
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
+func (c *ClientWithResponses) ListRelationshipRenegotiationsWithResponse(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*ListRelationshipRenegotiationsResponse, error) {
+	rsp, err := c.ListRelationshipRenegotiations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRelationshipRenegotiationsResponse(rsp)
+}
+
+// AcceptRenegotiationWithResponse Accept a proposed time (promisee only)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/renegotiations/{id}/accept (the `AcceptRenegotiation` operationId).
+func (c *ClientWithResponses) AcceptRenegotiationWithResponse(ctx context.Context, id string, params *AcceptRenegotiationParams, reqEditors ...RequestEditorFn) (*AcceptRenegotiationResponse, error) {
+	rsp, err := c.AcceptRenegotiation(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptRenegotiationResponse(rsp)
+}
+
+// DeclineRenegotiationWithResponse Decline a proposed time (promisee only); the original stands
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/renegotiations/{id}/decline (the `DeclineRenegotiation` operationId).
+func (c *ClientWithResponses) DeclineRenegotiationWithResponse(ctx context.Context, id string, params *DeclineRenegotiationParams, reqEditors ...RequestEditorFn) (*DeclineRenegotiationResponse, error) {
+	rsp, err := c.DeclineRenegotiation(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeclineRenegotiationResponse(rsp)
 }
 
 // ParseGetJWKSResponse parses an HTTP response from a GetJWKSWithResponse call
@@ -4395,6 +9675,254 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	return response, nil
 }
 
+// ParseGetFollowThroughResponse parses an HTTP response from a GetFollowThroughWithResponse call
+func ParseGetFollowThroughResponse(rsp *http.Response) (*GetFollowThroughResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFollowThroughResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowThrough
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFollowThroughResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmFollowThroughResponse parses an HTTP response from a ConfirmFollowThroughWithResponse call
+func ParseConfirmFollowThroughResponse(rsp *http.Response) (*ConfirmFollowThroughResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmFollowThroughResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowThrough
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisputeFollowThroughResponse parses an HTTP response from a DisputeFollowThroughWithResponse call
+func ParseDisputeFollowThroughResponse(rsp *http.Response) (*DisputeFollowThroughResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisputeFollowThroughResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowThrough
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseAcceptInviteResponse parses an HTTP response from a AcceptInviteWithResponse call
 func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4623,6 +10151,865 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOccurrenceResponse parses an HTTP response from a GetOccurrenceWithResponse call
+func ParseGetOccurrenceResponse(rsp *http.Response) (*GetOccurrenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOccurrenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Occurrence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOccurrenceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOccurrenceFollowThroughsResponse parses an HTTP response from a ListOccurrenceFollowThroughsWithResponse call
+func ParseListOccurrenceFollowThroughsResponse(rsp *http.Response) (*ListOccurrenceFollowThroughsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOccurrenceFollowThroughsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowThroughPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRecordFollowThroughResponse parses an HTTP response from a RecordFollowThroughWithResponse call
+func ParseRecordFollowThroughResponse(rsp *http.Response) (*RecordFollowThroughResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordFollowThroughResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FollowThrough
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListOccurrenceRenegotiationsResponse parses an HTTP response from a ListOccurrenceRenegotiationsWithResponse call
+func ParseListOccurrenceRenegotiationsResponse(rsp *http.Response) (*ListOccurrenceRenegotiationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOccurrenceRenegotiationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RenegotiationPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProposeRenegotiationResponse parses an HTTP response from a ProposeRenegotiationWithResponse call
+func ParseProposeRenegotiationResponse(rsp *http.Response) (*ProposeRenegotiationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProposeRenegotiationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Renegotiation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelPromiseResponse parses an HTTP response from a CancelPromiseWithResponse call
+func ParseCancelPromiseResponse(rsp *http.Response) (*CancelPromiseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPromiseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPromiseResponse parses an HTTP response from a GetPromiseWithResponse call
+func ParseGetPromiseResponse(rsp *http.Response) (*GetPromiseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPromiseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Promise
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPromiseResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePromiseResponse parses an HTTP response from a UpdatePromiseWithResponse call
+func ParseUpdatePromiseResponse(rsp *http.Response) (*UpdatePromiseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePromiseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Promise
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePromiseResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPromiseOccurrencesResponse parses an HTTP response from a ListPromiseOccurrencesWithResponse call
+func ParseListPromiseOccurrencesResponse(rsp *http.Response) (*ListPromiseOccurrencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPromiseOccurrencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OccurrencePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPausesResponse parses an HTTP response from a ListPausesWithResponse call
+func ParseListPausesResponse(rsp *http.Response) (*ListPausesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPausesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PausePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePauseResponse parses an HTTP response from a CreatePauseWithResponse call
+func ParseCreatePauseResponse(rsp *http.Response) (*CreatePauseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePauseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Pause
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil
@@ -5000,6 +11387,67 @@ func ParseUpdateRelationshipResponse(rsp *http.Response) (*UpdateRelationshipRes
 	return response, nil
 }
 
+// ParseListRelationshipFollowThroughsResponse parses an HTTP response from a ListRelationshipFollowThroughsWithResponse call
+func ParseListRelationshipFollowThroughsResponse(rsp *http.Response) (*ListRelationshipFollowThroughsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRelationshipFollowThroughsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FollowThroughPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateInviteResponse parses an HTTP response from a CreateInviteWithResponse call
 func ParseCreateInviteResponse(rsp *http.Response) (*CreateInviteResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5159,6 +11607,442 @@ func ParseLeaveRelationshipResponse(rsp *http.Response) (*LeaveRelationshipRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRelationshipOccurrencesResponse parses an HTTP response from a ListRelationshipOccurrencesWithResponse call
+func ParseListRelationshipOccurrencesResponse(rsp *http.Response) (*ListRelationshipOccurrencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRelationshipOccurrencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OccurrencePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPromisesResponse parses an HTTP response from a ListPromisesWithResponse call
+func ParseListPromisesResponse(rsp *http.Response) (*ListPromisesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPromisesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PromisePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePromiseResponse parses an HTTP response from a CreatePromiseWithResponse call
+func ParseCreatePromiseResponse(rsp *http.Response) (*CreatePromiseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePromiseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Promise
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRelationshipRenegotiationsResponse parses an HTTP response from a ListRelationshipRenegotiationsWithResponse call
+func ParseListRelationshipRenegotiationsResponse(rsp *http.Response) (*ListRelationshipRenegotiationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRelationshipRenegotiationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RenegotiationPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAcceptRenegotiationResponse parses an HTTP response from a AcceptRenegotiationWithResponse call
+func ParseAcceptRenegotiationResponse(rsp *http.Response) (*AcceptRenegotiationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptRenegotiationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Renegotiation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeclineRenegotiationResponse parses an HTTP response from a DeclineRenegotiationWithResponse call
+func ParseDeclineRenegotiationResponse(rsp *http.Response) (*DeclineRenegotiationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeclineRenegotiationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Renegotiation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

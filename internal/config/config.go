@@ -30,6 +30,8 @@ type Config struct {
 	Migrate         bool // TROTH_MIGRATE: run migrations when serve starts
 	SQLiteReaders   int  // TROTH_SQLITE_READERS: size of the SQLite reader pool
 	ShutdownTimeout time.Duration
+	// SchedulerEvery is the pause between scheduler runs (TROTH_SCHEDULER_EVERY).
+	SchedulerEvery time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -47,6 +49,7 @@ func Default() Config {
 		Migrate:         true,
 		SQLiteReaders:   8,
 		ShutdownTimeout: 20 * time.Second,
+		SchedulerEvery:  15 * time.Second,
 	}
 }
 
@@ -101,6 +104,7 @@ func (c *Config) fromEnv(getenv func(string) string) []error {
 	env("TROTH_MIGRATE", boolSetter(&c.Migrate))
 	env("TROTH_SQLITE_READERS", intSetter(&c.SQLiteReaders, 1))
 	env("TROTH_SHUTDOWN_TIMEOUT", durationSetter(&c.ShutdownTimeout))
+	env("TROTH_SCHEDULER_EVERY", durationSetter(&c.SchedulerEvery))
 	return errs
 }
 
@@ -119,6 +123,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "run database migrations on start (TROTH_MIGRATE)")
 	fs.Func("sqlite-readers", "SQLite reader connections (TROTH_SQLITE_READERS)", intSetter(&c.SQLiteReaders, 1))
 	fs.Func("shutdown-timeout", "grace period for in-flight requests on SIGTERM (TROTH_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
+	fs.Func("scheduler-every", "pause between scheduler runs (TROTH_SCHEDULER_EVERY)", durationSetter(&c.SchedulerEvery))
 }
 
 func (c *Config) validate() error {
@@ -131,6 +136,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("TROTH_ACCESS_TOKEN_TTL: %s is outside 1m–24h", c.AccessTokenTTL)
 	case c.RefreshTokenTTL < time.Hour || c.RefreshTokenTTL > 365*24*time.Hour:
 		return fmt.Errorf("TROTH_REFRESH_TOKEN_TTL: %s is outside 1h–8760h", c.RefreshTokenTTL)
+	case c.SchedulerEvery < time.Second || c.SchedulerEvery > time.Hour:
+		return fmt.Errorf("TROTH_SCHEDULER_EVERY: %s is outside 1s–1h", c.SchedulerEvery)
 	case c.Issuer == "" || c.Audience == "":
 		return errors.New("TROTH_ISSUER and TROTH_AUDIENCE must not be empty")
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,6 +62,8 @@ func decodeError(err error) error {
 		switch {
 		case errors.Is(se.Err, jsonv2.ErrUnknownName):
 			return bad("unknown_field", field, "unknown field "+quote(field))
+		case se.GoType == reflect.TypeFor[time.Time]():
+			return bad("invalid_time", field, "field "+quote(field)+" must be an RFC 3339 time such as 2027-03-05T18:00:00Z")
 		case se.JSONKind != 0:
 			if field == "" {
 				return bad("invalid_json", "", "the request body must be a JSON object")

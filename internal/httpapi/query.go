@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -53,4 +54,17 @@ func nextCursor(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// oneOf checks an optional enumerated query parameter.
+func oneOf(field, v string, allowed ...string) error {
+	if v == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return badQuery(field, "invalid_value", "must be one of "+strings.Join(allowed, ", "))
 }

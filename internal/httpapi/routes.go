@@ -24,6 +24,7 @@ import (
 
 	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/idempotency"
+	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/token"
 )
@@ -39,6 +40,8 @@ type Deps struct {
 	Tokens   *token.Service
 	// Idempotency keeps Idempotency-Key records.
 	Idempotency idempotency.Store
+	// Promises serves promises, occurrences, follow-through, renegotiation and pauses.
+	Promises *promise.Service
 	// Relationships serves relationships, members and invites.
 	Relationships *relationship.Service
 	DB            Pinger
@@ -117,4 +120,29 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.POST("/v1/invites/:code/accept", h.acceptInvite, h.requireAuth, h.idem)
 	e.GET("/v1/relationships/:id/members", h.listMembers, h.requireAuth)
 	e.DELETE("/v1/relationships/:id/members/me", h.leaveRelationship, h.requireAuth)
+
+	e.POST("/v1/relationships/:id/promises", h.createPromise, h.requireAuth, h.idem)
+	e.GET("/v1/relationships/:id/promises", h.listPromises, h.requireAuth)
+	e.GET("/v1/promises/:id", h.getPromise, h.requireAuth)
+	e.PATCH("/v1/promises/:id", h.updatePromise, h.requireAuth)
+	e.DELETE("/v1/promises/:id", h.cancelPromise, h.requireAuth)
+	e.POST("/v1/promises/:id/pauses", h.createPause, h.requireAuth, h.idem)
+	e.GET("/v1/promises/:id/pauses", h.listPauses, h.requireAuth)
+
+	e.GET("/v1/promises/:id/occurrences", h.listPromiseOccurrences, h.requireAuth)
+	e.GET("/v1/relationships/:id/occurrences", h.listRelationshipOccurrences, h.requireAuth)
+	e.GET("/v1/occurrences/:id", h.getOccurrence, h.requireAuth)
+
+	e.POST("/v1/occurrences/:id/follow-throughs", h.recordFollowThrough, h.requireAuth, h.idem)
+	e.GET("/v1/occurrences/:id/follow-throughs", h.listOccurrenceFollowThroughs, h.requireAuth)
+	e.GET("/v1/relationships/:id/follow-throughs", h.listRelationshipFollowThroughs, h.requireAuth)
+	e.GET("/v1/follow-throughs/:id", h.getFollowThrough, h.requireAuth)
+	e.POST("/v1/follow-throughs/:id/confirm", h.confirmFollowThrough, h.requireAuth, h.idem)
+	e.POST("/v1/follow-throughs/:id/dispute", h.disputeFollowThrough, h.requireAuth, h.idem)
+
+	e.POST("/v1/occurrences/:id/renegotiations", h.proposeRenegotiation, h.requireAuth, h.idem)
+	e.GET("/v1/occurrences/:id/renegotiations", h.listOccurrenceRenegotiations, h.requireAuth)
+	e.GET("/v1/relationships/:id/renegotiations", h.listRelationshipRenegotiations, h.requireAuth)
+	e.POST("/v1/renegotiations/:id/accept", h.acceptRenegotiation, h.requireAuth, h.idem)
+	e.POST("/v1/renegotiations/:id/decline", h.declineRenegotiation, h.requireAuth, h.idem)
 }

@@ -13,18 +13,20 @@ import (
 
 // Prefixes of the resource types.
 const (
-	User         = "usr"
-	Relationship = "rel"
-	Promise      = "prm"
-	Occurrence   = "occ"
-	FollowThru   = "fth"
-	Breach       = "brc"
-	CheckIn      = "chk"
-	Webhook      = "whk"
-	Event        = "evt"
-	Delivery     = "dlv"
-	Session      = "ses"
-	APIKey       = "key"
+	User          = "usr"
+	Relationship  = "rel"
+	Promise       = "prm"
+	Occurrence    = "occ"
+	FollowThru    = "fth"
+	Breach        = "brc"
+	CheckIn       = "chk"
+	Webhook       = "whk"
+	Event         = "evt"
+	Delivery      = "dlv"
+	Session       = "ses"
+	APIKey        = "key"
+	Renegotiation = "rng"
+	Pause         = "pau"
 )
 
 var (

@@ -18,19 +18,24 @@ import (
 	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/httpapi"
+	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/password"
+	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/schedule"
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
 )
 
 // Server is a running troth: its database, services and HTTP handler.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	DB      *store.DB
-	Tokens  *token.Service
-	handler *echo.Echo
+	cfg    config.Config
+	log    *slog.Logger
+	DB     *store.DB
+	Tokens *token.Service
+	// Scheduler applies time-driven transitions; Serve runs it.
+	Scheduler *schedule.Scheduler
+	handler   *echo.Echo
 }
 
 // Options are what tests may change beyond the configuration.
@@ -78,6 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	accounts := account.NewService(db.Accounts(), password.NewHasher(params), tokens, cfg.RefreshTokenTTL, opt.Now)
 
+	promises := promise.NewService(db.Promises(), opt.Now)
 	w, r := db.SQL()
 	pools := map[string]*sql.DB{"troth_writer": w}
 	if r != w {
@@ -88,6 +94,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Tokens:         tokens,
 		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
 		Idempotency:    db.Idempotency(),
+		Promises:       promises,
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,
@@ -98,7 +105,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Now:            opt.Now,
 		Outer:          opt.Outer,
 	})
-	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, handler: h}, nil
+	sched := &schedule.Scheduler{
+		Promises: promises, Purger: db.Idempotency(), KeepIdempotency: idempotency.TTL,
+		Now: opt.Now, Log: log, Every: cfg.SchedulerEvery,
+	}
+	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, handler: h}, nil
 }
 
 // ipExtractor trusts X-Forwarded-For only from configured proxies; with
@@ -148,6 +159,10 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); s.Scheduler.Run(schedCtx) }()
+	defer func() { stopSched(); <-schedDone }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "dialect", s.DB.Dialect())
 	select {
 	case err := <-errc:

@@ -43,3 +43,5 @@ func isUnique(err error) bool {
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey)
 }
+
+var errBadCursor = &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_cursor", Message: "the cursor is not one this list returned"}

@@ -1,0 +1,226 @@
+// Package promise holds what people promise each other and what happened:
+// promises (one-off or recurring), their occurrences, follow-through with
+// the promisee's verdict, renegotiation of due times, and pauses. It also
+// holds the rules the scheduler applies as time passes: materializing
+// recurrences, scoring missed occurrences, and accepting follow-through the
+// promisee left unanswered.
+package promise
+
+import (
+	"context"
+	"time"
+
+	"github.com/troth-app/troth/internal/page"
+	"github.com/troth-app/troth/internal/relationship"
+)
+
+// Kinds of promise.
+const (
+	KindOneOff    = "one_off"
+	KindRecurring = "recurring"
+)
+
+// Promise statuses.
+const (
+	StatusActive    = "active"
+	StatusCompleted = "completed"
+	StatusCancelled = "cancelled"
+	StatusArchived  = "archived"
+)
+
+// Occurrence statuses.
+const (
+	OccOpen      = "open"
+	OccResolved  = "resolved"
+	OccSkipped   = "skipped"
+	OccCancelled = "cancelled"
+)
+
+// Outcomes of a follow-through.
+const (
+	Kept    = "kept"
+	Partial = "partial"
+	Missed  = "missed"
+)
+
+// Verification states of a follow-through.
+const (
+	Confirmed  = "confirmed"
+	Unverified = "unverified"
+	Accepted   = "accepted"
+	Disputed   = "disputed"
+)
+
+// System is the recorder of follow-throughs troth writes itself.
+const System = "system"
+
+// Renegotiation statuses.
+const (
+	RenegPending  = "pending"
+	RenegAccepted = "accepted"
+	RenegDeclined = "declined"
+)
+
+// Horizon is how far ahead recurring occurrences are materialized.
+const Horizon = 60 * 24 * time.Hour
+
+// MaxBackdate is how far in the past a due time or start may lie.
+const MaxBackdate = 365 * 24 * time.Hour
+
+// Recurrence describes a recurring promise.
+type Recurrence struct {
+	RRule     string
+	TimeZone  string
+	LocalTime string // HH:MM
+	StartsOn  string // YYYY-MM-DD
+}
+
+// Promise is a commitment from a promisor to a promisee.
+type Promise struct {
+	ID             string
+	RelationshipID string
+	PromisorID     string
+	// PromiseeID is nil for a promise to the partner who has not joined yet.
+	PromiseeID        *string
+	Title             string
+	Details           string
+	Kind              string
+	DueAt             *time.Time
+	Recurrence        *Recurrence
+	Status            string
+	MaterializedUntil *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Occurrence is one due instance of a promise.
+type Occurrence struct {
+	ID              string
+	RelationshipID  string
+	PromiseID       string
+	PromisorID      string
+	PromiseeID      *string
+	DueAt           time.Time
+	OriginalDueAt   time.Time
+	Status          string
+	Outcome         *string
+	FollowThroughID *string
+	ReplacesID      *string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// FollowThrough is what happened for an occurrence.
+type FollowThrough struct {
+	ID             string
+	RelationshipID string
+	OccurrenceID   string
+	PromiseID      string
+	Outcome        string
+	OccurredAt     time.Time
+	Note           string
+	RecordedBy     string
+	Verification   string
+	DisputeReason  *string
+	AcceptAfter    *time.Time
+	VerifiedAt     *time.Time
+	SupersededAt   *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Renegotiation is a proposal to move an occurrence's due time.
+type Renegotiation struct {
+	ID              string
+	RelationshipID  string
+	OccurrenceID    string
+	PromiseID       string
+	ProposedBy      string
+	ProposedDueAt   time.Time
+	Reason          string
+	Status          string
+	NewOccurrenceID *string
+	CreatedAt       time.Time
+	ResolvedAt      *time.Time
+}
+
+// Pause suspends a recurring promise over a range of local dates.
+type Pause struct {
+	ID             string
+	RelationshipID string
+	PromiseID      string
+	StartsOn       string
+	EndsOn         string
+	Reason         string
+	CreatedBy      string
+	CreatedAt      time.Time
+}
+
+// PromiseFilter narrows a promise list.
+type PromiseFilter struct {
+	Status       string
+	PromisorID   string
+	PromiseeID   string
+	UpdatedSince *time.Time
+}
+
+// OccurrenceFilter narrows an occurrence list.
+type OccurrenceFilter struct {
+	PromiseID string
+	Status    string
+	DueAfter  *time.Time
+	DueBefore *time.Time
+}
+
+// Store is what the promise service needs from storage. Every method that
+// reads inside a relationship takes its id and filters by it.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
+	IsMember(ctx context.Context, relID, userID string) (bool, error)
+
+	CreatePromise(ctx context.Context, p Promise) error
+	Promise(ctx context.Context, id string) (Promise, error)
+	UpdatePromise(ctx context.Context, p Promise) error
+	ListPromises(ctx context.Context, relID string, f PromiseFilter, pr page.Request) ([]Promise, error)
+	// PromisesToMaterialize returns active recurring promises materialized
+	// less far than until.
+	PromisesToMaterialize(ctx context.Context, until time.Time, limit int) ([]Promise, error)
+
+	// InsertOccurrences adds occurrences, ignoring instances that exist.
+	InsertOccurrences(ctx context.Context, os []Occurrence) error
+	Occurrence(ctx context.Context, id string) (Occurrence, error)
+	// UpdateOccurrence writes o if its status is still fromStatus and
+	// reports whether it did (compare-and-set).
+	UpdateOccurrence(ctx context.Context, o Occurrence, fromStatus string) (bool, error)
+	ListOccurrences(ctx context.Context, relID string, f OccurrenceFilter, pr page.Request) ([]Occurrence, error)
+	// CancelOpenOccurrences cancels a promise's open occurrences due after from.
+	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
+	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
+	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
+	// OverdueOccurrences lists open occurrences whose due time plus their
+	// relationship's grace lies before now.
+	OverdueOccurrences(ctx context.Context, now time.Time, limit int) ([]Occurrence, error)
+
+	CreateFollowThrough(ctx context.Context, f FollowThrough) error
+	FollowThrough(ctx context.Context, id string) (FollowThrough, error)
+	// UpdateFollowThrough writes f if its verification is still
+	// fromVerification and it is not superseded (compare-and-set).
+	UpdateFollowThrough(ctx context.Context, f FollowThrough, fromVerification string) (bool, error)
+	ListFollowThroughs(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]FollowThrough, error)
+	// AcceptExpired turns unverified follow-throughs whose dispute window
+	// ended before now into accepted ones and returns them.
+	AcceptExpired(ctx context.Context, now time.Time, limit int) ([]FollowThrough, error)
+
+	CreateRenegotiation(ctx context.Context, r Renegotiation) error
+	Renegotiation(ctx context.Context, id string) (Renegotiation, error)
+	PendingRenegotiation(ctx context.Context, relID, occurrenceID string) (Renegotiation, error)
+	UpdateRenegotiation(ctx context.Context, r Renegotiation, fromStatus string) (bool, error)
+	ListRenegotiations(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]Renegotiation, error)
+
+	CreatePause(ctx context.Context, p Pause) error
+	ListPauses(ctx context.Context, relID, promiseID string, pr page.Request) ([]Pause, error)
+	// PausesOf returns every pause of a promise.
+	PausesOf(ctx context.Context, relID, promiseID string) ([]Pause, error)
+}

@@ -1,0 +1,192 @@
+package promise
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/page"
+	"github.com/troth-app/troth/internal/relationship"
+)
+
+// Propose asks to move an open occurrence to a new due time (promisor only).
+// It takes effect when the promisee accepts; a promisee who has not joined
+// cannot answer, so then it takes effect at once. Proposed after the due
+// time and its grace, the occurrence is scored missed now and the accepted
+// proposal creates a new occurrence.
+func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Time, reason string) (Renegotiation, error) {
+	now := s.now()
+	due = due.UTC().Truncate(time.Microsecond)
+	reason = strings.TrimSpace(reason)
+	var v fault.Validation
+	if !due.After(now) {
+		v.Add("proposed_due_at", "not_in_future", "must lie in the future")
+	}
+	checkDue(&v, "proposed_due_at", due, now)
+	relationship.CheckText(&v, "reason", reason, 0, maxReason)
+	if err := v.Err(); err != nil {
+		return Renegotiation{}, err
+	}
+	var rn Renegotiation
+	err := s.store.InTx(ctx, func(tx Store) error {
+		o, rel, err := visibleOccurrence(ctx, tx, userID, occID)
+		if err != nil {
+			return err
+		}
+		if err := writable(rel); err != nil {
+			return err
+		}
+		if o.PromisorID != userID {
+			return forbidden("promisor_only", "only the promisor can propose a new time")
+		}
+		switch o.Status {
+		case OccOpen:
+			grace := time.Duration(rel.Settings.GraceMinutes) * time.Minute
+			if now.After(o.DueAt.Add(grace)) {
+				// Too late to move it: it is missed, and a new one may follow.
+				if _, err := s.miss(ctx, tx, o, now); err != nil {
+					return err
+				}
+			}
+		case OccResolved:
+			ft, err := tx.FollowThrough(ctx, *o.FollowThroughID)
+			if err != nil {
+				return err
+			}
+			if ft.RecordedBy != System {
+				return conflict("occurrence_resolved", "the occurrence already has a follow-through")
+			}
+		default:
+			return conflict("occurrence_"+o.Status, "the occurrence is "+o.Status)
+		}
+		if _, err := tx.PendingRenegotiation(ctx, o.RelationshipID, o.ID); err == nil {
+			return conflict("renegotiation_pending", "a proposal for this occurrence is waiting for an answer")
+		} else if !fault.Is(err, "not_found") {
+			return err
+		}
+		rn = Renegotiation{
+			ID: id.New(id.Renegotiation), RelationshipID: o.RelationshipID, OccurrenceID: o.ID, PromiseID: o.PromiseID,
+			ProposedBy: userID, ProposedDueAt: due, Reason: reason, Status: RenegPending, CreatedAt: now,
+		}
+		if err := tx.CreateRenegotiation(ctx, rn); err != nil {
+			return err
+		}
+		if o.PromiseeID == nil {
+			return s.apply(ctx, tx, &rn, now)
+		}
+		return nil
+	})
+	return rn, err
+}
+
+// Accept is the promisee agreeing to a proposed time.
+func (s *Service) Accept(ctx context.Context, userID, renID string) (Renegotiation, error) {
+	return s.answer(ctx, userID, renID, RenegAccepted)
+}
+
+// Decline is the promisee refusing a proposed time; the original stands.
+func (s *Service) Decline(ctx context.Context, userID, renID string) (Renegotiation, error) {
+	return s.answer(ctx, userID, renID, RenegDeclined)
+}
+
+func (s *Service) answer(ctx context.Context, userID, renID, to string) (Renegotiation, error) {
+	var rn Renegotiation
+	err := s.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if !id.Valid(renID, id.Renegotiation) {
+			return errRenegNotFound
+		}
+		rn, err = tx.Renegotiation(ctx, renID)
+		if fault.Is(err, "not_found") {
+			return errRenegNotFound
+		}
+		if err != nil {
+			return err
+		}
+		rel, err := member(ctx, tx, rn.RelationshipID, userID, errRenegNotFound)
+		if err != nil {
+			return err
+		}
+		if err := writable(rel); err != nil {
+			return err
+		}
+		o, err := tx.Occurrence(ctx, rn.OccurrenceID)
+		if err != nil {
+			return err
+		}
+		if o.PromiseeID == nil || *o.PromiseeID != userID {
+			return forbidden("promisee_only", "only the promisee can accept or decline a proposal")
+		}
+		if rn.Status != RenegPending {
+			return conflict("renegotiation_"+rn.Status, "the proposal was already "+rn.Status)
+		}
+		now := s.now()
+		if to == RenegDeclined {
+			rn.Status, rn.ResolvedAt = RenegDeclined, &now
+			ok, err := tx.UpdateRenegotiation(ctx, rn, RenegPending)
+			if err != nil || !ok {
+				return conflictOr(err, "renegotiation_changed")
+			}
+			return nil
+		}
+		return s.apply(ctx, tx, &rn, now)
+	})
+	return rn, err
+}
+
+// apply makes an accepted proposal take effect: an open occurrence moves
+// (and is scored at its new time only); one already scored missed gets a
+// successor at the new time.
+func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now time.Time) error {
+	o, err := tx.Occurrence(ctx, rn.OccurrenceID)
+	if err != nil {
+		return err
+	}
+	switch o.Status {
+	case OccOpen:
+		o.DueAt, o.UpdatedAt = rn.ProposedDueAt, now
+		if ok, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil || !ok {
+			return conflictOr(err, "occurrence_changed")
+		}
+	case OccResolved:
+		p, err := tx.Promise(ctx, o.PromiseID)
+		if err != nil {
+			return err
+		}
+		next := newOccurrence(p, rn.ProposedDueAt, now)
+		next.ReplacesID = &o.ID
+		if err := tx.InsertOccurrences(ctx, []Occurrence{next}); err != nil {
+			return err
+		}
+		rn.NewOccurrenceID = &next.ID
+		if p.Kind == KindOneOff && p.Status == StatusCompleted {
+			p.Status, p.UpdatedAt = StatusActive, now
+			if err := tx.UpdatePromise(ctx, p); err != nil {
+				return err
+			}
+		}
+	default:
+		return conflict("occurrence_"+o.Status, "the occurrence is "+o.Status+" and cannot move")
+	}
+	rn.Status, rn.ResolvedAt = RenegAccepted, &now
+	ok, err := tx.UpdateRenegotiation(ctx, *rn, RenegPending)
+	if err != nil || !ok {
+		return conflictOr(err, "renegotiation_changed")
+	}
+	return nil
+}
+
+// Renegotiations lists a relationship's proposals, or one occurrence's.
+func (s *Service) Renegotiations(ctx context.Context, userID, relID, occID string, pr page.Request) (page.Result[Renegotiation], error) {
+	relID, err := s.scope(ctx, userID, relID, occID)
+	if err != nil {
+		return page.Result[Renegotiation]{}, err
+	}
+	rs, err := s.store.ListRenegotiations(ctx, relID, occID, page.Request{Limit: pr.Limit + 1, After: pr.After})
+	if err != nil {
+		return page.Result[Renegotiation]{}, err
+	}
+	return page.Cut(rs, pr.Limit, func(r Renegotiation) []string { return []string{r.ID} }), nil
+}

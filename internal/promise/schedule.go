@@ -1,0 +1,127 @@
+package promise
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/troth-app/troth/internal/id"
+)
+
+// The transitions below are what time does to promises. Each is a
+// compare-and-set on the row's state inside a transaction, so it happens
+// exactly once even when several instances run the scheduler at once: the
+// loser of a race finds the state changed and does nothing.
+
+// batch bounds the work of one step.
+const batch = 200
+
+// miss scores an open occurrence missed on the system's behalf.
+func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Time) (bool, error) {
+	ft := FollowThrough{
+		ID: id.New(id.FollowThru), RelationshipID: o.RelationshipID, OccurrenceID: o.ID, PromiseID: o.PromiseID,
+		Outcome: Missed, OccurredAt: now, RecordedBy: System, Verification: Confirmed, VerifiedAt: &now,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	outcome := Missed
+	o.Status, o.Outcome, o.FollowThroughID, o.UpdatedAt = OccResolved, &outcome, &ft.ID, now
+	ok, err := tx.UpdateOccurrence(ctx, o, OccOpen)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
+		return false, err
+	}
+	return true, s.completeOneOff(ctx, tx, o.PromiseID, now)
+}
+
+// MissOverdue scores missed every open occurrence whose due time plus grace
+// has passed, and returns how many it scored.
+func (s *Service) MissOverdue(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	for {
+		os, err := s.store.OverdueOccurrences(ctx, now, batch)
+		if err != nil {
+			return total, err
+		}
+		n := 0
+		for _, o := range os {
+			err := s.store.InTx(ctx, func(tx Store) error {
+				done, err := s.miss(ctx, tx, o, now)
+				if done {
+					n++
+				}
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("miss occurrence %s: %w", o.ID, err)
+			}
+		}
+		total += n
+		if len(os) < batch || n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// AcceptUnanswered turns follow-throughs the promisee left unanswered past
+// the dispute window into accepted ones.
+func (s *Service) AcceptUnanswered(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	for {
+		fs, err := s.store.AcceptExpired(ctx, now, batch)
+		total += len(fs)
+		if err != nil || len(fs) < batch {
+			return total, err
+		}
+	}
+}
+
+// Materialize extends every active recurring promise's occurrences to the
+// horizon, and returns how many promises it extended.
+func (s *Service) Materialize(ctx context.Context) (int, error) {
+	now := s.now()
+	until := now.Add(Horizon)
+	// Extend a day at a time at most, so a promise is touched once a day.
+	threshold := until.Add(-24 * time.Hour)
+	total := 0
+	for {
+		ps, err := s.store.PromisesToMaterialize(ctx, threshold, batch)
+		if err != nil {
+			return total, err
+		}
+		for _, p := range ps {
+			err := s.store.InTx(ctx, func(tx Store) error {
+				cur, err := tx.Promise(ctx, p.ID)
+				if err != nil {
+					return err
+				}
+				if cur.Status != StatusActive || cur.MaterializedUntil == nil || !cur.MaterializedUntil.Before(threshold) {
+					return nil // another instance did it
+				}
+				rule, err := ruleOf(cur)
+				if err != nil {
+					return err
+				}
+				pauses, err := tx.PausesOf(ctx, cur.RelationshipID, cur.ID)
+				if err != nil {
+					return err
+				}
+				if err := tx.InsertOccurrences(ctx, instances(cur, rule, pauses, *cur.MaterializedUntil, until, now)); err != nil {
+					return err
+				}
+				cur.MaterializedUntil = &until
+				return tx.UpdatePromise(ctx, cur)
+			})
+			if err != nil {
+				return total, fmt.Errorf("materialize promise %s: %w", p.ID, err)
+			}
+			total++
+		}
+		if len(ps) < batch {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,93 @@
+// Package schedule runs what time does to troth's data: it materializes
+// recurring occurrences ahead, scores occurrences missed once their grace
+// has passed, accepts follow-through left unanswered past the dispute
+// window, and purges expired idempotency records.
+//
+// Every instance runs the same loop. Each transition is a compare-and-set
+// on the row's state inside a transaction, so two instances racing over
+// the same row change it once: the loser finds the state already moved.
+// That makes leader election unnecessary, and a crashed instance costs
+// nothing but the work the others then do.
+package schedule
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/troth-app/troth/internal/promise"
+)
+
+// Purger deletes idempotency records older than a time.
+type Purger interface {
+	Purge(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Scheduler runs the periodic transitions.
+type Scheduler struct {
+	Promises *promise.Service
+	Purger   Purger
+	// KeepIdempotency is how long idempotency records are kept.
+	KeepIdempotency time.Duration
+	Now             func() time.Time
+	Log             *slog.Logger
+	// Every is the pause between runs (with up to 20% jitter).
+	Every time.Duration
+}
+
+// Report counts what one run changed.
+type Report struct {
+	Materialized int
+	Missed       int
+	Accepted     int
+	Purged       int64
+}
+
+// RunOnce applies every transition that is due now.
+func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
+	var r Report
+	var err error
+	if r.Materialized, err = s.Promises.Materialize(ctx); err != nil {
+		return r, err
+	}
+	if r.Missed, err = s.Promises.MissOverdue(ctx); err != nil {
+		return r, err
+	}
+	if r.Accepted, err = s.Promises.AcceptUnanswered(ctx); err != nil {
+		return r, err
+	}
+	if s.Purger != nil {
+		if r.Purged, err = s.Purger.Purge(ctx, s.Now().Add(-s.KeepIdempotency)); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// Run calls RunOnce until ctx is done.
+func (s *Scheduler) Run(ctx context.Context) {
+	every := s.Every
+	if every <= 0 {
+		every = 15 * time.Second
+	}
+	for {
+		start := time.Now()
+		r, err := s.RunOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.Log.ErrorContext(ctx, "scheduler run failed", "error", err.Error())
+		case r != (Report{}):
+			s.Log.InfoContext(ctx, "scheduler run", "materialized", r.Materialized, "missed", r.Missed,
+				"accepted", r.Accepted, "purged", r.Purged, "duration", time.Since(start))
+		}
+		jitter := time.Duration(rand.Int64N(int64(every) / 5))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every + jitter):
+		}
+	}
+}

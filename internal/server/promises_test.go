@@ -1,0 +1,395 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/troth-app/troth/internal/server/servertest"
+	"github.com/troth-app/troth/internal/store/storetest"
+)
+
+// do is a JSON call that must answer want; it returns the decoded body.
+func do(t *testing.T, app *servertest.App, want int, method, path, token string, body any) map[string]any {
+	t.Helper()
+	res := app.Do(servertest.Request{Method: method, Path: path, Token: token, Body: body})
+	if res.Status != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, res.Status, res.Body, want)
+	}
+	if len(res.Body) == 0 {
+		return nil
+	}
+	return res.Map(t)
+}
+
+func tick(t *testing.T, app *servertest.App) {
+	t.Helper()
+	if _, err := app.Server.Scheduler.RunOnce(context.Background()); err != nil {
+		t.Fatalf("scheduler: %v", err)
+	}
+}
+
+func occurrencesOf(t *testing.T, app *servertest.App, token, promiseID, query string) []map[string]any {
+	t.Helper()
+	page := do(t, app, 200, "GET", "/v1/promises/"+promiseID+"/occurrences?limit=100"+query, token, nil)
+	var out []map[string]any
+	for _, o := range page["data"].([]any) {
+		out = append(out, o.(map[string]any))
+	}
+	return out
+}
+
+// later moves the clock on and logs the users in again (their access
+// tokens live 15 minutes).
+func later(t *testing.T, app *servertest.App, d time.Duration, users ...*servertest.User) {
+	t.Helper()
+	app.Clock.Advance(d)
+	for _, u := range users {
+		app.Login(u)
+	}
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func TestOneOffPromiseWithConfirmAndDispute(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Home by 19:00 on Friday", "due_at": ts(now.Add(48 * time.Hour)),
+		})
+		if p["promisee_id"] != ben.ID || p["kind"] != "one_off" || p["status"] != "active" || p["recurrence"] != nil {
+			t.Fatalf("promise %v", p)
+		}
+		occ := occurrencesOf(t, app, ben.AccessToken, p["id"].(string), "")
+		if len(occ) != 1 || occ[0]["status"] != "open" {
+			t.Fatalf("occurrences %v", occ)
+		}
+		occID := occ[0]["id"].(string)
+
+		// The promisor's account is unverified; the promisor cannot confirm it.
+		ft := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept", "note": "made it"})
+		if ft["verification"] != "unverified" || ft["accept_after"] == nil || ft["recorded_by"] != ana.ID {
+			t.Fatalf("follow-through %v", ft)
+		}
+		ftID := ft["id"].(string)
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/follow-throughs/" + ftID + "/confirm", Token: ana.AccessToken}); res.Status != http.StatusForbidden {
+			t.Fatalf("promisor confirming: %d", res.Status)
+		}
+		// A second account of the same occurrence is a conflict.
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/follow-throughs", Token: ben.AccessToken, Body: map[string]any{"outcome": "missed"}}); res.Status != http.StatusConflict {
+			t.Fatalf("second follow-through: %d", res.Status)
+		}
+		got := do(t, app, 200, "POST", "/v1/follow-throughs/"+ftID+"/confirm", ben.AccessToken, nil)
+		if got["verification"] != "confirmed" || got["verified_at"] == nil {
+			t.Fatalf("confirmed %v", got)
+		}
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/follow-throughs/" + ftID + "/dispute", Token: ben.AccessToken, Body: map[string]any{"reason": "late"}}); res.Status != http.StatusConflict {
+			t.Fatalf("dispute after confirm: %d", res.Status)
+		}
+		if p := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ana.AccessToken, nil); p["status"] != "completed" {
+			t.Fatalf("one-off after follow-through: %v", p["status"])
+		}
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["status"] != "resolved" || o["outcome"] != "kept" || o["follow_through_id"] != ftID {
+			t.Fatalf("occurrence %v", o)
+		}
+
+		// A disputed account, which needs a reason.
+		p2 := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Dishes", "due_at": ts(now.Add(time.Hour))})
+		occ2 := occurrencesOf(t, app, ana.AccessToken, p2["id"].(string), "")[0]["id"].(string)
+		ft2 := do(t, app, 201, "POST", "/v1/occurrences/"+occ2+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept"})
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/follow-throughs/" + ft2["id"].(string) + "/dispute", Token: ben.AccessToken, Body: map[string]any{"reason": " "}}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("dispute without reason: %d", res.Status)
+		}
+		d := do(t, app, 200, "POST", "/v1/follow-throughs/"+ft2["id"].(string)+"/dispute", ben.AccessToken, map[string]any{"reason": "they were still in the sink"})
+		if d["verification"] != "disputed" || d["dispute_reason"] != "they were still in the sink" {
+			t.Fatalf("disputed %v", d)
+		}
+
+		// The promisee's own account is confirmed at once.
+		p3 := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call mum", "due_at": ts(now.Add(-2 * time.Hour))})
+		occ3 := occurrencesOf(t, app, ana.AccessToken, p3["id"].(string), "")[0]["id"].(string)
+		ft3 := do(t, app, 201, "POST", "/v1/occurrences/"+occ3+"/follow-throughs", ben.AccessToken, map[string]any{"outcome": "partial", "occurred_at": ts(now.Add(-time.Hour))})
+		if ft3["verification"] != "confirmed" || ft3["accept_after"] != nil {
+			t.Fatalf("promisee's account %v", ft3)
+		}
+
+		// Silence past the dispute window: accepted, once.
+		p4 := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Walk the dog", "due_at": ts(now.Add(time.Hour))})
+		occ4 := occurrencesOf(t, app, ana.AccessToken, p4["id"].(string), "")[0]["id"].(string)
+		ft4 := do(t, app, 201, "POST", "/v1/occurrences/"+occ4+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept"})
+		later(t, app, 71*time.Hour, &ana)
+		tick(t, app)
+		if f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft4["id"].(string), ana.AccessToken, nil); f["verification"] != "unverified" {
+			t.Fatalf("accepted before the window ended: %v", f["verification"])
+		}
+		later(t, app, 2*time.Hour, &ana)
+		tick(t, app)
+		tick(t, app)
+		if f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft4["id"].(string), ana.AccessToken, nil); f["verification"] != "accepted" {
+			t.Fatalf("after the window: %v", f["verification"])
+		}
+	})
+}
+
+func TestSystemMissAndReplacement(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Pick up Mia", "due_at": ts(now.Add(time.Hour))})
+		occID := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+
+		// Within the grace (60 min) nothing happens.
+		later(t, app, time.Hour+59*time.Minute, &ana, &ben)
+		tick(t, app)
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["status"] != "open" {
+			t.Fatalf("missed within grace: %v", o)
+		}
+		later(t, app, 2*time.Minute, &ana, &ben)
+		tick(t, app)
+		tick(t, app) // a second run changes nothing
+		o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil)
+		if o["status"] != "resolved" || o["outcome"] != "missed" {
+			t.Fatalf("after grace: %v", o)
+		}
+		fts := do(t, app, 200, "GET", "/v1/occurrences/"+occID+"/follow-throughs", ben.AccessToken, nil)["data"].([]any)
+		if len(fts) != 1 || fts[0].(map[string]any)["recorded_by"] != "system" {
+			t.Fatalf("system follow-throughs %v", fts)
+		}
+		// A later account from a member replaces the system's miss.
+		late := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept", "occurred_at": ts(app.Clock.Now().Add(-30 * time.Minute))})
+		fts = do(t, app, 200, "GET", "/v1/occurrences/"+occID+"/follow-throughs", ben.AccessToken, nil)["data"].([]any)
+		if len(fts) != 2 || fts[0].(map[string]any)["superseded_at"] == nil || fts[1].(map[string]any)["id"] != late["id"] {
+			t.Fatalf("after replacement %v", fts)
+		}
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ben.AccessToken, nil); o["outcome"] != "kept" || o["follow_through_id"] != late["id"] {
+			t.Fatalf("occurrence after replacement %v", o)
+		}
+	})
+}
+
+func TestRecurringPromiseKeepsLocalTimeAcrossDST(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, _, rel := pair(t, app)
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Call every Sunday", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "time_zone": "Europe/Berlin", "local_time": "20:00"},
+		})
+		rec := p["recurrence"].(map[string]any)
+		if p["kind"] != "recurring" || rec["rrule"] != "FREQ=WEEKLY;BYDAY=SU" || rec["starts_on"] == "" {
+			t.Fatalf("promise %v", p)
+		}
+		first := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")
+		if len(first) < 8 || len(first) > 9 {
+			t.Fatalf("%d occurrences over 60 days, want 8 or 9", len(first))
+		}
+		// Move to mid-February 2027 so the horizon covers the March change.
+		app.Clock.Advance(time.Date(2027, 2, 15, 12, 0, 0, 0, time.UTC).Sub(app.Clock.Now()))
+		tick(t, app)
+		app.Login(&ana)
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "&due_after=2027-03-14T00:00:00Z&due_before=2027-04-12T00:00:00Z")
+		if len(occ) != 5 {
+			t.Fatalf("%d Sundays from 14 March to 11 April, want 5: %v", len(occ), occ)
+		}
+		for _, o := range occ {
+			due, _ := time.Parse(time.RFC3339, o["due_at"].(string))
+			local := due.In(berlin)
+			wantUTC := 19
+			if due.After(time.Date(2027, 3, 28, 1, 0, 0, 0, time.UTC)) {
+				wantUTC = 18
+			}
+			if local.Weekday() != time.Sunday || local.Hour() != 20 || local.Minute() != 0 || due.Hour() != wantUTC {
+				t.Errorf("occurrence at %s (%s local), want Sunday 20:00 local, %02d:00Z", due, local, wantUTC)
+			}
+		}
+	})
+}
+
+func TestRenegotiation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Fix the bike", "due_at": ts(now.Add(24 * time.Hour))})
+		occID := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+		newDue := now.Add(72 * time.Hour)
+
+		// Only the promisor proposes; only the promisee answers.
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ben.AccessToken, Body: map[string]any{"proposed_due_at": ts(newDue)}}); res.Status != http.StatusForbidden {
+			t.Fatalf("promisee proposing: %d", res.Status)
+		}
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(now.Add(-time.Hour))}}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("proposal in the past: %d", res.Status)
+		}
+		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(newDue), "reason": "parts arrive Thursday"})
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(newDue)}}); res.Status != http.StatusConflict {
+			t.Fatalf("second pending proposal: %d", res.Status)
+		}
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/renegotiations/" + rn["id"].(string) + "/accept", Token: ana.AccessToken}); res.Status != http.StatusForbidden {
+			t.Fatalf("promisor accepting: %d", res.Status)
+		}
+		// Until accepted, the original time stands.
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["due_at"] != ts(now.Add(24*time.Hour)) {
+			t.Fatalf("moved before acceptance: %v", o["due_at"])
+		}
+		acc := do(t, app, 200, "POST", "/v1/renegotiations/"+rn["id"].(string)+"/accept", ben.AccessToken, nil)
+		o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil)
+		if acc["status"] != "accepted" || o["due_at"] != ts(newDue) || o["original_due_at"] != ts(now.Add(24*time.Hour)) || o["status"] != "open" {
+			t.Fatalf("after acceptance %v / %v", acc, o)
+		}
+		// Past the old due time plus grace nothing is missed: it moved.
+		later(t, app, 30*time.Hour, &ana, &ben)
+		tick(t, app)
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["status"] != "open" {
+			t.Fatalf("moved occurrence missed at its old time: %v", o)
+		}
+		// Declined: nothing moves.
+		rn2 := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(96 * time.Hour))})
+		if d := do(t, app, 200, "POST", "/v1/renegotiations/"+rn2["id"].(string)+"/decline", ben.AccessToken, nil); d["status"] != "declined" {
+			t.Fatalf("declined %v", d)
+		}
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/renegotiations/" + rn2["id"].(string) + "/accept", Token: ben.AccessToken}); res.Status != http.StatusConflict {
+			t.Fatalf("accepting a declined proposal: %d", res.Status)
+		}
+		// Too late to move: proposing after due + grace scores the miss, and
+		// acceptance creates a successor.
+		later(t, app, 45*time.Hour, &ana, &ben)
+		late := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(24 * time.Hour))})
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["status"] != "resolved" || o["outcome"] != "missed" {
+			t.Fatalf("late proposal: old occurrence %v", o)
+		}
+		acc = do(t, app, 200, "POST", "/v1/renegotiations/"+late["id"].(string)+"/accept", ben.AccessToken, nil)
+		next := do(t, app, 200, "GET", "/v1/occurrences/"+acc["new_occurrence_id"].(string), ana.AccessToken, nil)
+		if next["replaces_id"] != occID || next["status"] != "open" || next["due_at"] != late["proposed_due_at"] {
+			t.Fatalf("successor %v", next)
+		}
+	})
+}
+
+func TestPause(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Daily walk", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "07:30"},
+		})
+		pid := p["id"].(string)
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		today := app.Clock.Now().In(berlin)
+		start, end := today.AddDate(0, 0, 10).Format(time.DateOnly), today.AddDate(0, 0, 16).Format(time.DateOnly)
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/promises/" + pid + "/pauses", Token: ben.AccessToken,
+			Body: map[string]any{"starts_on": today.AddDate(0, 0, -1).Format(time.DateOnly), "ends_on": end}}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("pause starting yesterday: %d", res.Status)
+		}
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/promises/" + pid + "/pauses", Token: ben.AccessToken,
+			Body: map[string]any{"starts_on": end, "ends_on": start}}); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("pause ending before it starts: %d", res.Status)
+		}
+		pa := do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": start, "ends_on": end, "reason": "holiday"})
+		if pa["starts_on"] != start || pa["created_by"] != ben.ID {
+			t.Fatalf("pause %v", pa)
+		}
+		skipped := occurrencesOf(t, app, ana.AccessToken, pid, "&status=skipped")
+		if len(skipped) != 7 {
+			t.Fatalf("%d skipped occurrences, want 7 (both ends included)", len(skipped))
+		}
+		for _, o := range skipped {
+			due, _ := time.Parse(time.RFC3339, o["due_at"].(string))
+			if d := due.In(berlin).Format(time.DateOnly); d < start || d > end {
+				t.Errorf("skipped %s outside the pause", d)
+			}
+		}
+		if list := do(t, app, 200, "GET", "/v1/promises/"+pid+"/pauses", ana.AccessToken, nil); len(list["data"].([]any)) != 1 {
+			t.Fatalf("pauses %v", list)
+		}
+		// One-off promises are renegotiated, not paused.
+		one := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "x", "due_at": ts(app.Clock.Now().Add(time.Hour))})
+		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/promises/" + one["id"].(string) + "/pauses", Token: ana.AccessToken,
+			Body: map[string]any{"starts_on": start, "ends_on": end}}); res.Status != http.StatusConflict {
+			t.Fatalf("pausing a one-off: %d", res.Status)
+		}
+	})
+}
+
+// Promises to the partner before they join: unverified without a window,
+// then theirs to confirm once they join.
+func TestPromiseToPartnerBeforeTheyJoin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben := app.Register("Ana"), app.Register("Ben")
+		rel := do(t, app, 201, "POST", "/v1/relationships", ana.AccessToken, map[string]any{"name": "A&B", "time_zone": "UTC", "partner_name": "Ben"})["id"].(string)
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Flowers", "due_at": ts(app.Clock.Now().Add(-time.Hour))})
+		if p["promisee_id"] != nil {
+			t.Fatalf("promise to the partner names %v", p["promisee_id"])
+		}
+		occID := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+		ft := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept"})
+		if ft["verification"] != "unverified" || ft["accept_after"] != nil {
+			t.Fatalf("follow-through for an absent partner %v", ft)
+		}
+		later(t, app, 100*time.Hour, &ana, &ben)
+		tick(t, app)
+		code := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)["code"].(string)
+		do(t, app, 200, "POST", "/v1/invites/"+code+"/accept", ben.AccessToken, nil)
+		if p := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ben.AccessToken, nil); p["promisee_id"] != ben.ID {
+			t.Fatalf("after joining: promisee %v", p["promisee_id"])
+		}
+		f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft["id"].(string), ben.AccessToken, nil)
+		if f["verification"] != "unverified" || f["accept_after"] == nil {
+			t.Fatalf("after joining: %v", f)
+		}
+		if c := do(t, app, 200, "POST", "/v1/follow-throughs/"+ft["id"].(string)+"/confirm", ben.AccessToken, nil); c["verification"] != "confirmed" {
+			t.Fatalf("confirm after joining: %v", c)
+		}
+	})
+}
+
+func TestPromiseValidation(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	now := app.Clock.Now()
+	path := "/v1/relationships/" + rel + "/promises"
+	cases := map[string]struct {
+		body  map[string]any
+		field string
+	}{
+		"no title":           {map[string]any{"due_at": ts(now)}, "title"},
+		"long title":         {map[string]any{"title": string(make([]byte, 201)), "due_at": ts(now)}, "title"},
+		"neither":            {map[string]any{"title": "x"}, "due_at"},
+		"both":               {map[string]any{"title": "x", "due_at": ts(now), "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "08:00"}}, "due_at"},
+		"366 days back":      {map[string]any{"title": "x", "due_at": ts(now.Add(-366 * 24 * time.Hour))}, "due_at"},
+		"self promise":       {map[string]any{"title": "x", "due_at": ts(now), "promisee_id": ana.ID}, "promisee_id"},
+		"stranger promisee":  {map[string]any{"title": "x", "due_at": ts(now), "promisee_id": "usr_01m8et4gb1mbr10c90jhdqr3s3"}, "promisee_id"},
+		"bad rrule":          {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=SOMETIMES", "local_time": "08:00"}}, "recurrence.rrule"},
+		"every minute":       {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=MINUTELY", "local_time": "08:00"}}, "recurrence.rrule"},
+		"hourly":             {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=HOURLY", "local_time": "08:00"}}, "recurrence.rrule"},
+		"Local zone":         {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "08:00", "time_zone": "Local"}}, "recurrence.time_zone"},
+		"bad local time":     {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "24:00"}}, "recurrence.local_time"},
+		"start too far back": {map[string]any{"title": "x", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "08:00", "starts_on": now.AddDate(-2, 0, 0).Format(time.DateOnly)}}, "recurrence.starts_on"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := app.Do(servertest.Request{Method: "POST", Path: path, Token: ana.AccessToken, Body: tc.body})
+			p := decodeProblem(t, res)
+			found := false
+			for _, e := range p.Errors {
+				found = found || e.Field == tc.field
+			}
+			if res.Status != http.StatusUnprocessableEntity || !found {
+				t.Fatalf("got %d %+v, want 422 naming %s", res.Status, p, tc.field)
+			}
+		})
+	}
+	res := app.Do(servertest.Request{Method: "POST", Path: path, Token: ana.AccessToken, Body: `{"title":"x","due_at":"next friday"}`})
+	if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != "invalid_time" {
+		t.Fatalf("unparseable due_at: %d %+v", res.Status, p)
+	}
+	if list := do(t, app, 200, "GET", path, ana.AccessToken, nil); len(list["data"].([]any)) != 0 {
+		t.Fatalf("refused promises were written: %v", list)
+	}
+}
