@@ -18,6 +18,48 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for BreachSeverity.
+const (
+	BreachSeverityMajor  BreachSeverity = "major"
+	BreachSeverityMinor  BreachSeverity = "minor"
+	BreachSeveritySevere BreachSeverity = "severe"
+)
+
+// Valid indicates whether the value is a known member of the BreachSeverity enum.
+func (e BreachSeverity) Valid() bool {
+	switch e {
+	case BreachSeverityMajor:
+		return true
+	case BreachSeverityMinor:
+		return true
+	case BreachSeveritySevere:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateBreachRequestSeverity.
+const (
+	CreateBreachRequestSeverityMajor  CreateBreachRequestSeverity = "major"
+	CreateBreachRequestSeverityMinor  CreateBreachRequestSeverity = "minor"
+	CreateBreachRequestSeveritySevere CreateBreachRequestSeverity = "severe"
+)
+
+// Valid indicates whether the value is a known member of the CreateBreachRequestSeverity enum.
+func (e CreateBreachRequestSeverity) Valid() bool {
+	switch e {
+	case CreateBreachRequestSeverityMajor:
+		return true
+	case CreateBreachRequestSeverityMinor:
+		return true
+	case CreateBreachRequestSeveritySevere:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FollowThroughOutcome.
 const (
 	FollowThroughOutcomeKept    FollowThroughOutcome = "kept"
@@ -336,6 +378,76 @@ type AuthResponse struct {
 	// Example: Bearer
 	TokenType string `json:"token_type"`
 	User      User   `json:"user"`
+}
+
+// Breach defines model for Breach.
+type Breach struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: Forgot the anniversary dinner
+	Description string `json:"description"`
+
+	// Id Example: brc_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id string `json:"id"`
+
+	// MemberId The member who broke trust.
+	MemberId       string         `json:"member_id"`
+	OccurredAt     time.Time      `json:"occurred_at"`
+	RecordedBy     string         `json:"recorded_by"`
+	RelationshipId string         `json:"relationship_id"`
+	Severity       BreachSeverity `json:"severity"`
+}
+
+// BreachSeverity defines model for Breach.Severity.
+type BreachSeverity string
+
+// BreachPage defines model for BreachPage.
+type BreachPage struct {
+	Data       []Breach `json:"data"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// CheckIn defines model for CheckIn.
+type CheckIn struct {
+	AuthorId  string    `json:"author_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// FeltTrust Example: 6
+	FeltTrust int `json:"felt_trust"`
+
+	// Id Example: chk_01j9z3k4m5n6p7q8r9s0t1v2w3
+	Id             string `json:"id"`
+	Note           string `json:"note"`
+	RelationshipId string `json:"relationship_id"`
+	SubjectId      string `json:"subject_id"`
+}
+
+// CheckInPage defines model for CheckInPage.
+type CheckInPage struct {
+	Data       []CheckIn `json:"data"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// CreateBreachRequest defines model for CreateBreachRequest.
+type CreateBreachRequest struct {
+	// Description Example: Forgot the anniversary dinner
+	Description string `json:"description"`
+	MemberId    string `json:"member_id"`
+
+	// OccurredAt Defaults to now; at most 365 days back.
+	OccurredAt *time.Time                  `json:"occurred_at,omitempty"`
+	Severity   CreateBreachRequestSeverity `json:"severity"`
+}
+
+// CreateBreachRequestSeverity defines model for CreateBreachRequest.Severity.
+type CreateBreachRequestSeverity string
+
+// CreateCheckInRequest defines model for CreateCheckInRequest.
+type CreateCheckInRequest struct {
+	// FeltTrust Example: 6
+	FeltTrust int     `json:"felt_trust"`
+	Note      *string `json:"note,omitempty"`
+	SubjectId string  `json:"subject_id"`
 }
 
 // CreatePauseRequest defines model for CreatePauseRequest.
@@ -1081,6 +1193,39 @@ type UpdateRelationshipParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// ListBreachesParams defines parameters for ListBreaches.
+type ListBreachesParams struct {
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateBreachParams defines parameters for CreateBreach.
+type CreateBreachParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListCheckInsParams defines parameters for ListCheckIns.
+type ListCheckInsParams struct {
+	// Subject only check-ins about this user id
+	Subject *string `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Limit page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateCheckInParams defines parameters for CreateCheckIn.
+type CreateCheckInParams struct {
+	// IdempotencyKey makes retries safe: a replay returns the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListRelationshipFollowThroughsParams defines parameters for ListRelationshipFollowThroughs.
 type ListRelationshipFollowThroughsParams struct {
 	// Limit page size (1–100)
@@ -1203,6 +1348,12 @@ type CreateRelationshipJSONRequestBody = CreateRelationshipRequest
 
 // UpdateRelationshipJSONRequestBody defines body for UpdateRelationship for application/json ContentType.
 type UpdateRelationshipJSONRequestBody = UpdateRelationshipRequest
+
+// CreateBreachJSONRequestBody defines body for CreateBreach for application/json ContentType.
+type CreateBreachJSONRequestBody = CreateBreachRequest
+
+// CreateCheckInJSONRequestBody defines body for CreateCheckIn for application/json ContentType.
+type CreateCheckInJSONRequestBody = CreateCheckInRequest
 
 // CreatePromiseJSONRequestBody defines body for CreatePromise for application/json ContentType.
 type CreatePromiseJSONRequestBody = CreatePromiseRequest
@@ -1593,6 +1744,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/relationships/{id} (the `UpdateRelationship` operationId).
 	UpdateRelationship(ctx context.Context, id string, params *UpdateRelationshipParams, body UpdateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListBreaches A relationship's breaches, oldest first
+	//
+	// Corresponds with GET /v1/relationships/{id}/breaches (the `ListBreaches` operationId).
+	ListBreaches(ctx context.Context, id string, params *ListBreachesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBreachWithBody Record a breach of trust
+	//
+	// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+	CreateBreachWithBody(ctx context.Context, id string, params *CreateBreachParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBreach Record a breach of trust
+	//
+	// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+	CreateBreach(ctx context.Context, id string, params *CreateBreachParams, body CreateBreachJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCheckIns A relationship's check-ins, oldest first
+	//
+	// Corresponds with GET /v1/relationships/{id}/check-ins (the `ListCheckIns` operationId).
+	ListCheckIns(ctx context.Context, id string, params *ListCheckInsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCheckInWithBody Check in: how much do you trust them now?
+	//
+	// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+	CreateCheckInWithBody(ctx context.Context, id string, params *CreateCheckInParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCheckIn Check in: how much do you trust them now?
+	//
+	// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+	CreateCheckIn(ctx context.Context, id string, params *CreateCheckInParams, body CreateCheckInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRelationshipFollowThroughs A relationship's follow-throughs
 	//
@@ -2375,6 +2572,112 @@ func (c *Client) UpdateRelationshipWithBody(ctx context.Context, id string, para
 // Corresponds with PATCH /v1/relationships/{id} (the `UpdateRelationship` operationId).
 func (c *Client) UpdateRelationship(ctx context.Context, id string, params *UpdateRelationshipParams, body UpdateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRelationshipRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListBreaches A relationship's breaches, oldest first
+//
+// Corresponds with GET /v1/relationships/{id}/breaches (the `ListBreaches` operationId).
+func (c *Client) ListBreaches(ctx context.Context, id string, params *ListBreachesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBreachesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBreachWithBody Record a breach of trust
+//
+// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+func (c *Client) CreateBreachWithBody(ctx context.Context, id string, params *CreateBreachParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBreachRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBreach Record a breach of trust
+//
+// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+func (c *Client) CreateBreach(ctx context.Context, id string, params *CreateBreachParams, body CreateBreachJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBreachRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCheckIns A relationship's check-ins, oldest first
+//
+// Corresponds with GET /v1/relationships/{id}/check-ins (the `ListCheckIns` operationId).
+func (c *Client) ListCheckIns(ctx context.Context, id string, params *ListCheckInsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCheckInsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCheckInWithBody Check in: how much do you trust them now?
+//
+// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+func (c *Client) CreateCheckInWithBody(ctx context.Context, id string, params *CreateCheckInParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCheckInRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCheckIn Check in: how much do you trust them now?
+//
+// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+func (c *Client) CreateCheckIn(ctx context.Context, id string, params *CreateCheckInParams, body CreateCheckInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCheckInRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4113,6 +4416,288 @@ func NewUpdateRelationshipRequestWithBody(server string, id string, params *Upda
 	return req, nil
 }
 
+// NewListBreachesRequest constructs an http.Request for the ListBreaches method
+func NewListBreachesRequest(server string, id string, params *ListBreachesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/breaches", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateBreachRequest calls the generic CreateBreach builder with application/json body
+func NewCreateBreachRequest(server string, id string, params *CreateBreachParams, body CreateBreachJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBreachRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateBreachRequestWithBody constructs an http.Request for the CreateBreach method, with any body, and a specified content type
+func NewCreateBreachRequestWithBody(server string, id string, params *CreateBreachParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/breaches", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListCheckInsRequest constructs an http.Request for the ListCheckIns method
+func NewListCheckInsRequest(server string, id string, params *ListCheckInsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/check-ins", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCheckInRequest calls the generic CreateCheckIn builder with application/json body
+func NewCreateCheckInRequest(server string, id string, params *CreateCheckInParams, body CreateCheckInJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCheckInRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateCheckInRequestWithBody constructs an http.Request for the CreateCheckIn method, with any body, and a specified content type
+func NewCreateCheckInRequestWithBody(server string, id string, params *CreateCheckInParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/check-ins", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListRelationshipFollowThroughsRequest constructs an http.Request for the ListRelationshipFollowThroughs method
 func NewListRelationshipFollowThroughsRequest(server string, id string, params *ListRelationshipFollowThroughsParams) (*http.Request, error) {
 	var err error
@@ -5156,6 +5741,56 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/relationships/{id} (the `UpdateRelationship` operationId).
 	UpdateRelationshipWithResponse(ctx context.Context, id string, params *UpdateRelationshipParams, body UpdateRelationshipJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRelationshipResponse, error)
+
+	// ListBreachesWithResponse A relationship's breaches, oldest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/breaches (the `ListBreaches` operationId).
+	ListBreachesWithResponse(ctx context.Context, id string, params *ListBreachesParams, reqEditors ...RequestEditorFn) (*ListBreachesResponse, error)
+
+	// CreateBreachWithBodyWithResponse Record a breach of trust
+	//
+	// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+	CreateBreachWithBodyWithResponse(ctx context.Context, id string, params *CreateBreachParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBreachResponse, error)
+
+	// CreateBreachWithResponse Record a breach of trust
+	//
+	// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+	CreateBreachWithResponse(ctx context.Context, id string, params *CreateBreachParams, body CreateBreachJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBreachResponse, error)
+
+	// ListCheckInsWithResponse A relationship's check-ins, oldest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/check-ins (the `ListCheckIns` operationId).
+	ListCheckInsWithResponse(ctx context.Context, id string, params *ListCheckInsParams, reqEditors ...RequestEditorFn) (*ListCheckInsResponse, error)
+
+	// CreateCheckInWithBodyWithResponse Check in: how much do you trust them now?
+	//
+	// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+	CreateCheckInWithBodyWithResponse(ctx context.Context, id string, params *CreateCheckInParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCheckInResponse, error)
+
+	// CreateCheckInWithResponse Check in: how much do you trust them now?
+	//
+	// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+	CreateCheckInWithResponse(ctx context.Context, id string, params *CreateCheckInParams, body CreateCheckInJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCheckInResponse, error)
 
 	// ListRelationshipFollowThroughsWithResponse A relationship's follow-throughs
 	//
@@ -7713,6 +8348,366 @@ func (r UpdateRelationshipResponse) ContentType() string {
 	return ""
 }
 
+type ListBreachesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BreachPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBreachesResponse) GetJSON200() *BreachPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListBreachesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBreachesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBreachesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListBreachesResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListBreachesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBreachesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBreachesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBreachesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBreachesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateBreachResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Breach
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateBreachResponse) GetJSON201() *Breach {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateBreachResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBreachResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBreachResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBreachResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBreachResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCheckInsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CheckInPage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCheckInsResponse) GetJSON200() *CheckInPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCheckInsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCheckInsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCheckInsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCheckInsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCheckInsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCheckInsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCheckInsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCheckInsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCheckInsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateCheckInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CheckIn
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCheckInResponse) GetJSON201() *CheckIn {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCheckInResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCheckInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCheckInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCheckInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCheckInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRelationshipFollowThroughsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9127,6 +10122,92 @@ func (c *ClientWithResponses) UpdateRelationshipWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseUpdateRelationshipResponse(rsp)
+}
+
+// ListBreachesWithResponse A relationship's breaches, oldest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/breaches (the `ListBreaches` operationId).
+func (c *ClientWithResponses) ListBreachesWithResponse(ctx context.Context, id string, params *ListBreachesParams, reqEditors ...RequestEditorFn) (*ListBreachesResponse, error) {
+	rsp, err := c.ListBreaches(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBreachesResponse(rsp)
+}
+
+// CreateBreachWithBodyWithResponse Record a breach of trust
+//
+// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+func (c *ClientWithResponses) CreateBreachWithBodyWithResponse(ctx context.Context, id string, params *CreateBreachParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBreachResponse, error) {
+	rsp, err := c.CreateBreachWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBreachResponse(rsp)
+}
+
+// CreateBreachWithResponse Record a breach of trust
+//
+// Either member may record it, naming who broke trust. The latest breach starts the rebuilding period (the patience window).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/breaches (the `CreateBreach` operationId).
+func (c *ClientWithResponses) CreateBreachWithResponse(ctx context.Context, id string, params *CreateBreachParams, body CreateBreachJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBreachResponse, error) {
+	rsp, err := c.CreateBreach(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBreachResponse(rsp)
+}
+
+// ListCheckInsWithResponse A relationship's check-ins, oldest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/check-ins (the `ListCheckIns` operationId).
+func (c *ClientWithResponses) ListCheckInsWithResponse(ctx context.Context, id string, params *ListCheckInsParams, reqEditors ...RequestEditorFn) (*ListCheckInsResponse, error) {
+	rsp, err := c.ListCheckIns(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCheckInsResponse(rsp)
+}
+
+// CreateCheckInWithBodyWithResponse Check in: how much do you trust them now?
+//
+// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+func (c *ClientWithResponses) CreateCheckInWithBodyWithResponse(ctx context.Context, id string, params *CreateCheckInParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCheckInResponse, error) {
+	rsp, err := c.CreateCheckInWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCheckInResponse(rsp)
+}
+
+// CreateCheckInWithResponse Check in: how much do you trust them now?
+//
+// Felt trust in another member, a whole number from 0 to 10, plotted beside the measured score.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/relationships/{id}/check-ins (the `CreateCheckIn` operationId).
+func (c *ClientWithResponses) CreateCheckInWithResponse(ctx context.Context, id string, params *CreateCheckInParams, body CreateCheckInJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCheckInResponse, error) {
+	rsp, err := c.CreateCheckIn(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCheckInResponse(rsp)
 }
 
 // ListRelationshipFollowThroughsWithResponse A relationship's follow-throughs
@@ -11382,6 +12463,306 @@ func ParseUpdateRelationshipResponse(rsp *http.Response) (*UpdateRelationshipRes
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListBreachesResponse parses an HTTP response from a ListBreachesWithResponse call
+func ParseListBreachesResponse(rsp *http.Response) (*ListBreachesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBreachesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BreachPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateBreachResponse parses an HTTP response from a CreateBreachWithResponse call
+func ParseCreateBreachResponse(rsp *http.Response) (*CreateBreachResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBreachResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Breach
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCheckInsResponse parses an HTTP response from a ListCheckInsWithResponse call
+func ParseListCheckInsResponse(rsp *http.Response) (*ListCheckInsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCheckInsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CheckInPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateCheckInResponse parses an HTTP response from a CreateCheckInWithResponse call
+func ParseCreateCheckInResponse(rsp *http.Response) (*CreateCheckInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCheckInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CheckIn
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil

@@ -27,6 +27,7 @@ import (
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/token"
+	"github.com/troth-app/troth/internal/trust"
 )
 
 // Pinger reports whether the database answers.
@@ -42,6 +43,8 @@ type Deps struct {
 	Idempotency idempotency.Store
 	// Promises serves promises, occurrences, follow-through, renegotiation and pauses.
 	Promises *promise.Service
+	// Trust serves breaches and check-ins.
+	Trust *trust.Service
 	// Relationships serves relationships, members and invites.
 	Relationships *relationship.Service
 	DB            Pinger
@@ -145,4 +148,9 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/relationships/:id/renegotiations", h.listRelationshipRenegotiations, h.requireAuth)
 	e.POST("/v1/renegotiations/:id/accept", h.acceptRenegotiation, h.requireAuth, h.idem)
 	e.POST("/v1/renegotiations/:id/decline", h.declineRenegotiation, h.requireAuth, h.idem)
+
+	e.POST("/v1/relationships/:id/breaches", h.createBreach, h.requireAuth, h.idem)
+	e.GET("/v1/relationships/:id/breaches", h.listBreaches, h.requireAuth)
+	e.POST("/v1/relationships/:id/check-ins", h.createCheckIn, h.requireAuth, h.idem)
+	e.GET("/v1/relationships/:id/check-ins", h.listCheckIns, h.requireAuth)
 }

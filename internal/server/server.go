@@ -25,6 +25,7 @@ import (
 	"github.com/troth-app/troth/internal/schedule"
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
+	"github.com/troth-app/troth/internal/trust"
 )
 
 // Server is a running troth: its database, services and HTTP handler.
@@ -95,6 +96,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
 		Idempotency:    db.Idempotency(),
 		Promises:       promises,
+		Trust:          trust.NewService(db.Trust(), opt.Now),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,

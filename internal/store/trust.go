@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+
+	"github.com/troth-app/troth/internal/page"
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/trust"
+)
+
+type breachRow struct {
+	ID             string `gorm:"primaryKey"`
+	RelationshipID string
+	MemberID       string
+	RecordedBy     string
+	Description    string
+	Severity       string
+	OccurredAt     int64
+	CreatedAt      int64 `gorm:"autoCreateTime:false"`
+}
+
+func (breachRow) TableName() string { return "breaches" }
+
+type checkInRow struct {
+	ID             string `gorm:"primaryKey"`
+	RelationshipID string
+	AuthorID       string
+	SubjectID      string
+	FeltTrust      int
+	Note           string
+	CreatedAt      int64 `gorm:"autoCreateTime:false"`
+}
+
+func (checkInRow) TableName() string { return "check_ins" }
+
+// Trust implements trust.Store.
+type Trust struct {
+	db       *DB
+	promises *Promises
+}
+
+// Trust returns the breach and check-in store.
+func (db *DB) Trust() *Trust { return &Trust{db: db, promises: db.Promises()} }
+
+// Relationship implements trust.Store.
+func (s *Trust) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
+	return s.promises.Relationship(ctx, relID)
+}
+
+// IsMember implements trust.Store.
+func (s *Trust) IsMember(ctx context.Context, relID, userID string) (bool, error) {
+	return s.promises.IsMember(ctx, relID, userID)
+}
+
+// CreateBreach implements trust.Store.
+func (s *Trust) CreateBreach(ctx context.Context, b trust.Breach) error {
+	row := breachRow{ID: b.ID, RelationshipID: b.RelationshipID, MemberID: b.MemberID, RecordedBy: b.RecordedBy,
+		Description: b.Description, Severity: b.Severity, OccurredAt: micros(b.OccurredAt), CreatedAt: micros(b.CreatedAt)}
+	return translate(s.db.w.WithContext(ctx).Create(&row).Error, "breach")
+}
+
+// ListBreaches implements trust.Store.
+func (s *Trust) ListBreaches(ctx context.Context, relID string, pr page.Request) ([]trust.Breach, error) {
+	q := s.db.r.WithContext(ctx).Where("relationship_id = ?", relID)
+	if len(pr.After) == 1 {
+		q = q.Where("id > ?", pr.After[0])
+	}
+	var rows []breachRow
+	if err := q.Order("id").Limit(pr.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "breach")
+	}
+	out := make([]trust.Breach, len(rows))
+	for i, r := range rows {
+		out[i] = trust.Breach{ID: r.ID, RelationshipID: r.RelationshipID, MemberID: r.MemberID, RecordedBy: r.RecordedBy,
+			Description: r.Description, Severity: r.Severity, OccurredAt: fromMicros(r.OccurredAt), CreatedAt: fromMicros(r.CreatedAt)}
+	}
+	return out, nil
+}
+
+// CreateCheckIn implements trust.Store.
+func (s *Trust) CreateCheckIn(ctx context.Context, c trust.CheckIn) error {
+	row := checkInRow{ID: c.ID, RelationshipID: c.RelationshipID, AuthorID: c.AuthorID, SubjectID: c.SubjectID,
+		FeltTrust: c.FeltTrust, Note: c.Note, CreatedAt: micros(c.CreatedAt)}
+	return translate(s.db.w.WithContext(ctx).Create(&row).Error, "check-in")
+}
+
+// ListCheckIns implements trust.Store.
+func (s *Trust) ListCheckIns(ctx context.Context, relID, subjectID string, pr page.Request) ([]trust.CheckIn, error) {
+	q := s.db.r.WithContext(ctx).Where("relationship_id = ?", relID)
+	if subjectID != "" {
+		q = q.Where("subject_id = ?", subjectID)
+	}
+	if len(pr.After) == 1 {
+		q = q.Where("id > ?", pr.After[0])
+	}
+	var rows []checkInRow
+	if err := q.Order("id").Limit(pr.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "check-in")
+	}
+	out := make([]trust.CheckIn, len(rows))
+	for i, r := range rows {
+		out[i] = trust.CheckIn{ID: r.ID, RelationshipID: r.RelationshipID, AuthorID: r.AuthorID, SubjectID: r.SubjectID,
+			FeltTrust: r.FeltTrust, Note: r.Note, CreatedAt: fromMicros(r.CreatedAt)}
+	}
+	return out, nil
+}
