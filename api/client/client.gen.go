@@ -123,6 +123,51 @@ func (e MemberRole) Valid() bool {
 	}
 }
 
+// Defines values for MilestoneName.
+const (
+	FirstKept       MilestoneName = "first_kept"
+	FirstRebuilding MilestoneName = "first_rebuilding"
+	FirstSteady     MilestoneName = "first_steady"
+	FirstStrong     MilestoneName = "first_strong"
+	Kept100         MilestoneName = "kept_100"
+	Kept25          MilestoneName = "kept_25"
+	MissFree30d     MilestoneName = "miss_free_30d"
+	MissFree90d     MilestoneName = "miss_free_90d"
+	Streak30        MilestoneName = "streak_30"
+	Streak7         MilestoneName = "streak_7"
+	TargetReached   MilestoneName = "target_reached"
+)
+
+// Valid indicates whether the value is a known member of the MilestoneName enum.
+func (e MilestoneName) Valid() bool {
+	switch e {
+	case FirstKept:
+		return true
+	case FirstRebuilding:
+		return true
+	case FirstSteady:
+		return true
+	case FirstStrong:
+		return true
+	case Kept100:
+		return true
+	case Kept25:
+		return true
+	case MissFree30d:
+		return true
+	case MissFree90d:
+		return true
+	case Streak30:
+		return true
+	case Streak7:
+		return true
+	case TargetReached:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OccurrenceOutcome.
 const (
 	OccurrenceOutcomeKept    OccurrenceOutcome = "kept"
@@ -162,6 +207,30 @@ func (e OccurrenceStatus) Valid() bool {
 	case OccurrenceStatusResolved:
 		return true
 	case OccurrenceStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectionReason.
+const (
+	BeyondHorizon        ProjectionReason = "beyond_horizon"
+	NoCadence            ProjectionReason = "no_cadence"
+	Reached              ProjectionReason = "reached"
+	UnreachableAtCadence ProjectionReason = "unreachable_at_cadence"
+)
+
+// Valid indicates whether the value is a known member of the ProjectionReason enum.
+func (e ProjectionReason) Valid() bool {
+	switch e {
+	case BeyondHorizon:
+		return true
+	case NoCadence:
+		return true
+	case Reached:
+		return true
+	case UnreachableAtCadence:
 		return true
 	default:
 		return false
@@ -270,6 +339,78 @@ func (e RenegotiationStatus) Valid() bool {
 	}
 }
 
+// Defines values for ScoreLevel.
+const (
+	ScoreLevelBroken     ScoreLevel = "broken"
+	ScoreLevelFragile    ScoreLevel = "fragile"
+	ScoreLevelRebuilding ScoreLevel = "rebuilding"
+	ScoreLevelSteady     ScoreLevel = "steady"
+	ScoreLevelStrong     ScoreLevel = "strong"
+)
+
+// Valid indicates whether the value is a known member of the ScoreLevel enum.
+func (e ScoreLevel) Valid() bool {
+	switch e {
+	case ScoreLevelBroken:
+		return true
+	case ScoreLevelFragile:
+		return true
+	case ScoreLevelRebuilding:
+		return true
+	case ScoreLevelSteady:
+		return true
+	case ScoreLevelStrong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TimelineBucket.
+const (
+	TimelineBucketDay  TimelineBucket = "day"
+	TimelineBucketWeek TimelineBucket = "week"
+)
+
+// Valid indicates whether the value is a known member of the TimelineBucket enum.
+func (e TimelineBucket) Valid() bool {
+	switch e {
+	case TimelineBucketDay:
+		return true
+	case TimelineBucketWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TimelinePointLevel.
+const (
+	TimelinePointLevelBroken     TimelinePointLevel = "broken"
+	TimelinePointLevelFragile    TimelinePointLevel = "fragile"
+	TimelinePointLevelRebuilding TimelinePointLevel = "rebuilding"
+	TimelinePointLevelSteady     TimelinePointLevel = "steady"
+	TimelinePointLevelStrong     TimelinePointLevel = "strong"
+)
+
+// Valid indicates whether the value is a known member of the TimelinePointLevel enum.
+func (e TimelinePointLevel) Valid() bool {
+	switch e {
+	case TimelinePointLevelBroken:
+		return true
+	case TimelinePointLevelFragile:
+		return true
+	case TimelinePointLevelRebuilding:
+		return true
+	case TimelinePointLevelSteady:
+		return true
+	case TimelinePointLevelStrong:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdatePromiseRequestStatus.
 const (
 	UpdatePromiseRequestStatusArchived UpdatePromiseRequestStatus = "archived"
@@ -351,6 +492,24 @@ func (e ListPromisesParamsStatus) Valid() bool {
 	case ListPromisesParamsStatusCancelled:
 		return true
 	case ListPromisesParamsStatusCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTimelineParamsBucket.
+const (
+	GetTimelineParamsBucketDay  GetTimelineParamsBucket = "day"
+	GetTimelineParamsBucketWeek GetTimelineParamsBucket = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetTimelineParamsBucket enum.
+func (e GetTimelineParamsBucket) Valid() bool {
+	switch e {
+	case GetTimelineParamsBucketDay:
+		return true
+	case GetTimelineParamsBucketWeek:
 		return true
 	default:
 		return false
@@ -634,6 +793,15 @@ type MemberList struct {
 	NextCursor *string  `json:"next_cursor"`
 }
 
+// Milestone defines model for Milestone.
+type Milestone struct {
+	Name      MilestoneName `json:"name"`
+	ReachedAt time.Time     `json:"reached_at"`
+}
+
+// MilestoneName defines model for Milestone.Name.
+type MilestoneName string
+
 // Occurrence defines model for Occurrence.
 type Occurrence struct {
 	CreatedAt       time.Time `json:"created_at"`
@@ -667,6 +835,19 @@ type OccurrenceStatus string
 type OccurrencePage struct {
 	Data       []Occurrence `json:"data"`
 	NextCursor *string      `json:"next_cursor"`
+}
+
+// Patience defines model for Patience.
+type Patience struct {
+	// ElapsedDays Example: 12.5
+	ElapsedDays float32   `json:"elapsed_days"`
+	EndsAt      time.Time `json:"ends_at"`
+
+	// RemainingDays Example: 77.5
+	RemainingDays float32 `json:"remaining_days"`
+
+	// StartedAt The latest breach by the member; the relationship's creation when there was none.
+	StartedAt time.Time `json:"started_at"`
 }
 
 // Pause defines model for Pause.
@@ -735,6 +916,32 @@ type Problem struct {
 	// Example: urn:troth:problem:validation_failed
 	Type string `json:"type"`
 }
+
+// Projection defines model for Projection.
+type Projection struct {
+	// Cadence Occurrences a day: those due in the last 28 days, or else scheduled in the next 28.
+	//
+	// Example: 0.25
+	Cadence float32 `json:"cadence"`
+
+	// EstimatedDate The local date the score first reaches the target; null with a reason otherwise.
+	//
+	// Example: 2027-05-02
+	EstimatedDate *openapi_types.Date `json:"estimated_date"`
+
+	// OccurrencesNeeded Example: 14
+	OccurrencesNeeded *int `json:"occurrences_needed"`
+
+	// Reason Why there is no date: reached (already at the target), no_cadence, unreachable_at_cadence, beyond_horizon.
+	Reason *ProjectionReason `json:"reason"`
+
+	// TargetScore Example: 0.75
+	TargetScore    float32 `json:"target_score"`
+	WithinPatience *bool   `json:"within_patience"`
+}
+
+// ProjectionReason Why there is no date: reached (already at the target), no_cadence, unreachable_at_cadence, beyond_horizon.
+type ProjectionReason string
 
 // Promise defines model for Promise.
 type Promise struct {
@@ -982,6 +1189,112 @@ type RenegotiationPage struct {
 	NextCursor *string         `json:"next_cursor"`
 }
 
+// Score defines model for Score.
+type Score struct {
+	Counts        ScoreCounts `json:"counts"`
+	CurrentStreak int         `json:"current_streak"`
+	EvaluatedAt   time.Time   `json:"evaluated_at"`
+
+	// Evidence α + Σ c·d: how much decayed evidence the score stands on (2 is none).
+	//
+	// Example: 3.75
+	Evidence float32 `json:"evidence"`
+
+	// Level Example: rebuilding
+	Level         ScoreLevel `json:"level"`
+	LongestStreak int        `json:"longest_streak"`
+
+	// MemberId The member whose promises are scored; null on a promise's score.
+	MemberId *string `json:"member_id"`
+
+	// PromiseId The promise scored; null on a member's score.
+	PromiseId *string `json:"promise_id"`
+
+	// Score The score, rounded to 4 decimals.
+	//
+	// Example: 0.7333
+	Score float32 `json:"score"`
+}
+
+// ScoreLevel Example: rebuilding
+type ScoreLevel string
+
+// ScoreCounts defines model for ScoreCounts.
+type ScoreCounts struct {
+	// Breaches Breaches of trust by the member (member scores only).
+	Breaches int `json:"breaches"`
+
+	// Disputed Follow-throughs the promisee disputed (scored as not kept).
+	Disputed int `json:"disputed"`
+
+	// Kept Kept by the due time plus grace.
+	Kept     int `json:"kept"`
+	KeptLate int `json:"kept_late"`
+	Missed   int `json:"missed"`
+
+	// Open Occurrences due but not yet resolved (within their grace).
+	Open    int `json:"open"`
+	Partial int `json:"partial"`
+
+	// Skipped Occurrences paused, left out of the score.
+	Skipped int `json:"skipped"`
+
+	// Unverified Follow-throughs awaiting the promisee's verdict.
+	Unverified int `json:"unverified"`
+}
+
+// ScoreList defines model for ScoreList.
+type ScoreList struct {
+	Data []Score `json:"data"`
+}
+
+// Timeline defines model for Timeline.
+type Timeline struct {
+	Bucket TimelineBucket `json:"bucket"`
+
+	// Current The score at `to`.
+	Current        Score           `json:"current"`
+	From           time.Time       `json:"from"`
+	MemberId       string          `json:"member_id"`
+	Milestones     []Milestone     `json:"milestones"`
+	Patience       Patience        `json:"patience"`
+	Points         []TimelinePoint `json:"points"`
+	Projection     Projection      `json:"projection"`
+	RelationshipId string          `json:"relationship_id"`
+	TimeZone       string          `json:"time_zone"`
+	To             time.Time       `json:"to"`
+}
+
+// TimelineBucket defines model for Timeline.Bucket.
+type TimelineBucket string
+
+// TimelinePoint defines model for TimelinePoint.
+type TimelinePoint struct {
+	// Date The first local date of the bucket.
+	//
+	// Example: 2027-03-01
+	Date openapi_types.Date `json:"date"`
+
+	// FeltTrust Average felt trust (0–10) of check-ins about the member in the bucket; null when none.
+	//
+	// Example: 6.5
+	FeltTrust *float32           `json:"felt_trust"`
+	Kept      int                `json:"kept"`
+	Late      int                `json:"late"`
+	Level     TimelinePointLevel `json:"level"`
+	Missed    int                `json:"missed"`
+	Open      int                `json:"open"`
+	Partial   int                `json:"partial"`
+
+	// Score The score at the end of the bucket (now, for the current one).
+	//
+	// Example: 0.6123
+	Score float32 `json:"score"`
+}
+
+// TimelinePointLevel defines model for TimelinePoint.Level.
+type TimelinePointLevel string
+
 // UpdateMeRequest defines model for UpdateMeRequest.
 type UpdateMeRequest struct {
 	// DisplayName Example: Ana
@@ -1160,6 +1473,12 @@ type CreatePauseParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetPromiseScoreParams defines parameters for GetPromiseScore.
+type GetPromiseScoreParams struct {
+	// At evaluate at this RFC 3339 time (not in the future); default now
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+}
+
 // ListRelationshipsParams defines parameters for ListRelationships.
 type ListRelationshipsParams struct {
 	// Limit page size (1–100)
@@ -1241,6 +1560,12 @@ type CreateInviteParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetMemberScoreParams defines parameters for GetMemberScore.
+type GetMemberScoreParams struct {
+	// At evaluate at this RFC 3339 time (not in the future); default now
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+}
+
 // ListRelationshipOccurrencesParams defines parameters for ListRelationshipOccurrences.
 type ListRelationshipOccurrencesParams struct {
 	// Status only occurrences in this status
@@ -1300,6 +1625,24 @@ type ListRelationshipRenegotiationsParams struct {
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// GetTimelineParams defines parameters for GetTimeline.
+type GetTimelineParams struct {
+	// Member the member (user id); default: the member of the latest breach, else the caller
+	Member *string `form:"member,omitempty" json:"member,omitempty"`
+
+	// From RFC 3339; default: the latest breach, else the relationship's creation
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To RFC 3339, not in the future; default now
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+
+	// Bucket point size
+	Bucket *GetTimelineParamsBucket `form:"bucket,omitempty" json:"bucket,omitempty"`
+}
+
+// GetTimelineParamsBucket defines parameters for GetTimeline.
+type GetTimelineParamsBucket string
 
 // AcceptRenegotiationParams defines parameters for AcceptRenegotiation.
 type AcceptRenegotiationParams struct {
@@ -1692,6 +2035,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
 	CreatePause(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPromiseScore One promise's consistency score
+	//
+	// Corresponds with GET /v1/promises/{id}/score (the `GetPromiseScore` operationId).
+	GetPromiseScore(ctx context.Context, id string, params *GetPromiseScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRelationships List the caller's relationships
 	//
 	// Corresponds with GET /v1/relationships (the `ListRelationships` operationId).
@@ -1815,6 +2163,13 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 	LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMemberScore One member's consistency score
+	//
+	// Optionally as it stood at an earlier time (at).
+	//
+	// Corresponds with GET /v1/relationships/{id}/members/{user_id}/score (the `GetMemberScore` operationId).
+	GetMemberScore(ctx context.Context, id string, userId string, params *GetMemberScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRelationshipOccurrences A relationship's occurrences, by due time
 	//
 	// Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
@@ -1847,6 +2202,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
 	ListRelationshipRenegotiations(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScores Every member's consistency score
+	//
+	// How consistently each current member keeps the promises they make in the relationship, now.
+	//
+	// Corresponds with GET /v1/relationships/{id}/scores (the `ListScores` operationId).
+	ListScores(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTimeline The patience timeline
+	//
+	// A member's score over time in the relationship's zone (one point a day or week, the value at the bucket's end), felt trust beside it, the milestones since the latest breach, the patience window and a projection of when trust is back if every promise is kept. At most 1000 points.
+	//
+	// Corresponds with GET /v1/relationships/{id}/timeline (the `GetTimeline` operationId).
+	GetTimeline(ctx context.Context, id string, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptRenegotiation Accept a proposed time (promisee only)
 	//
@@ -2459,6 +2828,21 @@ func (c *Client) CreatePause(ctx context.Context, id string, params *CreatePause
 	return c.Client.Do(req)
 }
 
+// GetPromiseScore One promise's consistency score
+//
+// Corresponds with GET /v1/promises/{id}/score (the `GetPromiseScore` operationId).
+func (c *Client) GetPromiseScore(ctx context.Context, id string, params *GetPromiseScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPromiseScoreRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRelationships List the caller's relationships
 //
 // Corresponds with GET /v1/relationships (the `ListRelationships` operationId).
@@ -2752,6 +3136,23 @@ func (c *Client) LeaveRelationship(ctx context.Context, id string, reqEditors ..
 	return c.Client.Do(req)
 }
 
+// GetMemberScore One member's consistency score
+//
+// Optionally as it stood at an earlier time (at).
+//
+// Corresponds with GET /v1/relationships/{id}/members/{user_id}/score (the `GetMemberScore` operationId).
+func (c *Client) GetMemberScore(ctx context.Context, id string, userId string, params *GetMemberScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMemberScoreRequest(c.Server, id, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRelationshipOccurrences A relationship's occurrences, by due time
 //
 // Corresponds with GET /v1/relationships/{id}/occurrences (the `ListRelationshipOccurrences` operationId).
@@ -2825,6 +3226,40 @@ func (c *Client) CreatePromise(ctx context.Context, id string, params *CreatePro
 // Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
 func (c *Client) ListRelationshipRenegotiations(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRelationshipRenegotiationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScores Every member's consistency score
+//
+// How consistently each current member keeps the promises they make in the relationship, now.
+//
+// Corresponds with GET /v1/relationships/{id}/scores (the `ListScores` operationId).
+func (c *Client) ListScores(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScoresRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTimeline The patience timeline
+//
+// A member's score over time in the relationship's zone (one point a day or week, the value at the bucket's end), felt trust beside it, the milestones since the latest breach, the patience window and a projection of when trust is back if every promise is kept. At most 1000 points.
+//
+// Corresponds with GET /v1/relationships/{id}/timeline (the `GetTimeline` operationId).
+func (c *Client) GetTimeline(ctx context.Context, id string, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTimelineRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4135,6 +4570,67 @@ func NewCreatePauseRequestWithBody(server string, id string, params *CreatePause
 	return req, nil
 }
 
+// NewGetPromiseScoreRequest constructs an http.Request for the GetPromiseScore method
+func NewGetPromiseScoreRequest(server string, id string, params *GetPromiseScoreParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/promises/%s/score", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRelationshipsRequest constructs an http.Request for the ListRelationships method
 func NewListRelationshipsRequest(server string, params *ListRelationshipsParams) (*http.Request, error) {
 	var err error
@@ -4888,6 +5384,74 @@ func NewLeaveRelationshipRequest(server string, id string) (*http.Request, error
 	return req, nil
 }
 
+// NewGetMemberScoreRequest constructs an http.Request for the GetMemberScore method
+func NewGetMemberScoreRequest(server string, id string, userId string, params *GetMemberScoreParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/members/%s/score", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.At != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "at", *params.At, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRelationshipOccurrencesRequest constructs an http.Request for the ListRelationshipOccurrences method
 func NewListRelationshipOccurrencesRequest(server string, id string, params *ListRelationshipOccurrencesParams) (*http.Request, error) {
 	var err error
@@ -5230,6 +5794,137 @@ func NewListRelationshipRenegotiationsRequest(server string, id string, params *
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListScoresRequest constructs an http.Request for the ListScores method
+func NewListScoresRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/scores", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTimelineRequest constructs an http.Request for the GetTimeline method
+func NewGetTimelineRequest(server string, id string, params *GetTimelineParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/relationships/%s/timeline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Member != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "member", *params.Member, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bucket != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bucket", *params.Bucket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5683,6 +6378,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/promises/{id}/pauses (the `CreatePause` operationId).
 	CreatePauseWithResponse(ctx context.Context, id string, params *CreatePauseParams, body CreatePauseJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePauseResponse, error)
 
+	// GetPromiseScoreWithResponse One promise's consistency score
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/promises/{id}/score (the `GetPromiseScore` operationId).
+	GetPromiseScoreWithResponse(ctx context.Context, id string, params *GetPromiseScoreParams, reqEditors ...RequestEditorFn) (*GetPromiseScoreResponse, error)
+
 	// ListRelationshipsWithResponse List the caller's relationships
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5824,6 +6526,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 	LeaveRelationshipWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error)
 
+	// GetMemberScoreWithResponse One member's consistency score
+	//
+	// Optionally as it stood at an earlier time (at).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/members/{user_id}/score (the `GetMemberScore` operationId).
+	GetMemberScoreWithResponse(ctx context.Context, id string, userId string, params *GetMemberScoreParams, reqEditors ...RequestEditorFn) (*GetMemberScoreResponse, error)
+
 	// ListRelationshipOccurrencesWithResponse A relationship's occurrences, by due time
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5862,6 +6573,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/relationships/{id}/renegotiations (the `ListRelationshipRenegotiations` operationId).
 	ListRelationshipRenegotiationsWithResponse(ctx context.Context, id string, params *ListRelationshipRenegotiationsParams, reqEditors ...RequestEditorFn) (*ListRelationshipRenegotiationsResponse, error)
+
+	// ListScoresWithResponse Every member's consistency score
+	//
+	// How consistently each current member keeps the promises they make in the relationship, now.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/scores (the `ListScores` operationId).
+	ListScoresWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListScoresResponse, error)
+
+	// GetTimelineWithResponse The patience timeline
+	//
+	// A member's score over time in the relationship's zone (one point a day or week, the value at the bucket's end), felt trust beside it, the milestones since the latest breach, the patience window and a projection of when trust is back if every promise is kept. At most 1000 points.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/relationships/{id}/timeline (the `GetTimeline` operationId).
+	GetTimelineWithResponse(ctx context.Context, id string, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error)
 
 	// AcceptRenegotiationWithResponse Accept a proposed time (promisee only)
 	//
@@ -7919,6 +8648,89 @@ func (r CreatePauseResponse) ContentType() string {
 	return ""
 }
 
+type GetPromiseScoreResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Score
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPromiseScoreResponse) GetJSON200() *Score {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPromiseScoreResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPromiseScoreResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPromiseScoreResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPromiseScoreResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPromiseScoreResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRelationshipsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9005,6 +9817,89 @@ func (r LeaveRelationshipResponse) ContentType() string {
 	return ""
 }
 
+type GetMemberScoreResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Score
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMemberScoreResponse) GetJSON200() *Score {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMemberScoreResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMemberScoreResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMemberScoreResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMemberScoreResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMemberScoreResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRelationshipOccurrencesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9331,6 +10226,158 @@ func (r ListRelationshipRenegotiationsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListRelationshipRenegotiationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListScoresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScoreList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScoresResponse) GetJSON200() *ScoreList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListScoresResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListScoresResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListScoresResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListScoresResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScoresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScoresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScoresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScoresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Timeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTimelineResponse) GetJSON200() *Timeline {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTimelineResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10023,6 +11070,19 @@ func (c *ClientWithResponses) CreatePauseWithResponse(ctx context.Context, id st
 	return ParseCreatePauseResponse(rsp)
 }
 
+// GetPromiseScoreWithResponse One promise's consistency score
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/promises/{id}/score (the `GetPromiseScore` operationId).
+func (c *ClientWithResponses) GetPromiseScoreWithResponse(ctx context.Context, id string, params *GetPromiseScoreParams, reqEditors ...RequestEditorFn) (*GetPromiseScoreResponse, error) {
+	rsp, err := c.GetPromiseScore(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPromiseScoreResponse(rsp)
+}
+
 // ListRelationshipsWithResponse List the caller's relationships
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10266,6 +11326,21 @@ func (c *ClientWithResponses) LeaveRelationshipWithResponse(ctx context.Context,
 	return ParseLeaveRelationshipResponse(rsp)
 }
 
+// GetMemberScoreWithResponse One member's consistency score
+//
+// Optionally as it stood at an earlier time (at).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/members/{user_id}/score (the `GetMemberScore` operationId).
+func (c *ClientWithResponses) GetMemberScoreWithResponse(ctx context.Context, id string, userId string, params *GetMemberScoreParams, reqEditors ...RequestEditorFn) (*GetMemberScoreResponse, error) {
+	rsp, err := c.GetMemberScore(ctx, id, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMemberScoreResponse(rsp)
+}
+
 // ListRelationshipOccurrencesWithResponse A relationship's occurrences, by due time
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10333,6 +11408,36 @@ func (c *ClientWithResponses) ListRelationshipRenegotiationsWithResponse(ctx con
 		return nil, err
 	}
 	return ParseListRelationshipRenegotiationsResponse(rsp)
+}
+
+// ListScoresWithResponse Every member's consistency score
+//
+// How consistently each current member keeps the promises they make in the relationship, now.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/scores (the `ListScores` operationId).
+func (c *ClientWithResponses) ListScoresWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListScoresResponse, error) {
+	rsp, err := c.ListScores(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScoresResponse(rsp)
+}
+
+// GetTimelineWithResponse The patience timeline
+//
+// A member's score over time in the relationship's zone (one point a day or week, the value at the bucket's end), felt trust beside it, the milestones since the latest breach, the patience window and a projection of when trust is back if every promise is kept. At most 1000 points.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/relationships/{id}/timeline (the `GetTimeline` operationId).
+func (c *ClientWithResponses) GetTimelineWithResponse(ctx context.Context, id string, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error) {
+	rsp, err := c.GetTimeline(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTimelineResponse(rsp)
 }
 
 // AcceptRenegotiationWithResponse Accept a proposed time (promisee only)
@@ -12096,6 +13201,74 @@ func ParseCreatePauseResponse(rsp *http.Response) (*CreatePauseResponse, error) 
 	return response, nil
 }
 
+// ParseGetPromiseScoreResponse parses an HTTP response from a GetPromiseScoreWithResponse call
+func ParseGetPromiseScoreResponse(rsp *http.Response) (*GetPromiseScoreResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPromiseScoreResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Score
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListRelationshipsResponse parses an HTTP response from a ListRelationshipsWithResponse call
 func ParseListRelationshipsResponse(rsp *http.Response) (*ListRelationshipsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13008,6 +14181,74 @@ func ParseLeaveRelationshipResponse(rsp *http.Response) (*LeaveRelationshipRespo
 	return response, nil
 }
 
+// ParseGetMemberScoreResponse parses an HTTP response from a GetMemberScoreWithResponse call
+func ParseGetMemberScoreResponse(rsp *http.Response) (*GetMemberScoreResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMemberScoreResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Score
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListRelationshipOccurrencesResponse parses an HTTP response from a ListRelationshipOccurrencesWithResponse call
 func ParseListRelationshipOccurrencesResponse(rsp *http.Response) (*ListRelationshipOccurrencesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13260,6 +14501,128 @@ func ParseListRelationshipRenegotiationsResponse(rsp *http.Response) (*ListRelat
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListScoresResponse parses an HTTP response from a ListScoresWithResponse call
+func ParseListScoresResponse(rsp *http.Response) (*ListScoresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScoresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScoreList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTimelineResponse parses an HTTP response from a GetTimelineWithResponse call
+func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Timeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

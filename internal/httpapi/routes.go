@@ -26,6 +26,7 @@ import (
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/token"
 	"github.com/troth-app/troth/internal/trust"
 )
@@ -43,6 +44,8 @@ type Deps struct {
 	Idempotency idempotency.Store
 	// Promises serves promises, occurrences, follow-through, renegotiation and pauses.
 	Promises *promise.Service
+	// Scores serves consistency scores and timelines.
+	Scores *scoring.Service
 	// Trust serves breaches and check-ins.
 	Trust *trust.Service
 	// Relationships serves relationships, members and invites.
@@ -153,4 +156,9 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/relationships/:id/breaches", h.listBreaches, h.requireAuth)
 	e.POST("/v1/relationships/:id/check-ins", h.createCheckIn, h.requireAuth, h.idem)
 	e.GET("/v1/relationships/:id/check-ins", h.listCheckIns, h.requireAuth)
+
+	e.GET("/v1/relationships/:id/scores", h.listScores, h.requireAuth)
+	e.GET("/v1/relationships/:id/members/:user_id/score", h.getMemberScore, h.requireAuth)
+	e.GET("/v1/promises/:id/score", h.getPromiseScore, h.requireAuth)
+	e.GET("/v1/relationships/:id/timeline", h.getTimeline, h.requireAuth)
 }

@@ -109,6 +109,9 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		if ok, err := tx.UpdateOccurrence(ctx, o, from); err != nil || !ok {
 			return conflictOr(err, "occurrence_changed")
 		}
+		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+			return err
+		}
 		return s.completeOneOff(ctx, tx, o.PromiseID, now)
 	})
 	return ft, err
@@ -186,7 +189,7 @@ func (s *Service) verdict(ctx context.Context, userID, ftID, to, reason string) 
 		if err != nil || !ok {
 			return conflictOr(err, "follow_through_changed")
 		}
-		return nil
+		return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt)
 	})
 	return ft, err
 }

@@ -88,6 +88,9 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 				if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
 					return err
 				}
+				if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -209,9 +209,9 @@ type Store interface {
 	// fromVerification and it is not superseded (compare-and-set).
 	UpdateFollowThrough(ctx context.Context, f FollowThrough, fromVerification string) (bool, error)
 	ListFollowThroughs(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]FollowThrough, error)
-	// AcceptExpired turns unverified follow-throughs whose dispute window
-	// ended before now into accepted ones and returns them.
-	AcceptExpired(ctx context.Context, now time.Time, limit int) ([]FollowThrough, error)
+	// Unanswered lists unverified follow-throughs whose dispute window
+	// ended at or before now.
+	Unanswered(ctx context.Context, now time.Time, limit int) ([]FollowThrough, error)
 
 	CreateRenegotiation(ctx context.Context, r Renegotiation) error
 	Renegotiation(ctx context.Context, id string) (Renegotiation, error)
@@ -223,4 +223,8 @@ type Store interface {
 	ListPauses(ctx context.Context, relID, promiseID string, pr page.Request) ([]Pause, error)
 	// PausesOf returns every pause of a promise.
 	PausesOf(ctx context.Context, relID, promiseID string) ([]Pause, error)
+
+	// Rescore refreshes the score aggregates of a member and a promise
+	// after a change to what happened at t.
+	Rescore(ctx context.Context, relID, memberID, promiseID string, t time.Time) error
 }

@@ -32,6 +32,9 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
 		return false, err
 	}
+	if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+		return false, err
+	}
 	return true, s.completeOneOff(ctx, tx, o.PromiseID, now)
 }
 
@@ -71,10 +74,32 @@ func (s *Service) AcceptUnanswered(ctx context.Context) (int, error) {
 	now := s.now()
 	total := 0
 	for {
-		fs, err := s.store.AcceptExpired(ctx, now, batch)
-		total += len(fs)
-		if err != nil || len(fs) < batch {
+		fs, err := s.store.Unanswered(ctx, now, batch)
+		if err != nil {
 			return total, err
+		}
+		n := 0
+		for _, f := range fs {
+			err := s.store.InTx(ctx, func(tx Store) error {
+				f.Verification, f.VerifiedAt, f.UpdatedAt = Accepted, &now, now
+				ok, err := tx.UpdateFollowThrough(ctx, f, Unverified)
+				if err != nil || !ok {
+					return err // lost a race: another instance accepted it
+				}
+				n++
+				o, err := tx.Occurrence(ctx, f.OccurrenceID)
+				if err != nil {
+					return err
+				}
+				return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt)
+			})
+			if err != nil {
+				return total, fmt.Errorf("accept follow-through %s: %w", f.ID, err)
+			}
+		}
+		total += n
+		if len(fs) < batch || n == 0 {
+			return total, nil
 		}
 	}
 }
@@ -109,7 +134,7 @@ func (s *Service) Materialize(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				if err := tx.InsertOccurrences(ctx, instances(cur, rule, pauses, *cur.MaterializedUntil, until, now)); err != nil {
+				if err := s.insert(ctx, tx, instances(cur, rule, pauses, *cur.MaterializedUntil, until, now)); err != nil {
 					return err
 				}
 				cur.MaterializedUntil = &until
@@ -124,4 +149,20 @@ func (s *Service) Materialize(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// insert adds occurrences; those born skipped (paused dates) count in the
+// score's tallies, so their days are refreshed.
+func (s *Service) insert(ctx context.Context, tx Store, os []Occurrence) error {
+	if err := tx.InsertOccurrences(ctx, os); err != nil {
+		return err
+	}
+	for _, o := range os {
+		if o.Status == OccSkipped {
+			if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -141,7 +141,7 @@ func (s *Service) Create(ctx context.Context, userID, relID string, in NewPromis
 		if err := tx.CreatePromise(ctx, p); err != nil {
 			return err
 		}
-		return tx.InsertOccurrences(ctx, instances(p, rule, nil, time.Time{}, until, now))
+		return s.insert(ctx, tx, instances(p, rule, nil, time.Time{}, until, now))
 	})
 	return p, err
 }
@@ -364,7 +364,7 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			}
 			until := now.Add(Horizon)
 			p.MaterializedUntil = &until
-			if err := tx.InsertOccurrences(ctx, instances(p, rule, pauses, now, until, now)); err != nil {
+			if err := s.insert(ctx, tx, instances(p, rule, pauses, now, until, now)); err != nil {
 				return err
 			}
 		}

@@ -91,4 +91,7 @@ type Store interface {
 	// to the not-yet-joined partner, and starts the dispute window of their
 	// unverified follow-throughs at disputeFrom.
 	ClaimPartnerPromises(ctx context.Context, relationshipID, userID string, acceptAfter time.Time) error
+	// RescoreAll rebuilds every score aggregate of a relationship from its
+	// history (after a change of half-life, grace or time zone).
+	RescoreAll(ctx context.Context, relationshipID string) error
 }

@@ -185,6 +185,7 @@ func (s *Service) Update(ctx context.Context, userID, relID string, in Input, pr
 		if r.Status == StatusArchived {
 			return errArchived
 		}
+		before := r
 		var v fault.Validation
 		apply(&r, in, &v)
 		if err := v.Err(); err != nil {
@@ -193,6 +194,13 @@ func (s *Service) Update(ctx context.Context, userID, relID string, in Input, pr
 		r.UpdatedAt = s.now()
 		if err := tx.Update(ctx, r); err != nil {
 			return err
+		}
+		if r.Settings.HalfLifeDays != before.Settings.HalfLifeDays || r.Settings.GraceMinutes != before.Settings.GraceMinutes ||
+			r.TimeZone != before.TimeZone {
+			// Decay, lateness and day boundaries all change: recompute.
+			if err := tx.RescoreAll(ctx, relID); err != nil {
+				return err
+			}
 		}
 		out, err = tx.Get(ctx, relID)
 		return err

@@ -187,3 +187,38 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+func TestProjection(t *testing.T) {
+	// From the prior (0.5) with one kept item a day, H = 30, target 0.75:
+	// S_k = (1 + r·g_k)/(2 + r·g_k), g_k = Σ_{j<k} f^j; S ≥ 0.75 when r·g ≥ 2,
+	// so with r = 1 on day 2 (g_2 = 1 + f ≈ 1.977 < 2) no, day 3 yes.
+	p := Project(Sums{}, 1, 30, 0.75)
+	if p.Reason != "" || p.Days != 3 || p.OccurrencesNeeded != 3 {
+		t.Fatalf("%+v, want 3 days", p)
+	}
+	if p := Project(Sums{A: 10, B: 10}, 1, 30, 0.75); p.Reason != ReasonReached {
+		t.Fatalf("already there: %+v", p)
+	}
+	if p := Project(Sums{}, 0, 30, 0.75); p.Reason != ReasonNoCadence {
+		t.Fatalf("no cadence: %+v", p)
+	}
+	// Equilibrium with r = 1/28 a day and H = 7: w = (1/28)/(1-2^(-1/7)) ≈ 0.3785,
+	// (1 + w)/(2 + w) ≈ 0.5796 < 0.75.
+	if e := Equilibrium(1.0/28, 7); !near(e, 0.5796, 1e-3) {
+		t.Fatalf("equilibrium %v", e)
+	}
+	if p := Project(Sums{}, 1.0/28, 7, 0.75); p.Reason != ReasonUnreachable {
+		t.Fatalf("unreachable: %+v", p)
+	}
+	// Brute force agrees with the loop for a bad history.
+	bad := Sums{A: 0, B: 8} // score 1/10
+	p = Project(bad, 0.5, 30, 0.75)
+	s, f := bad, math.Exp2(-1.0/30)
+	day := 0
+	for s.Score() < 0.75 {
+		s, day = Sums{A: s.A*f + 0.5, B: s.B*f + 0.5}, day+1
+	}
+	if p.Days != day || p.OccurrencesNeeded != int(math.Ceil(0.5*float64(day))) {
+		t.Fatalf("%+v, want %d days", p, day)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/schedule"
+	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
 	"github.com/troth-app/troth/internal/trust"
@@ -97,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Idempotency:    db.Idempotency(),
 		Promises:       promises,
 		Trust:          trust.NewService(db.Trust(), opt.Now),
+		Scores:         scoring.NewService(db.Scores(), opt.Now),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,

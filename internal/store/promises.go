@@ -417,29 +417,22 @@ func (s *Promises) ListFollowThroughs(ctx context.Context, relID, occurrenceID s
 	return out, nil
 }
 
-// AcceptExpired implements promise.Store: select candidates, then accept
-// each with a compare-and-set so that racing instances accept it once.
-func (s *Promises) AcceptExpired(ctx context.Context, now time.Time, limit int) ([]promise.FollowThrough, error) {
+// Unanswered implements promise.Store.
+func (s *Promises) Unanswered(ctx context.Context, now time.Time, limit int) ([]promise.FollowThrough, error) {
 	var rows []followThroughRow
 	err := s.r.WithContext(ctx).
 		Where("verification = ? AND accept_after IS NOT NULL AND accept_after <= ? AND superseded_at IS NULL", promise.Unverified, micros(now)).
 		Order("accept_after").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, translate(err, "follow-through")
+	out := make([]promise.FollowThrough, len(rows))
+	for i, r := range rows {
+		out[i] = toFollowThrough(r)
 	}
-	var out []promise.FollowThrough
-	for _, r := range rows {
-		f := toFollowThrough(r)
-		f.Verification, f.VerifiedAt, f.UpdatedAt = promise.Accepted, &now, now
-		ok, err := s.UpdateFollowThrough(ctx, f, promise.Unverified)
-		if err != nil {
-			return out, err
-		}
-		if ok {
-			out = append(out, f)
-		}
-	}
-	return out, nil
+	return out, translate(err, "follow-through")
+}
+
+// Rescore implements promise.Store.
+func (s *Promises) Rescore(ctx context.Context, relID, memberID, promiseID string, t time.Time) error {
+	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, promiseID, t)
 }
 
 // CreateRenegotiation implements promise.Store.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/scoring"
 )
 
 type relationshipRow struct {
@@ -244,4 +245,24 @@ func (s *Relationships) ClaimPartnerPromises(ctx context.Context, relID, userID 
 		return translate(err, "occurrence")
 	}
 	return translate(tx.Exec(`UPDATE promises SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error, "promise")
+}
+
+// RescoreAll implements relationship.Store: every member who ever belonged
+// and every promise.
+func (s *Relationships) RescoreAll(ctx context.Context, relID string) error {
+	var subjects []string
+	if err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ?", relID).Pluck("user_id", &subjects).Error; err != nil {
+		return translate(err, "member")
+	}
+	var promises []string
+	if err := s.w.WithContext(ctx).Model(&promiseRow{}).Where("relationship_id = ?", relID).Pluck("id", &promises).Error; err != nil {
+		return translate(err, "promise")
+	}
+	sc := s.db.Scores().inTx(s.w)
+	for _, subject := range append(subjects, promises...) {
+		if err := scoring.Rebuild(ctx, sc, relID, subject); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
@@ -37,10 +40,24 @@ func (checkInRow) TableName() string { return "check_ins" }
 type Trust struct {
 	db       *DB
 	promises *Promises
+	w, r     *gorm.DB
 }
 
 // Trust returns the breach and check-in store.
-func (db *DB) Trust() *Trust { return &Trust{db: db, promises: db.Promises()} }
+func (db *DB) Trust() *Trust { return &Trust{db: db, promises: db.Promises(), w: db.w, r: db.r} }
+
+// InTx implements trust.Store.
+func (s *Trust) InTx(ctx context.Context, fn func(tx trust.Store) error) error {
+	return s.db.inTx(ctx, func(tx *gorm.DB) error {
+		p := &Promises{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx}
+		return fn(&Trust{db: s.db, promises: p, w: tx, r: tx})
+	})
+}
+
+// Rescore implements trust.Store.
+func (s *Trust) Rescore(ctx context.Context, relID, memberID string, t time.Time) error {
+	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, "", t)
+}
 
 // Relationship implements trust.Store.
 func (s *Trust) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
@@ -56,12 +73,12 @@ func (s *Trust) IsMember(ctx context.Context, relID, userID string) (bool, error
 func (s *Trust) CreateBreach(ctx context.Context, b trust.Breach) error {
 	row := breachRow{ID: b.ID, RelationshipID: b.RelationshipID, MemberID: b.MemberID, RecordedBy: b.RecordedBy,
 		Description: b.Description, Severity: b.Severity, OccurredAt: micros(b.OccurredAt), CreatedAt: micros(b.CreatedAt)}
-	return translate(s.db.w.WithContext(ctx).Create(&row).Error, "breach")
+	return translate(s.w.WithContext(ctx).Create(&row).Error, "breach")
 }
 
 // ListBreaches implements trust.Store.
 func (s *Trust) ListBreaches(ctx context.Context, relID string, pr page.Request) ([]trust.Breach, error) {
-	q := s.db.r.WithContext(ctx).Where("relationship_id = ?", relID)
+	q := s.r.WithContext(ctx).Where("relationship_id = ?", relID)
 	if len(pr.After) == 1 {
 		q = q.Where("id > ?", pr.After[0])
 	}
@@ -81,12 +98,12 @@ func (s *Trust) ListBreaches(ctx context.Context, relID string, pr page.Request)
 func (s *Trust) CreateCheckIn(ctx context.Context, c trust.CheckIn) error {
 	row := checkInRow{ID: c.ID, RelationshipID: c.RelationshipID, AuthorID: c.AuthorID, SubjectID: c.SubjectID,
 		FeltTrust: c.FeltTrust, Note: c.Note, CreatedAt: micros(c.CreatedAt)}
-	return translate(s.db.w.WithContext(ctx).Create(&row).Error, "check-in")
+	return translate(s.w.WithContext(ctx).Create(&row).Error, "check-in")
 }
 
 // ListCheckIns implements trust.Store.
 func (s *Trust) ListCheckIns(ctx context.Context, relID, subjectID string, pr page.Request) ([]trust.CheckIn, error) {
-	q := s.db.r.WithContext(ctx).Where("relationship_id = ?", relID)
+	q := s.r.WithContext(ctx).Where("relationship_id = ?", relID)
 	if subjectID != "" {
 		q = q.Where("subject_id = ?", subjectID)
 	}

@@ -46,6 +46,9 @@ type CheckIn struct {
 
 // Store is what the trust service needs from storage.
 type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	// Rescore refreshes a member's score aggregates after a change at t.
+	Rescore(ctx context.Context, relID, memberID string, t time.Time) error
 	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
 	IsMember(ctx context.Context, relID, userID string) (bool, error)
 	CreateBreach(ctx context.Context, b Breach) error
@@ -143,7 +146,12 @@ func (s *Service) RecordBreach(ctx context.Context, userID, relID string, in New
 	if err := v.Err(); err != nil {
 		return Breach{}, err
 	}
-	return b, s.store.CreateBreach(ctx, b)
+	return b, s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateBreach(ctx, b); err != nil {
+			return err
+		}
+		return tx.Rescore(ctx, relID, b.MemberID, b.OccurredAt)
+	})
 }
 
 // Breaches lists a relationship's breaches, oldest first.
@@ -197,7 +205,12 @@ func (s *Service) RecordCheckIn(ctx context.Context, userID, relID string, in Ne
 	if err := v.Err(); err != nil {
 		return CheckIn{}, err
 	}
-	return c, s.store.CreateCheckIn(ctx, c)
+	return c, s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateCheckIn(ctx, c); err != nil {
+			return err
+		}
+		return tx.Rescore(ctx, relID, c.SubjectID, c.CreatedAt)
+	})
 }
 
 // CheckIns lists a relationship's check-ins, oldest first, optionally

@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth/api"
+	"github.com/troth-app/troth/internal/score"
+	"github.com/troth-app/troth/internal/scoring"
+)
+
+func toAPIScore(r scoring.Result) api.Score {
+	out := api.Score{
+		Score: score.Round4(r.Score), Level: score.Level(score.Round4(r.Score)), Evidence: score.Round4(r.Evidence),
+		Counts: api.ScoreCounts{
+			Kept: r.Counts.Kept, KeptLate: r.Counts.KeptLate, Partial: r.Counts.Partial, Missed: r.Counts.Missed,
+			Disputed: r.Counts.Disputed, Unverified: r.Counts.Unverified, Skipped: r.Skipped, Open: r.Open,
+			Breaches: r.Counts.Breaches,
+		},
+		CurrentStreak: r.CurrentStreak, LongestStreak: r.LongestStreak, EvaluatedAt: r.EvaluatedAt,
+	}
+	subject := r.Subject
+	if scoring.IsMember(subject) {
+		out.MemberID = &subject
+	} else {
+		out.PromiseID = &subject
+	}
+	// The level follows the unrounded score (0.59996 is fragile, shown as 0.6).
+	out.Level = r.Level
+	return out
+}
+
+// listScores godoc
+//
+//	@Summary		Every member's consistency score
+//	@Description	How consistently each current member keeps the promises they make in the relationship, now.
+//	@ID				listScores
+//	@Tags			scores
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id	path		string	true	"relationship id"
+//	@Success		200	{object}	api.ScoreList
+//	@Failure		401	{object}	api.Problem
+//	@Failure		404	{object}	api.Problem
+//	@Failure		429	{object}	api.Problem
+//	@Router			/v1/relationships/{id}/scores [get]
+func (h *handlers) listScores(c echo.Context) error {
+	rs, err := h.Scores.Scores(c.Request().Context(), userID(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := api.ScoreList{Data: make([]api.Score, 0, len(rs))}
+	for _, r := range rs {
+		out.Data = append(out.Data, toAPIScore(r))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getMemberScore godoc
+//
+//	@Summary		One member's consistency score
+//	@Description	Optionally as it stood at an earlier time (at).
+//	@ID				getMemberScore
+//	@Tags			scores
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id		path		string	true	"relationship id"
+//	@Param			user_id	path		string	true	"the member's user id"
+//	@Param			at		query		string	false	"evaluate at this RFC 3339 time (not in the future); default now"	format(date-time)
+//	@Success		200		{object}	api.Score
+//	@Failure		400		{object}	api.Problem
+//	@Failure		401		{object}	api.Problem
+//	@Failure		404		{object}	api.Problem
+//	@Failure		422		{object}	api.Problem
+//	@Failure		429		{object}	api.Problem
+//	@Router			/v1/relationships/{id}/members/{user_id}/score [get]
+func (h *handlers) getMemberScore(c echo.Context) error {
+	at, err := queryTime(c, "at")
+	if err != nil {
+		return err
+	}
+	r, err := h.Scores.MemberScore(c.Request().Context(), userID(c), c.Param("id"), c.Param("user_id"), at)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIScore(r))
+}
+
+// getPromiseScore godoc
+//
+//	@Summary	One promise's consistency score
+//	@ID			getPromiseScore
+//	@Tags		scores
+//	@Produce	json
+//	@Security	BearerAuth
+//	@Param		id	path		string	true	"promise id"
+//	@Param		at	query		string	false	"evaluate at this RFC 3339 time (not in the future); default now"	format(date-time)
+//	@Success	200	{object}	api.Score
+//	@Failure	400	{object}	api.Problem
+//	@Failure	401	{object}	api.Problem
+//	@Failure	404	{object}	api.Problem
+//	@Failure	422	{object}	api.Problem
+//	@Failure	429	{object}	api.Problem
+//	@Router		/v1/promises/{id}/score [get]
+func (h *handlers) getPromiseScore(c echo.Context) error {
+	at, err := queryTime(c, "at")
+	if err != nil {
+		return err
+	}
+	r, err := h.Scores.PromiseScore(c.Request().Context(), userID(c), c.Param("id"), at)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPIScore(r))
+}
+
+func (h *handlers) timelineQuery(c echo.Context) (scoring.TimelineQuery, error) {
+	q := scoring.TimelineQuery{MemberID: c.QueryParam("member"), Bucket: c.QueryParam("bucket")}
+	var err error
+	if q.From, err = queryTime(c, "from"); err != nil {
+		return q, err
+	}
+	if q.To, err = queryTime(c, "to"); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+func toAPITimeline(t scoring.Timeline) api.Timeline {
+	out := api.Timeline{
+		RelationshipID: t.RelationshipID, MemberID: t.MemberID, TimeZone: t.TimeZone, Bucket: t.Bucket,
+		From: t.From, To: t.To, Points: make([]api.TimelinePoint, 0, len(t.Points)), Milestones: make([]api.Milestone, 0, len(t.Milestones)),
+		Patience: api.Patience{StartedAt: t.Patience.StartedAt, EndsAt: t.Patience.EndsAt,
+			ElapsedDays: t.Patience.ElapsedDays, RemainingDays: t.Patience.RemainingDays},
+		Projection: api.Projection{Cadence: t.Projection.Cadence, TargetScore: t.Projection.Target,
+			EstimatedDate: t.Projection.EstimatedDate, OccurrencesNeeded: t.Projection.OccurrencesNeeded,
+			WithinPatience: t.Projection.WithinPatience},
+		Current: toAPIScore(t.Current),
+	}
+	if t.Projection.Reason != "" {
+		r := t.Projection.Reason
+		out.Projection.Reason = &r
+	}
+	for _, p := range t.Points {
+		out.Points = append(out.Points, api.TimelinePoint{Date: p.Date, Score: p.Score, Level: p.Level, Kept: p.Kept, Late: p.Late,
+			Partial: p.Partial, Missed: p.Missed, Open: p.Open, FeltTrust: p.FeltTrust})
+	}
+	for _, m := range t.Milestones {
+		out.Milestones = append(out.Milestones, api.Milestone{Name: m.Name, ReachedAt: m.ReachedAt})
+	}
+	return out
+}
+
+// getTimeline godoc
+//
+//	@Summary		The patience timeline
+//	@Description	A member's score over time in the relationship's zone (one point a day or week, the value at the bucket's end), felt trust beside it, the milestones since the latest breach, the patience window and a projection of when trust is back if every promise is kept. At most 1000 points.
+//	@ID				getTimeline
+//	@Tags			scores
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id		path		string	true	"relationship id"
+//	@Param			member	query		string	false	"the member (user id); default: the member of the latest breach, else the caller"
+//	@Param			from	query		string	false	"RFC 3339; default: the latest breach, else the relationship's creation"	format(date-time)
+//	@Param			to		query		string	false	"RFC 3339, not in the future; default now"	format(date-time)
+//	@Param			bucket	query		string	false	"point size"	Enums(day,week)	default(day)
+//	@Success		200		{object}	api.Timeline
+//	@Failure		400		{object}	api.Problem
+//	@Failure		401		{object}	api.Problem
+//	@Failure		404		{object}	api.Problem
+//	@Failure		422		{object}	api.Problem
+//	@Failure		429		{object}	api.Problem
+//	@Router			/v1/relationships/{id}/timeline [get]
+func (h *handlers) getTimeline(c echo.Context) error {
+	q, err := h.timelineQuery(c)
+	if err != nil {
+		return err
+	}
+	t, err := h.Scores.Timeline(c.Request().Context(), userID(c), c.Param("id"), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toAPITimeline(t))
+}

@@ -1,0 +1,154 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/score"
+)
+
+// Milestone names.
+const (
+	FirstKept      = "first_kept"
+	Streak7        = "streak_7"
+	Streak30       = "streak_30"
+	Kept25         = "kept_25"
+	Kept100        = "kept_100"
+	FirstRebuild   = "first_rebuilding"
+	FirstSteady    = "first_steady"
+	FirstStrong    = "first_strong"
+	MissFree30     = "miss_free_30d"
+	MissFree90     = "miss_free_90d"
+	TargetReached  = "target_reached"
+	cadenceWindow  = 28 * 24 * time.Hour
+	projectionDays = score.MaxProjectionDays
+)
+
+// milestones walks the items of the rebuilding period (since the latest
+// breach) in time order and notes when each milestone was first reached.
+// Its cost grows with the period's items, not with the whole history.
+func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time) ([]Milestone, error) {
+	h := HalfLife(rel)
+	c, err := s.store.Content(ctx, rel, member, start, now.Add(time.Microsecond))
+	if err != nil {
+		return nil, err
+	}
+	items := c.Items
+	sort.SliceStable(items, func(i, j int) bool { return items[i].T.Before(items[j].T) })
+
+	// The score just before the period: the rollup before its first day and
+	// the items of that day before the start.
+	_, sum, err := At(ctx, s.store, rel, member, start)
+	if err != nil {
+		return nil, err
+	}
+	reached := map[string]time.Time{}
+	mark := func(name string, at time.Time) {
+		if _, ok := reached[name]; !ok {
+			reached[name] = at
+		}
+	}
+	kept, run := 0, 0
+	lastMiss := start
+	missFree := func(at time.Time) {
+		// A stretch without a miss from lastMiss up to at.
+		if at.Sub(lastMiss) >= 30*24*time.Hour {
+			mark(MissFree30, lastMiss.Add(30*24*time.Hour))
+		}
+		if at.Sub(lastMiss) >= 90*24*time.Hour {
+			mark(MissFree90, lastMiss.Add(90*24*time.Hour))
+		}
+	}
+	for _, it := range items {
+		if !it.T.After(start) && it.Kind == score.KindBreach {
+			continue // the breach that opened the period
+		}
+		missFree(it.T)
+		sum = score.Summary{Ref: it.T, Sums: sum.At(it.T, h), Counts: sum.Counts, Run: sum.Run}
+		sum.Sums = sum.Sums.Add(it, it.T, h)
+		if it.V == 1 && it.Kind != score.KindBreach {
+			run++
+		} else {
+			run = 0
+		}
+		if it.Kind == score.KindKept || it.Kind == score.KindKeptLate {
+			if it.V > 0 {
+				kept++
+			}
+		}
+		if it.V == 0 {
+			lastMiss = it.T
+		}
+		if kept >= 1 {
+			mark(FirstKept, it.T)
+		}
+		if run >= 7 {
+			mark(Streak7, it.T)
+		}
+		if run >= 30 {
+			mark(Streak30, it.T)
+		}
+		if kept >= 25 {
+			mark(Kept25, it.T)
+		}
+		if kept >= 100 {
+			mark(Kept100, it.T)
+		}
+		sc := sum.Sums.Score()
+		if sc >= score.LevelFloor(score.Rebuilding) {
+			mark(FirstRebuild, it.T)
+		}
+		if sc >= score.LevelFloor(score.Steady) {
+			mark(FirstSteady, it.T)
+		}
+		if sc >= score.LevelFloor(score.Strong) {
+			mark(FirstStrong, it.T)
+		}
+		if sc >= rel.Settings.TargetScore {
+			mark(TargetReached, it.T)
+		}
+	}
+	missFree(now)
+	out := make([]Milestone, 0, len(reached))
+	for name, at := range reached {
+		out = append(out, Milestone{Name: name, ReachedAt: at})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ReachedAt.Equal(out[j].ReachedAt) {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ReachedAt.Before(out[j].ReachedAt)
+	})
+	return out, nil
+}
+
+// project estimates when the score reaches the target if every promise is
+// kept from now on, at the member's cadence: occurrences due in the last 28
+// days a day, or else those scheduled in the next 28 days.
+func (s *Service) project(ctx context.Context, rel relationship.Relationship, member string, now score.Summary, t time.Time, pat Patience) (Projection, error) {
+	target := rel.Settings.TargetScore
+	n, err := s.store.DueCount(ctx, rel.ID, member, t.Add(-cadenceWindow), t.Add(time.Microsecond))
+	if err != nil {
+		return Projection{}, err
+	}
+	if n == 0 {
+		if n, err = s.store.DueCount(ctx, rel.ID, member, t.Add(time.Microsecond), t.Add(cadenceWindow)); err != nil {
+			return Projection{}, err
+		}
+	}
+	r := float64(n) / 28
+	pr := Projection{Cadence: math.Round(r*1e4) / 1e4, Target: target}
+	p := score.Project(now.At(t, HalfLife(rel)), r, HalfLife(rel), target)
+	pr.Reason = p.Reason
+	if p.Reason != "" {
+		return pr, nil
+	}
+	loc := location(rel)
+	date := t.In(loc).AddDate(0, 0, p.Days).Format(time.DateOnly)
+	within := !t.Add(time.Duration(p.Days) * 24 * time.Hour).After(pat.EndsAt)
+	pr.EstimatedDate, pr.OccurrencesNeeded, pr.WithinPatience = &date, &p.OccurrencesNeeded, &within
+	return pr, nil
+}

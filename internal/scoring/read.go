@@ -1,0 +1,180 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/score"
+)
+
+// ReadStore is what reading scores needs beyond Store.
+type ReadStore interface {
+	Store
+	IsMember(ctx context.Context, relID, userID string) (bool, error)
+	// PromiseRelationship returns the relationship a promise belongs to.
+	PromiseRelationship(ctx context.Context, promiseID string) (string, error)
+	// LatestBreach returns when the latest breach by a member (any member
+	// when memberID is "") occurred at or before t, and by whom.
+	LatestBreach(ctx context.Context, relID, memberID string, t time.Time) (at time.Time, member string, ok bool, err error)
+	// DueCount counts a member's occurrences due in [from, to), skipped and
+	// cancelled ones left out.
+	DueCount(ctx context.Context, relID, memberID string, from, to time.Time) (int, error)
+	// OpenDue returns the due times of a subject's open occurrences in [from, to].
+	OpenDue(ctx context.Context, relID, subject string, from, to time.Time) ([]time.Time, error)
+}
+
+// Service reads scores and timelines.
+type Service struct {
+	store ReadStore
+	now   func() time.Time
+}
+
+// NewService returns a scoring service; now is the clock.
+func NewService(store ReadStore, now func() time.Time) *Service {
+	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+}
+
+// Result is a subject's score with the counts kept outside the items.
+type Result struct {
+	Subject string
+	score.Result
+	Skipped int
+	Open    int
+}
+
+// At evaluates a subject's score at t from the rollup of the day before t
+// and the items of t's own day.
+func At(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Result, score.Summary, error) {
+	h := HalfLife(rel)
+	day, start, _ := Bounds(t, location(rel))
+	prev, hasPrev, err := st.DayBefore(ctx, rel.ID, subject, day)
+	if err != nil {
+		return Result{}, score.Summary{}, err
+	}
+	today, err := st.Content(ctx, rel, subject, start, t.Add(time.Microsecond))
+	if err != nil {
+		return Result{}, score.Summary{}, err
+	}
+	sum := score.Summarize(today.Items, t, h)
+	skipped := len(today.Skipped)
+	if hasPrev {
+		sum = prev.Cum.Then(sum, h)
+		skipped += prev.CumSkipped
+	}
+	open, err := st.OpenCount(ctx, rel.ID, subject, t)
+	if err != nil {
+		return Result{}, score.Summary{}, err
+	}
+	return Result{Subject: subject, Result: sum.Result(t, h), Skipped: skipped, Open: open}, sum, nil
+}
+
+var errRelNotFound = fault.NotFound("relationship")
+
+func (s *Service) visible(ctx context.Context, userID, relID string) (relationship.Relationship, error) {
+	if !id.Valid(relID, id.Relationship) {
+		return relationship.Relationship{}, errRelNotFound
+	}
+	ok, err := s.store.IsMember(ctx, relID, userID)
+	if err != nil {
+		return relationship.Relationship{}, err
+	}
+	if !ok {
+		return relationship.Relationship{}, errRelNotFound
+	}
+	return s.store.Relationship(ctx, relID)
+}
+
+// checkAt validates an evaluation time: not in the future.
+func (s *Service) checkAt(at *time.Time) (time.Time, error) {
+	now := s.now()
+	if at == nil {
+		return now, nil
+	}
+	t := at.UTC().Truncate(time.Microsecond)
+	if t.After(now) {
+		var v fault.Validation
+		v.Add("at", "in_future", "must not lie in the future")
+		return t, v.Err()
+	}
+	return t, nil
+}
+
+// MemberScore is how consistently a member keeps the promises they make in a relationship.
+func (s *Service) MemberScore(ctx context.Context, userID, relID, memberID string, at *time.Time) (Result, error) {
+	rel, err := s.visible(ctx, userID, relID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !isCurrentMember(rel, memberID) {
+		return Result{}, fault.NotFound("member")
+	}
+	t, err := s.checkAt(at)
+	if err != nil {
+		return Result{}, err
+	}
+	r, _, err := At(ctx, s.store, rel, memberID, t)
+	return r, err
+}
+
+func isCurrentMember(rel relationship.Relationship, userID string) bool {
+	for _, m := range rel.Members {
+		if m.UserID == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// Scores are every current member's scores now.
+func (s *Service) Scores(ctx context.Context, userID, relID string) ([]Result, error) {
+	rel, err := s.visible(ctx, userID, relID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]Result, 0, len(rel.Members))
+	for _, m := range rel.Members {
+		r, _, err := At(ctx, s.store, rel, m.UserID, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// PromiseScore is how consistently one promise has been kept.
+func (s *Service) PromiseScore(ctx context.Context, userID, promiseID string, at *time.Time) (Result, error) {
+	notFound := fault.NotFound("promise")
+	if !id.Valid(promiseID, id.Promise) {
+		return Result{}, notFound
+	}
+	relID, err := s.store.PromiseRelationship(ctx, promiseID)
+	if fault.Is(err, "not_found") {
+		return Result{}, notFound
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	rel, err := s.visible(ctx, userID, relID)
+	if fault.Is(err, "not_found") {
+		return Result{}, notFound
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	t, err := s.checkAt(at)
+	if err != nil {
+		return Result{}, err
+	}
+	r, _, err := At(ctx, s.store, rel, promiseID, t)
+	return r, err
+}
+
+func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }

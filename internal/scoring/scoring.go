@@ -1,0 +1,200 @@
+// Package scoring keeps the consistency score's aggregates and reads scores
+// and timelines from them. Every change that moves a score refreshes the
+// daily rollup of its day, in the same transaction, and carries the change
+// forward through the cumulative sums of the days after it; reading a score
+// then takes one rollup row and the items of the day being read, whatever
+// the length of the history, and a timeline one row per point.
+package scoring
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/score"
+)
+
+// Day is one rollup row: a subject's items of one local day, and the same
+// cumulated over every day up to and including it. Subjects are members
+// (their user id: the promises they make, and breaches by them) and
+// promises (their promise id).
+type Day struct {
+	RelationshipID string
+	Subject        string
+	Day            string    // YYYY-MM-DD in the relationship's zone
+	End            time.Time // the instant the local day ends
+	Own            score.Summary
+	Skipped        int
+	FeltSum        int
+	FeltN          int
+	Cum            score.Summary
+	CumSkipped     int
+}
+
+// Empty reports whether a day has nothing to keep.
+func (d Day) Empty() bool { return d.Own.Run.N == 0 && d.Skipped == 0 && d.FeltN == 0 }
+
+// Content is what happened to a subject over a stretch of time.
+type Content struct {
+	Items   []score.Item
+	Skipped []time.Time // due times of skipped occurrences
+	Felt    []Felt      // check-ins about a member
+}
+
+// Felt is one check-in's felt trust.
+type Felt struct {
+	At    time.Time
+	Value int
+}
+
+// Store is what scoring needs from storage, inside the caller's transaction.
+type Store interface {
+	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
+	// Content loads a subject's scored items with t in [from, to), the
+	// occurrences skipped then, and the check-ins about a member then.
+	Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, error)
+	// DayBefore returns the latest row before day, if any.
+	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
+	// DaysFrom returns the rows from day on, in order.
+	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
+	// DaysBetween returns the rows with from ≤ day ≤ to, in order.
+	DaysBetween(ctx context.Context, relID, subject, from, to string) ([]Day, error)
+	PutDays(ctx context.Context, days []Day) error
+	DeleteDay(ctx context.Context, relID, subject, day string) error
+	// OpenCount counts a subject's open occurrences due at or before t.
+	OpenCount(ctx context.Context, relID, subject string, t time.Time) (int, error)
+}
+
+// IsMember reports whether a subject is a member (else a promise).
+func IsMember(subject string) bool { return strings.HasPrefix(subject, "usr_") }
+
+// HalfLife of a relationship, in days.
+func HalfLife(rel relationship.Relationship) float64 { return float64(rel.Settings.HalfLifeDays) }
+
+// Grace of a relationship.
+func Grace(rel relationship.Relationship) time.Duration {
+	return time.Duration(rel.Settings.GraceMinutes) * time.Minute
+}
+
+// Bounds returns the local day containing t: its name, start and end.
+func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
+	l := t.In(loc)
+	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	end := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+	return start.Format(time.DateOnly), start.UTC(), end.UTC()
+}
+
+func location(rel relationship.Relationship) *time.Location {
+	loc, err := time.LoadLocation(rel.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Days groups content by local day into rollup rows (cumulative parts unset).
+func Days(rel relationship.Relationship, subject string, c Content) []Day {
+	loc, h := location(rel), HalfLife(rel)
+	byDay := map[string]*Day{}
+	items := map[string][]score.Item{}
+	get := func(t time.Time) *Day {
+		day, _, end := Bounds(t, loc)
+		d, ok := byDay[day]
+		if !ok {
+			d = &Day{RelationshipID: rel.ID, Subject: subject, Day: day, End: end}
+			byDay[day] = d
+		}
+		return d
+	}
+	for _, it := range c.Items {
+		d := get(it.T)
+		items[d.Day] = append(items[d.Day], it)
+	}
+	for _, t := range c.Skipped {
+		get(t).Skipped++
+	}
+	for _, f := range c.Felt {
+		d := get(f.At)
+		d.FeltSum += f.Value
+		d.FeltN++
+	}
+	out := make([]Day, 0, len(byDay))
+	for _, d := range byDay {
+		d.Own = score.Summarize(items[d.Day], d.End, h)
+		out = append(out, *d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Day < out[j].Day })
+	return out
+}
+
+// Refresh recomputes the rollup of the day containing t for a subject and
+// carries it through the cumulative sums of the days after. Call it in the
+// transaction of any change to an item, breach, skip or check-in at t.
+func Refresh(ctx context.Context, st Store, relID, subject string, t time.Time) error {
+	rel, err := st.Relationship(ctx, relID)
+	if err != nil {
+		return err
+	}
+	day, start, end := Bounds(t, location(rel))
+	content, err := st.Content(ctx, rel, subject, start, end)
+	if err != nil {
+		return err
+	}
+	later, err := st.DaysFrom(ctx, relID, subject, day)
+	if err != nil {
+		return err
+	}
+	if len(later) > 0 && later[0].Day == day {
+		later = later[1:]
+		if err := st.DeleteDay(ctx, relID, subject, day); err != nil {
+			return err
+		}
+	}
+	prev, hasPrev, err := st.DayBefore(ctx, relID, subject, day)
+	if err != nil {
+		return err
+	}
+	chain := append(Days(rel, subject, content), later...)
+	return st.PutDays(ctx, Cumulate(prev, hasPrev, chain, HalfLife(rel)))
+}
+
+// Cumulate recomputes the cumulative part of days (in order) following prev.
+func Cumulate(prev Day, hasPrev bool, days []Day, h float64) []Day {
+	cum, skipped, ok := prev.Cum, prev.CumSkipped, hasPrev
+	for i := range days {
+		d := &days[i]
+		if ok {
+			cum = cum.Then(d.Own, h)
+		} else {
+			cum, ok = d.Own, true
+		}
+		skipped += d.Skipped
+		d.Cum, d.CumSkipped = cum, skipped
+	}
+	return days
+}
+
+// Rebuild recomputes every rollup of a subject from its whole history, for
+// changes that touch all of it (a new half-life, grace or time zone).
+func Rebuild(ctx context.Context, st Store, relID, subject string) error {
+	rel, err := st.Relationship(ctx, relID)
+	if err != nil {
+		return err
+	}
+	old, err := st.DaysFrom(ctx, relID, subject, "")
+	if err != nil {
+		return err
+	}
+	for _, d := range old {
+		if err := st.DeleteDay(ctx, relID, subject, d.Day); err != nil {
+			return err
+		}
+	}
+	all, err := st.Content(ctx, rel, subject, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	return st.PutDays(ctx, Cumulate(Day{}, false, Days(rel, subject, all), HalfLife(rel)))
+}

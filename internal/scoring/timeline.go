@@ -1,0 +1,254 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/score"
+)
+
+// MaxPoints bounds a timeline.
+const MaxPoints = 1000
+
+// Point is one bucket of a timeline.
+type Point struct {
+	Date                              string // first local date of the bucket
+	End                               time.Time
+	Score                             float64
+	Level                             string
+	Kept, Late, Partial, Missed, Open int
+	FeltTrust                         *float64
+}
+
+// Milestone is a step of the rebuilding reached since the period began.
+type Milestone struct {
+	Name      string
+	ReachedAt time.Time
+}
+
+// Patience is the window of patience after the latest breach.
+type Patience struct {
+	StartedAt     time.Time
+	EndsAt        time.Time
+	ElapsedDays   float64
+	RemainingDays float64
+	// Breach is false when no breach happened: the window then starts with
+	// the relationship.
+	Breach bool
+}
+
+// Projection says when trust is back if every promise is kept from now on.
+type Projection struct {
+	Cadence           float64 // occurrences a day
+	EstimatedDate     *string
+	OccurrencesNeeded *int
+	WithinPatience    *bool
+	Reason            string
+	Target            float64
+}
+
+// Timeline is the patience timeline of a member.
+type Timeline struct {
+	RelationshipID string
+	MemberID       string
+	TimeZone       string
+	Bucket         string
+	From, To       time.Time
+	Points         []Point
+	Milestones     []Milestone
+	Patience       Patience
+	Projection     Projection
+	Breaches       []time.Time
+	Current        Result
+}
+
+// TimelineQuery selects a timeline.
+type TimelineQuery struct {
+	MemberID string // default: the member of the latest breach, else the caller
+	From, To *time.Time
+	Bucket   string // day (default) or week
+}
+
+func invalid(field, code, msg string) error {
+	var v fault.Validation
+	v.Add(field, code, msg)
+	return v.Err()
+}
+
+// Timeline builds the patience timeline: points from the rollups (one row
+// per point), the milestones of the current rebuilding period, the patience
+// window and the projection.
+func (s *Service) Timeline(ctx context.Context, userID, relID string, q TimelineQuery) (Timeline, error) {
+	rel, err := s.visible(ctx, userID, relID)
+	if err != nil {
+		return Timeline{}, err
+	}
+	now := s.now()
+	loc, h := location(rel), HalfLife(rel)
+	member := q.MemberID
+	if member == "" {
+		if _, who, ok, err := s.store.LatestBreach(ctx, rel.ID, "", now); err != nil {
+			return Timeline{}, err
+		} else if ok && isCurrentMember(rel, who) {
+			member = who
+		} else {
+			member = userID
+		}
+	}
+	if !isCurrentMember(rel, member) {
+		return Timeline{}, invalid("member", "not_a_member", "must be a current member of the relationship")
+	}
+	breachAt, _, hasBreach, err := s.store.LatestBreach(ctx, rel.ID, member, now)
+	if err != nil {
+		return Timeline{}, err
+	}
+	periodStart := rel.CreatedAt
+	if hasBreach {
+		periodStart = breachAt
+	}
+	bucket := q.Bucket
+	if bucket == "" {
+		bucket = "day"
+	}
+	if bucket != "day" && bucket != "week" {
+		return Timeline{}, invalid("bucket", "invalid_bucket", "must be day or week")
+	}
+	to := now
+	if q.To != nil {
+		to = q.To.UTC().Truncate(time.Microsecond)
+		if to.After(now) {
+			return Timeline{}, invalid("to", "in_future", "must not lie in the future; the projection covers what lies ahead")
+		}
+	}
+	from := periodStart
+	if q.From != nil {
+		from = q.From.UTC().Truncate(time.Microsecond)
+	}
+	if !from.Before(to) {
+		return Timeline{}, invalid("from", "after_to", "must lie before to")
+	}
+	ends := bucketEnds(from, to, loc, bucket)
+	if len(ends) > MaxPoints {
+		return Timeline{}, invalid("from", "too_many_points", "the range holds more than 1000 points: narrow it or use bucket=week")
+	}
+
+	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
+	firstDay, _, _ := Bounds(from, loc)
+	lastDay, _, _ := Bounds(to, loc)
+	prev, hasPrev, err := s.store.DayBefore(ctx, rel.ID, member, firstDay)
+	if err != nil {
+		return Timeline{}, err
+	}
+	rows, err := s.store.DaysBetween(ctx, rel.ID, member, firstDay, lastDay)
+	if err != nil {
+		return Timeline{}, err
+	}
+	open, err := s.store.OpenDue(ctx, rel.ID, member, from, to)
+	if err != nil {
+		return Timeline{}, err
+	}
+	current, _, err := At(ctx, s.store, rel, member, to)
+	if err != nil {
+		return Timeline{}, err
+	}
+	tl.Current = current
+
+	i := 0
+	cum, hasCum := prev.Cum, hasPrev
+	for k, b := range ends {
+		p := Point{Date: b.date, End: b.end}
+		var feltSum, feltN int
+		for i < len(rows) && rows[i].Day <= b.lastDay {
+			r := rows[i]
+			c := r.Own.Counts
+			p.Kept += c.Kept
+			p.Late += c.KeptLate
+			p.Partial += c.Partial
+			p.Missed += c.Missed
+			feltSum += r.FeltSum
+			feltN += r.FeltN
+			cum, hasCum = r.Cum, true
+			i++
+		}
+		for _, due := range open {
+			if !due.Before(b.start) && due.Before(b.end) {
+				p.Open++
+			}
+		}
+		if feltN > 0 {
+			avg := math.Round(float64(feltSum)/float64(feltN)*100) / 100
+			p.FeltTrust = &avg
+		}
+		switch {
+		case k == len(ends)-1:
+			p.Score = current.Score // exact at `to`, today's items included
+		case hasCum:
+			p.Score = cum.At(b.end, h).Score()
+		default:
+			p.Score = score.Mu
+		}
+		p.Score = score.Round4(p.Score)
+		p.Level = score.Level(p.Score)
+		tl.Points = append(tl.Points, p)
+	}
+
+	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
+	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now); err != nil {
+		return Timeline{}, err
+	}
+	_, nowSum, err := At(ctx, s.store, rel, member, now)
+	if err != nil {
+		return Timeline{}, err
+	}
+	if tl.Projection, err = s.project(ctx, rel, member, nowSum, now, tl.Patience); err != nil {
+		return Timeline{}, err
+	}
+	if hasBreach {
+		tl.Breaches = []time.Time{breachAt}
+	}
+	return tl, nil
+}
+
+type bucketEnd struct {
+	date    string
+	lastDay string
+	start   time.Time
+	end     time.Time // the bucket's end, or `to` for the last one
+}
+
+// bucketEnds lists the buckets covering [from, to] in the zone: local days,
+// or ISO weeks starting on Monday.
+func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketEnd {
+	l := from.In(loc)
+	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	if bucket == "week" {
+		offset := (int(start.Weekday()) + 6) % 7
+		start = start.AddDate(0, 0, -offset)
+	}
+	var out []bucketEnd
+	for !start.After(to) && len(out) <= MaxPoints {
+		next := start.AddDate(0, 0, 1)
+		if bucket == "week" {
+			next = start.AddDate(0, 0, 7)
+		}
+		b := bucketEnd{date: start.Format(time.DateOnly), lastDay: next.AddDate(0, 0, -1).Format(time.DateOnly), start: start.UTC(), end: next.UTC()}
+		if next.After(to) {
+			b.end = to
+		}
+		out = append(out, b)
+		start = next
+	}
+	return out
+}
+
+func patience(start time.Time, patienceDays int, now time.Time, breach bool) Patience {
+	end := start.Add(time.Duration(patienceDays) * 24 * time.Hour)
+	elapsed := math.Max(0, days(now.Sub(start)))
+	return Patience{
+		StartedAt: start, EndsAt: end, Breach: breach,
+		ElapsedDays:   round2(elapsed),
+		RemainingDays: round2(math.Max(0, float64(patienceDays)-elapsed)),
+	}
+}

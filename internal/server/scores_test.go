@@ -1,0 +1,279 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/troth-app/troth/internal/score"
+	"github.com/troth-app/troth/internal/scoring"
+	"github.com/troth-app/troth/internal/server/servertest"
+	"github.com/troth-app/troth/internal/store/storetest"
+)
+
+// keptOn makes a one-off promise from ana due at `due` and has ben (the
+// promisee) record it kept at the due time: confirmed, on time.
+func keptOn(t *testing.T, app *servertest.App, rel string, ana, ben servertest.User, due time.Time, outcome string, recorder servertest.User) string {
+	t.Helper()
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "p " + due.String(), "due_at": ts(due)})
+	occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+	return do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/follow-throughs", recorder.AccessToken,
+		map[string]any{"outcome": outcome, "occurred_at": ts(due)})["id"].(string)
+}
+
+// The specification's worked examples, through the API.
+func TestScoreWorkedExamples(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now().Truncate(time.Second)
+		app.Clock.Advance(now.Sub(app.Clock.Now()))
+		for _, back := range []int{0, 30, 60} {
+			keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -back), "kept", ben)
+		}
+		s := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ben.AccessToken, nil)
+		if s["score"] != 0.7333 || s["level"] != "rebuilding" || s["evidence"] != 3.75 || s["member_id"] != ana.ID ||
+			s["current_streak"] != 3.0 || s["longest_streak"] != 3.0 || s["counts"].(map[string]any)["kept"] != 3.0 {
+			t.Fatalf("three kept: %v", s)
+		}
+		keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -10), "missed", ana) // unverified: ana recorded it
+		s = do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ana.AccessToken, nil)
+		if s["score"] != 0.6632 || s["evidence"] != 4.1469 || s["current_streak"] != 1.0 || s["longest_streak"] != 2.0 {
+			t.Fatalf("with an unverified miss: %v", s)
+		}
+		counts := s["counts"].(map[string]any)
+		if counts["missed"] != 1.0 || counts["unverified"] != 1.0 || counts["kept"] != 3.0 {
+			t.Fatalf("counts %v", counts)
+		}
+		// Ben's own score: nothing promised, the prior.
+		list := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/scores", ana.AccessToken, nil)["data"].([]any)
+		if len(list) != 2 {
+			t.Fatalf("scores %v", list)
+		}
+		for _, x := range list {
+			m := x.(map[string]any)
+			if m["member_id"] == ben.ID && (m["score"] != 0.5 || m["evidence"] != 2.0 || m["level"] != "fragile") {
+				t.Fatalf("empty history: %v", m)
+			}
+		}
+		// As it stood 20 days ago: the items due then (T-30, T-60).
+		at := now.AddDate(0, 0, -20)
+		s = do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score?at="+ts(at), ana.AccessToken, nil)
+		want := score.Evaluate([]score.Item{
+			score.OccurrenceItem(now.AddDate(0, 0, -30), now.AddDate(0, 0, -30), time.Hour, "kept", "confirmed", false),
+			score.OccurrenceItem(now.AddDate(0, 0, -60), now.AddDate(0, 0, -60), time.Hour, "kept", "confirmed", false),
+		}, at, 30)
+		if s["score"] != score.Round4(want.Score) || s["evaluated_at"] != ts(at) {
+			t.Fatalf("at T-20d: %v, want %v", s, score.Round4(want.Score))
+		}
+	})
+}
+
+func TestScoreMovesWithVerdictsBreachesAndSettings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		path := "/v1/relationships/" + rel + "/members/" + ana.ID + "/score"
+		ft := keptOn(t, app, rel, ana, ben, now.Add(-time.Hour), "kept", ana)
+		unverified := do(t, app, 200, "GET", path, ana.AccessToken, nil)
+		do(t, app, 200, "POST", "/v1/follow-throughs/"+ft+"/dispute", ben.AccessToken, map[string]any{"reason": "no"})
+		disputed := do(t, app, 200, "GET", path, ana.AccessToken, nil)
+		if disputed["score"].(float64) >= unverified["score"].(float64) || disputed["counts"].(map[string]any)["disputed"] != 1.0 {
+			t.Fatalf("dispute did not lower the score: %v → %v", unverified, disputed)
+		}
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+			"member_id": ana.ID, "description": "lied", "severity": "severe", "occurred_at": ts(now.Add(-30 * time.Minute))})
+		breached := do(t, app, 200, "GET", path, ana.AccessToken, nil)
+		if breached["score"].(float64) >= disputed["score"].(float64) || breached["counts"].(map[string]any)["breaches"] != 1.0 {
+			t.Fatalf("breach did not lower the score: %v", breached)
+		}
+		// (0.5·2 + 0) / (2 + 1·d + 5·d') with d ≈ 1: about 0.125.
+		if s := breached["score"].(float64); s < 0.12 || s > 0.13 {
+			t.Fatalf("after a severe breach: %v", s)
+		}
+		// A new half-life recomputes everything: the same score at once
+		// (items are recent), a different one later.
+		do(t, app, 200, "PATCH", "/v1/relationships/"+rel, ana.AccessToken, map[string]any{"settings": map[string]any{"half_life_days": 7}})
+		later(t, app, 14*24*time.Hour, &ana, &ben)
+		short := do(t, app, 200, "GET", path, ana.AccessToken, nil)["score"].(float64)
+		do(t, app, 200, "PATCH", "/v1/relationships/"+rel, ana.AccessToken, map[string]any{"settings": map[string]any{"half_life_days": 365}})
+		long := do(t, app, 200, "GET", path, ana.AccessToken, nil)["score"].(float64)
+		if !(short > long) {
+			t.Fatalf("a short half-life forgets faster: H=7 gives %v, H=365 %v", short, long)
+		}
+	})
+}
+
+// After random histories, the incremental aggregates equal a full
+// recomputation from the raw history to 1e-9.
+func TestIncrementalEqualsFullRecomputation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		rng := rand.New(rand.NewPCG(7, 11))
+		start := app.Clock.Now()
+		var fts []string
+		for i := range 60 {
+			due := start.Add(-time.Duration(rng.Float64() * float64(200*24*time.Hour)))
+			switch op := rng.IntN(10); {
+			case op < 6:
+				recorder := ana
+				if rng.IntN(2) == 0 {
+					recorder = ben
+				}
+				outcome := []string{"kept", "partial", "missed"}[rng.IntN(3)]
+				p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": fmt.Sprint("p", i), "due_at": ts(due)})
+				occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+				occurred := due.Add(time.Duration(rng.IntN(3)) * time.Hour)
+				if occurred.After(app.Clock.Now()) {
+					occurred = app.Clock.Now()
+				}
+				ft := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/follow-throughs", recorder.AccessToken,
+					map[string]any{"outcome": outcome, "occurred_at": ts(occurred)})
+				if ft["verification"] == "unverified" {
+					fts = append(fts, ft["id"].(string))
+				}
+			case op < 8 && len(fts) > 0:
+				id := fts[len(fts)-1]
+				fts = fts[:len(fts)-1]
+				if rng.IntN(2) == 0 {
+					do(t, app, 200, "POST", "/v1/follow-throughs/"+id+"/confirm", ben.AccessToken, nil)
+				} else {
+					do(t, app, 200, "POST", "/v1/follow-throughs/"+id+"/dispute", ben.AccessToken, map[string]any{"reason": "no"})
+				}
+			case op == 8:
+				do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+					"member_id": ana.ID, "description": "x", "severity": []string{"minor", "major", "severe"}[rng.IntN(3)], "occurred_at": ts(due)})
+			default:
+				later(t, app, time.Duration(rng.IntN(48))*time.Hour, &ana, &ben)
+				tick(t, app)
+			}
+		}
+		later(t, app, 80*time.Hour, &ana, &ben) // past every dispute window
+		tick(t, app)
+
+		ctx := context.Background()
+		st := app.Server.DB.Scores()
+		now := app.Clock.Now()
+		relation, err := st.Relationship(ctx, rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, subject := range []string{ana.ID, ben.ID} {
+			incremental, _, err := scoring.At(ctx, st, relation, subject, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := st.Content(ctx, relation, subject, time.Unix(0, 0), now.Add(time.Microsecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := score.Evaluate(all.Items, now, 30)
+			if math.Abs(incremental.Score-full.Score) > 1e-9 || math.Abs(incremental.Evidence-full.Evidence) > 1e-9 ||
+				incremental.Counts != full.Counts || incremental.CurrentStreak != full.CurrentStreak || incremental.LongestStreak != full.LongestStreak {
+				t.Fatalf("%s: incremental %+v\nfull %+v", subject, incremental.Result, full)
+			}
+			if subject == ana.ID && len(all.Items) < 20 {
+				t.Fatalf("only %d items: the random history is too thin to prove anything", len(all.Items))
+			}
+		}
+	})
+}
+
+func TestTimeline(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+			"member_id": ana.ID, "description": "broke a promise", "severity": "major", "occurred_at": ts(now.AddDate(0, 0, -20))})
+		for d := 19; d >= 1; d -= 2 {
+			keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -d), "kept", ben)
+		}
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 4})
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 7})
+		// Something scheduled, for the projection's cadence.
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Sunday call", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": "20:00"}})
+
+		tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline", ben.AccessToken, nil)
+		if tl["member_id"] != ana.ID || tl["bucket"] != "day" {
+			t.Fatalf("defaults: %v", tl["member_id"])
+		}
+		points := tl["points"].([]any)
+		if len(points) != 21 {
+			t.Fatalf("%d daily points since a breach 20 days ago, want 21", len(points))
+		}
+		last := points[len(points)-1].(map[string]any)
+		if last["felt_trust"] != 5.5 || last["score"] != tl["current"].(map[string]any)["score"] {
+			t.Fatalf("last point %v, current %v", last, tl["current"])
+		}
+		first := points[0].(map[string]any)
+		if first["felt_trust"] != nil {
+			t.Fatalf("felt trust on a day without check-ins: %v", first)
+		}
+		kept := 0.0
+		for _, p := range points {
+			kept += p.(map[string]any)["kept"].(float64)
+		}
+		if kept != 10 {
+			t.Fatalf("%v kept in the points, want 10", kept)
+		}
+		// The score climbs after the breach.
+		if first["score"].(float64) >= last["score"].(float64) {
+			t.Fatalf("score did not recover: %v → %v", first["score"], last["score"])
+		}
+		names := map[string]bool{}
+		for _, m := range tl["milestones"].([]any) {
+			names[m.(map[string]any)["name"].(string)] = true
+		}
+		if !names["first_kept"] || !names["streak_7"] || names["streak_30"] {
+			t.Fatalf("milestones %v", names)
+		}
+		pat := tl["patience"].(map[string]any)
+		if pat["elapsed_days"] != 20.0 || pat["remaining_days"] != 70.0 {
+			t.Fatalf("patience %v", pat)
+		}
+		pr := tl["projection"].(map[string]any)
+		if pr["cadence"] == 0.0 || (pr["estimated_date"] == nil && pr["reason"] == nil) {
+			t.Fatalf("projection %v", pr)
+		}
+
+		week := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?bucket=week&member="+ana.ID, ana.AccessToken, nil)
+		if n := len(week["points"].([]any)); n < 3 || n > 5 {
+			t.Fatalf("%d weekly points over 20 days", n)
+		}
+
+		bad := map[string]int{
+			"from=" + ts(now) + "&to=" + ts(now.AddDate(0, 0, -1)): http.StatusUnprocessableEntity,
+			"from=" + ts(now.AddDate(-3, 0, 0)):                       http.StatusUnprocessableEntity, // 1096 daily points
+			"member=usr_01m8et4gb1mbr10c90jhdqr3s3":                   http.StatusUnprocessableEntity,
+			"bucket=month":                                            http.StatusUnprocessableEntity,
+			"from=yesterday":                                          http.StatusBadRequest,
+			"to=" + ts(now.Add(time.Hour)):                            http.StatusUnprocessableEntity,
+		}
+		for q, want := range bad {
+			res := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/timeline?" + q, Token: ana.AccessToken})
+			if res.Status != want {
+				t.Errorf("?%s: %d, want %d (%s)", q, res.Status, want, res.Body)
+			}
+		}
+		if res := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/timeline?bucket=week&from=" + ts(now.AddDate(-3, 0, 0)), Token: ana.AccessToken}); res.Status != http.StatusOK {
+			t.Errorf("three years by week: %d", res.Status)
+		}
+		for _, q := range []string{"at=soon", "at=" + ts(now.Add(time.Hour))} {
+			res := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/members/" + ana.ID + "/score?" + q, Token: ana.AccessToken})
+			if res.Status != http.StatusBadRequest && res.Status != http.StatusUnprocessableEntity {
+				t.Errorf("score ?%s: %d", q, res.Status)
+			}
+		}
+		if res := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/members/usr_01m8et4gb1mbr10c90jhdqr3s3/score", Token: ana.AccessToken}); res.Status != http.StatusNotFound {
+			t.Errorf("score of a non-member: %d", res.Status)
+		}
+	})
+}
