@@ -181,7 +181,7 @@ func (s *Service) verdict(ctx context.Context, userID, ftID, to, reason string) 
 			return conflict("not_unverified", "only an unverified follow-through can be confirmed or disputed; this one is "+ft.Verification)
 		}
 		now := s.now()
-		ft.Verification, ft.VerifiedAt, ft.UpdatedAt = to, &now, now
+		ft.Verification, ft.VerifiedAt, ft.UpdatedAt, ft.AcceptAfter = to, &now, now, nil
 		if reason != "" {
 			ft.DisputeReason = &reason
 		}

@@ -160,6 +160,11 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 		if err := tx.InsertOccurrences(ctx, []Occurrence{next}); err != nil {
 			return err
 		}
+		if _, err := tx.Occurrence(ctx, next.ID); fault.Is(err, "not_found") {
+			return conflict("occurrence_exists", "the promise already has an occurrence due at the proposed time")
+		} else if err != nil {
+			return err
+		}
 		rn.NewOccurrenceID = &next.ID
 		if p.Kind == KindOneOff && p.Status == StatusCompleted {
 			p.Status, p.UpdatedAt = StatusActive, now

@@ -141,7 +141,13 @@ func (s *Service) Create(ctx context.Context, userID, relID string, in NewPromis
 		if err := tx.CreatePromise(ctx, p); err != nil {
 			return err
 		}
-		return s.insert(ctx, tx, instances(p, rule, nil, time.Time{}, until, now))
+		// An explicit start may lie in the past (a habit logged after the
+		// fact); without one, the promise starts now, not earlier today.
+		from := time.Time{}
+		if in.Recurrence.StartsOn == "" {
+			from = now
+		}
+		return s.insert(ctx, tx, instances(p, rule, nil, from, until, now))
 	})
 	return p, err
 }

@@ -186,3 +186,30 @@ func TestOccurrencePaging(t *testing.T) {
 		t.Fatalf("paged through %d occurrences, want about 120 (2 promises × 60 days)", len(seen))
 	}
 }
+
+// Widening a recurrence keeps the instances it shares with the old one
+// (they were cancelled by the edit and open again).
+func TestWideningRecurrenceKeepsSharedInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, _, rel := pair(t, app)
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Call", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": "20:00"}})
+		pid := p["id"].(string)
+		sundays := len(occurrencesOf(t, app, ana.AccessToken, pid, "&status=open"))
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{
+			"recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU,WE", "local_time": "20:00"}})
+		open := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")
+		berlin := mustZone(t, "Europe/Berlin")
+		sun := 0
+		for _, o := range open {
+			due, _ := time.Parse(time.RFC3339, o["due_at"].(string))
+			if due.In(berlin).Weekday() == time.Sunday {
+				sun++
+			}
+		}
+		if sun != sundays || len(open) < 2*sundays-1 {
+			t.Fatalf("after widening: %d open, %d on Sundays (was %d Sundays)", len(open), sun, sundays)
+		}
+	})
+}

@@ -284,8 +284,16 @@ func (s *Promises) InsertOccurrences(ctx context.Context, os []promise.Occurrenc
 	for i, o := range os {
 		rows[i] = fromOccurrence(o)
 	}
+	// An instance that exists stays as it is, except a cancelled one (from
+	// an earlier edit of the recurrence), which opens again.
 	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "promise_id"}, {Name: "original_due_at"}}, DoNothing: true,
+		Columns: []clause.Column{{Name: "promise_id"}, {Name: "original_due_at"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"status":     gorm.Expr("excluded.status"),
+			"due_at":     gorm.Expr("excluded.due_at"),
+			"updated_at": gorm.Expr("excluded.updated_at"),
+		}),
+		Where: clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Table: "occurrences", Name: "status"}, Value: promise.OccCancelled}}},
 	}).CreateInBatches(&rows, 200).Error
 	return translate(err, "occurrence")
 }

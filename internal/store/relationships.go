@@ -244,7 +244,11 @@ func (s *Relationships) ClaimPartnerPromises(ctx context.Context, relID, userID 
 	if err := tx.Exec(`UPDATE occurrences SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error; err != nil {
 		return translate(err, "occurrence")
 	}
-	return translate(tx.Exec(`UPDATE promises SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error, "promise")
+	if err := tx.Exec(`UPDATE promises SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error; err != nil {
+		return translate(err, "promise")
+	}
+	// The partner has joined: their name is now their own display name.
+	return translate(tx.Exec(`UPDATE relationships SET partner_name = NULL WHERE id = ?`, relID).Error, "relationship")
 }
 
 // RescoreAll implements relationship.Store: every member who ever belonged
