@@ -32,6 +32,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// SchedulerEvery is the pause between scheduler runs (TROTH_SCHEDULER_EVERY).
 	SchedulerEvery time.Duration
+	// EventRetention is how long events are kept (TROTH_EVENT_RETENTION).
+	EventRetention time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -50,6 +52,7 @@ func Default() Config {
 		SQLiteReaders:   8,
 		ShutdownTimeout: 20 * time.Second,
 		SchedulerEvery:  15 * time.Second,
+		EventRetention:  90 * 24 * time.Hour,
 	}
 }
 
@@ -105,6 +108,7 @@ func (c *Config) fromEnv(getenv func(string) string) []error {
 	env("TROTH_SQLITE_READERS", intSetter(&c.SQLiteReaders, 1))
 	env("TROTH_SHUTDOWN_TIMEOUT", durationSetter(&c.ShutdownTimeout))
 	env("TROTH_SCHEDULER_EVERY", durationSetter(&c.SchedulerEvery))
+	env("TROTH_EVENT_RETENTION", durationSetter(&c.EventRetention))
 	return errs
 }
 
@@ -124,6 +128,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Func("sqlite-readers", "SQLite reader connections (TROTH_SQLITE_READERS)", intSetter(&c.SQLiteReaders, 1))
 	fs.Func("shutdown-timeout", "grace period for in-flight requests on SIGTERM (TROTH_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
 	fs.Func("scheduler-every", "pause between scheduler runs (TROTH_SCHEDULER_EVERY)", durationSetter(&c.SchedulerEvery))
+	fs.Func("event-retention", "how long events are kept (TROTH_EVENT_RETENTION)", durationSetter(&c.EventRetention))
 }
 
 func (c *Config) validate() error {
@@ -138,6 +143,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("TROTH_REFRESH_TOKEN_TTL: %s is outside 1h–8760h", c.RefreshTokenTTL)
 	case c.SchedulerEvery < time.Second || c.SchedulerEvery > time.Hour:
 		return fmt.Errorf("TROTH_SCHEDULER_EVERY: %s is outside 1s–1h", c.SchedulerEvery)
+	case c.EventRetention < time.Hour:
+		return fmt.Errorf("TROTH_EVENT_RETENTION: %s is shorter than 1h", c.EventRetention)
 	case c.Issuer == "" || c.Audience == "":
 		return errors.New("TROTH_ISSUER and TROTH_AUDIENCE must not be empty")
 	}

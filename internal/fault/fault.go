@@ -26,6 +26,7 @@ const (
 	KindUnsupportedMediaType
 	KindRateLimited
 	KindUnavailable
+	KindGone
 )
 
 // FieldError names one invalid field of a request.

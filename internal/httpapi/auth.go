@@ -4,6 +4,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
@@ -11,19 +13,12 @@ import (
 	"github.com/troth-app/troth/internal/fault"
 )
 
-func toAPIUser(u account.User) api.User {
-	return api.User{
-		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, TimeZone: u.TimeZone,
-		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
-	}
-}
-
 func (h *handlers) sessionResponse(c echo.Context, status int, s account.Session) error {
 	// Token responses must never be cached (RFC 6749 §5.1).
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
 	return c.JSON(status, api.AuthResponse{
-		User:                  toAPIUser(s.User),
+		User:                  wire.User(s.User),
 		AccessToken:           s.AccessToken,
 		RefreshToken:          s.RefreshToken,
 		TokenType:             "Bearer",

@@ -27,6 +27,7 @@ var statusOf = map[fault.Kind]int{
 	fault.KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	fault.KindRateLimited:          http.StatusTooManyRequests,
 	fault.KindUnavailable:          http.StatusServiceUnavailable,
+	fault.KindGone:                 http.StatusGone,
 }
 
 // asFault turns any error that reaches the HTTP layer into a fault error:

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
@@ -29,7 +31,7 @@ func (h *handlers) getMe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIUser(u))
+	return writeTagged(c, http.StatusOK, wire.User(u))
 }
 
 // patchMe godoc
@@ -61,9 +63,9 @@ func (h *handlers) patchMe(c echo.Context) error {
 	ifMatch := c.Request().Header.Get("If-Match")
 	u, err := h.Accounts.Update(c.Request().Context(), userID(c),
 		account.Changes{DisplayName: req.DisplayName, TimeZone: req.TimeZone},
-		func(cur account.User) error { return checkIfMatch(ifMatch, toAPIUser(cur)) })
+		func(cur account.User) error { return checkIfMatch(ifMatch, wire.User(cur)) })
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIUser(u))
+	return writeTagged(c, http.StatusOK, wire.User(u))
 }

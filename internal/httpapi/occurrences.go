@@ -3,36 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/promise"
 )
-
-func toAPIOccurrence(o promise.Occurrence) api.Occurrence {
-	return api.Occurrence{
-		ID: o.ID, RelationshipID: o.RelationshipID, PromiseID: o.PromiseID, PromisorID: o.PromisorID, PromiseeID: o.PromiseeID,
-		DueAt: o.DueAt, OriginalDueAt: o.OriginalDueAt, Status: o.Status, Outcome: o.Outcome,
-		FollowThroughID: o.FollowThroughID, ReplacesID: o.ReplacesID, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
-	}
-}
-
-func toAPIFollowThrough(f promise.FollowThrough) api.FollowThrough {
-	return api.FollowThrough{
-		ID: f.ID, RelationshipID: f.RelationshipID, OccurrenceID: f.OccurrenceID, PromiseID: f.PromiseID, Outcome: f.Outcome,
-		OccurredAt: f.OccurredAt, Note: f.Note, RecordedBy: f.RecordedBy, Verification: f.Verification,
-		DisputeReason: f.DisputeReason, AcceptAfter: f.AcceptAfter, VerifiedAt: f.VerifiedAt, SupersededAt: f.SupersededAt,
-		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
-	}
-}
-
-func toAPIRenegotiation(r promise.Renegotiation) api.Renegotiation {
-	return api.Renegotiation{
-		ID: r.ID, RelationshipID: r.RelationshipID, OccurrenceID: r.OccurrenceID, PromiseID: r.PromiseID, ProposedBy: r.ProposedBy,
-		ProposedDueAt: r.ProposedDueAt, Reason: r.Reason, Status: r.Status, NewOccurrenceID: r.NewOccurrenceID,
-		CreatedAt: r.CreatedAt, ResolvedAt: r.ResolvedAt,
-	}
-}
 
 // occurrenceFilter reads status, due_after and due_before.
 func occurrenceFilter(c echo.Context) (promise.OccurrenceFilter, error) {
@@ -65,7 +42,7 @@ func (h *handlers) occurrencePage(c echo.Context, relID string, f promise.Occurr
 	}
 	out := api.OccurrencePage{Data: make([]api.Occurrence, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, o := range res.Items {
-		out.Data = append(out.Data, toAPIOccurrence(o))
+		out.Data = append(out.Data, wire.Occurrence(o))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -146,7 +123,7 @@ func (h *handlers) getOccurrence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIOccurrence(o))
+	return writeTagged(c, http.StatusOK, wire.Occurrence(o))
 }
 
 // recordFollowThrough godoc
@@ -183,7 +160,7 @@ func (h *handlers) recordFollowThrough(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/follow-throughs/"+f.ID)
-	return writeTagged(c, http.StatusCreated, toAPIFollowThrough(f))
+	return writeTagged(c, http.StatusCreated, wire.FollowThrough(f))
 }
 
 func (h *handlers) followThroughPage(c echo.Context, relID, occID string) error {
@@ -197,7 +174,7 @@ func (h *handlers) followThroughPage(c echo.Context, relID, occID string) error 
 	}
 	out := api.FollowThroughPage{Data: make([]api.FollowThrough, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, f := range res.Items {
-		out.Data = append(out.Data, toAPIFollowThrough(f))
+		out.Data = append(out.Data, wire.FollowThrough(f))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -263,7 +240,7 @@ func (h *handlers) getFollowThrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIFollowThrough(f))
+	return writeTagged(c, http.StatusOK, wire.FollowThrough(f))
 }
 
 // confirmFollowThrough godoc
@@ -290,7 +267,7 @@ func (h *handlers) confirmFollowThrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIFollowThrough(f))
+	return writeTagged(c, http.StatusOK, wire.FollowThrough(f))
 }
 
 // disputeFollowThrough godoc
@@ -325,7 +302,7 @@ func (h *handlers) disputeFollowThrough(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIFollowThrough(f))
+	return writeTagged(c, http.StatusOK, wire.FollowThrough(f))
 }
 
 // proposeRenegotiation godoc
@@ -360,7 +337,7 @@ func (h *handlers) proposeRenegotiation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPIRenegotiation(r))
+	return c.JSON(http.StatusCreated, wire.Renegotiation(r))
 }
 
 func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error {
@@ -374,7 +351,7 @@ func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error 
 	}
 	out := api.RenegotiationPage{Data: make([]api.Renegotiation, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, r := range res.Items {
-		out.Data = append(out.Data, toAPIRenegotiation(r))
+		out.Data = append(out.Data, wire.Renegotiation(r))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -442,7 +419,7 @@ func (h *handlers) acceptRenegotiation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPIRenegotiation(r))
+	return c.JSON(http.StatusOK, wire.Renegotiation(r))
 }
 
 // declineRenegotiation godoc
@@ -468,5 +445,5 @@ func (h *handlers) declineRenegotiation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPIRenegotiation(r))
+	return c.JSON(http.StatusOK, wire.Renegotiation(r))
 }

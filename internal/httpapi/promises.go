@@ -3,23 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/promise"
 )
-
-func toAPIPromise(p promise.Promise) api.Promise {
-	out := api.Promise{
-		ID: p.ID, RelationshipID: p.RelationshipID, PromisorID: p.PromisorID, PromiseeID: p.PromiseeID,
-		Title: p.Title, Details: p.Details, Kind: p.Kind, DueAt: p.DueAt, Status: p.Status,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-	}
-	if r := p.Recurrence; r != nil {
-		out.Recurrence = &api.Recurrence{RRule: r.RRule, TimeZone: r.TimeZone, LocalTime: r.LocalTime, StartsOn: r.StartsOn}
-	}
-	return out
-}
 
 func recurrenceInput(r *api.RecurrenceInput) *promise.RecurrenceInput {
 	if r == nil {
@@ -62,7 +52,7 @@ func (h *handlers) createPromise(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/promises/"+p.ID)
-	return writeTagged(c, http.StatusCreated, toAPIPromise(p))
+	return writeTagged(c, http.StatusCreated, wire.Promise(p))
 }
 
 // listPromises godoc
@@ -106,7 +96,7 @@ func (h *handlers) listPromises(c echo.Context) error {
 	}
 	out := api.PromisePage{Data: make([]api.Promise, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, x := range res.Items {
-		out.Data = append(out.Data, toAPIPromise(x))
+		out.Data = append(out.Data, wire.Promise(x))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -132,7 +122,7 @@ func (h *handlers) getPromise(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIPromise(p))
+	return writeTagged(c, http.StatusOK, wire.Promise(p))
 }
 
 // updatePromise godoc
@@ -168,11 +158,11 @@ func (h *handlers) updatePromise(c echo.Context) error {
 	ifMatch := c.Request().Header.Get("If-Match")
 	p, err := h.Promises.Update(c.Request().Context(), userID(c), c.Param("id"), promise.Changes{
 		Title: req.Title, Details: req.Details, Recurrence: recurrenceInput(req.Recurrence), Status: req.Status,
-	}, func(cur promise.Promise) error { return checkIfMatch(ifMatch, toAPIPromise(cur)) })
+	}, func(cur promise.Promise) error { return checkIfMatch(ifMatch, wire.Promise(cur)) })
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIPromise(p))
+	return writeTagged(c, http.StatusOK, wire.Promise(p))
 }
 
 // cancelPromise godoc
@@ -195,16 +185,11 @@ func (h *handlers) updatePromise(c echo.Context) error {
 func (h *handlers) cancelPromise(c echo.Context) error {
 	ifMatch := c.Request().Header.Get("If-Match")
 	err := h.Promises.Cancel(c.Request().Context(), userID(c), c.Param("id"),
-		func(cur promise.Promise) error { return checkIfMatch(ifMatch, toAPIPromise(cur)) })
+		func(cur promise.Promise) error { return checkIfMatch(ifMatch, wire.Promise(cur)) })
 	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func toAPIPause(p promise.Pause) api.Pause {
-	return api.Pause{ID: p.ID, RelationshipID: p.RelationshipID, PromiseID: p.PromiseID, StartsOn: p.StartsOn, EndsOn: p.EndsOn,
-		Reason: p.Reason, CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt}
 }
 
 // createPause godoc
@@ -240,7 +225,7 @@ func (h *handlers) createPause(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPIPause(p))
+	return c.JSON(http.StatusCreated, wire.Pause(p))
 }
 
 // listPauses godoc
@@ -270,7 +255,7 @@ func (h *handlers) listPauses(c echo.Context) error {
 	}
 	out := api.PausePage{Data: make([]api.Pause, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, p := range res.Items {
-		out.Data = append(out.Data, toAPIPause(p))
+		out.Data = append(out.Data, wire.Pause(p))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -3,32 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/relationship"
 )
-
-func toAPIMember(m relationship.Member) api.Member {
-	return api.Member{UserID: m.UserID, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.JoinedAt}
-}
-
-func toAPIRelationship(r relationship.Relationship) api.Relationship {
-	s := r.Settings
-	out := api.Relationship{
-		ID: r.ID, Name: r.Name, PartnerName: r.PartnerName, TimeZone: r.TimeZone,
-		Settings: api.RelationshipSettings{
-			HalfLifeDays: s.HalfLifeDays, GraceMinutes: s.GraceMinutes, DisputeWindowHours: s.DisputeWindowHours,
-			RemindMinutes: s.RemindMinutes, TargetScore: s.TargetScore, PatienceDays: s.PatienceDays,
-		},
-		Status: r.Status, CreatedBy: r.CreatedBy, Members: make([]api.Member, 0, len(r.Members)),
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ArchivedAt: r.ArchivedAt,
-	}
-	for _, m := range r.Members {
-		out.Members = append(out.Members, toAPIMember(m))
-	}
-	return out
-}
 
 func settingsInput(in *api.RelationshipSettingsInput) relationship.SettingsInput {
 	if in == nil {
@@ -78,7 +59,7 @@ func (h *handlers) createRelationship(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/relationships/"+r.ID)
-	return writeTagged(c, http.StatusCreated, toAPIRelationship(r))
+	return writeTagged(c, http.StatusCreated, wire.Relationship(r))
 }
 
 // listRelationships godoc
@@ -106,7 +87,7 @@ func (h *handlers) listRelationships(c echo.Context) error {
 	}
 	out := api.RelationshipPage{Data: make([]api.Relationship, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, r := range res.Items {
-		out.Data = append(out.Data, toAPIRelationship(r))
+		out.Data = append(out.Data, wire.Relationship(r))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -132,7 +113,7 @@ func (h *handlers) getRelationship(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIRelationship(r))
+	return writeTagged(c, http.StatusOK, wire.Relationship(r))
 }
 
 // updateRelationship godoc
@@ -167,11 +148,11 @@ func (h *handlers) updateRelationship(c echo.Context) error {
 	ifMatch := c.Request().Header.Get("If-Match")
 	r, err := h.Relationships.Update(c.Request().Context(), userID(c), c.Param("id"),
 		relationship.Input{Name: req.Name, TimeZone: req.TimeZone, PartnerName: req.PartnerName, Settings: settingsInput(req.Settings)},
-		func(cur relationship.Relationship) error { return checkIfMatch(ifMatch, toAPIRelationship(cur)) })
+		func(cur relationship.Relationship) error { return checkIfMatch(ifMatch, wire.Relationship(cur)) })
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIRelationship(r))
+	return writeTagged(c, http.StatusOK, wire.Relationship(r))
 }
 
 // archiveRelationship godoc
@@ -192,7 +173,7 @@ func (h *handlers) updateRelationship(c echo.Context) error {
 func (h *handlers) archiveRelationship(c echo.Context) error {
 	ifMatch := c.Request().Header.Get("If-Match")
 	err := h.Relationships.Archive(c.Request().Context(), userID(c), c.Param("id"),
-		func(cur relationship.Relationship) error { return checkIfMatch(ifMatch, toAPIRelationship(cur)) })
+		func(cur relationship.Relationship) error { return checkIfMatch(ifMatch, wire.Relationship(cur)) })
 	if err != nil {
 		return err
 	}
@@ -248,7 +229,7 @@ func (h *handlers) acceptInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeTagged(c, http.StatusOK, toAPIRelationship(r))
+	return writeTagged(c, http.StatusOK, wire.Relationship(r))
 }
 
 // listMembers godoc
@@ -271,7 +252,7 @@ func (h *handlers) listMembers(c echo.Context) error {
 	}
 	out := api.MemberList{Data: make([]api.Member, 0, len(ms))}
 	for _, m := range ms {
-		out.Data = append(out.Data, toAPIMember(m))
+		out.Data = append(out.Data, wire.Member(m))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
@@ -44,6 +45,8 @@ type Deps struct {
 	Idempotency idempotency.Store
 	// Promises serves promises, occurrences, follow-through, renegotiation and pauses.
 	Promises *promise.Service
+	// Feed serves the event feed.
+	Feed *event.Feed
 	// Scores serves consistency scores and timelines.
 	Scores *scoring.Service
 	// Trust serves breaches and check-ins.
@@ -161,4 +164,6 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/relationships/:id/members/:user_id/score", h.getMemberScore, h.requireAuth)
 	e.GET("/v1/promises/:id/score", h.getPromiseScore, h.requireAuth)
 	e.GET("/v1/relationships/:id/timeline", h.getTimeline, h.requireAuth)
+
+	e.GET("/v1/events", h.listEvents, h.requireAuth)
 }

@@ -3,33 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
-	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/scoring"
 )
-
-func toAPIScore(r scoring.Result) api.Score {
-	out := api.Score{
-		Score: score.Round4(r.Score), Level: score.Level(score.Round4(r.Score)), Evidence: score.Round4(r.Evidence),
-		Counts: api.ScoreCounts{
-			Kept: r.Counts.Kept, KeptLate: r.Counts.KeptLate, Partial: r.Counts.Partial, Missed: r.Counts.Missed,
-			Disputed: r.Counts.Disputed, Unverified: r.Counts.Unverified, Skipped: r.Skipped, Open: r.Open,
-			Breaches: r.Counts.Breaches,
-		},
-		CurrentStreak: r.CurrentStreak, LongestStreak: r.LongestStreak, EvaluatedAt: r.EvaluatedAt,
-	}
-	subject := r.Subject
-	if scoring.IsMember(subject) {
-		out.MemberID = &subject
-	} else {
-		out.PromiseID = &subject
-	}
-	// The level follows the unrounded score (0.59996 is fragile, shown as 0.6).
-	out.Level = r.Level
-	return out
-}
 
 // listScores godoc
 //
@@ -52,7 +32,7 @@ func (h *handlers) listScores(c echo.Context) error {
 	}
 	out := api.ScoreList{Data: make([]api.Score, 0, len(rs))}
 	for _, r := range rs {
-		out.Data = append(out.Data, toAPIScore(r))
+		out.Data = append(out.Data, wire.Score(r))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -84,7 +64,7 @@ func (h *handlers) getMemberScore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPIScore(r))
+	return c.JSON(http.StatusOK, wire.Score(r))
 }
 
 // getPromiseScore godoc
@@ -112,7 +92,7 @@ func (h *handlers) getPromiseScore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPIScore(r))
+	return c.JSON(http.StatusOK, wire.Score(r))
 }
 
 func (h *handlers) timelineQuery(c echo.Context) (scoring.TimelineQuery, error) {
@@ -136,7 +116,7 @@ func toAPITimeline(t scoring.Timeline) api.Timeline {
 		Projection: api.Projection{Cadence: t.Projection.Cadence, TargetScore: t.Projection.Target,
 			EstimatedDate: t.Projection.EstimatedDate, OccurrencesNeeded: t.Projection.OccurrencesNeeded,
 			WithinPatience: t.Projection.WithinPatience},
-		Current: toAPIScore(t.Current),
+		Current: wire.Score(t.Current),
 	}
 	if t.Projection.Reason != "" {
 		r := t.Projection.Reason

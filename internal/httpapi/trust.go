@@ -3,21 +3,13 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/troth-app/troth/internal/wire"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/trust"
 )
-
-func toAPIBreach(b trust.Breach) api.Breach {
-	return api.Breach{ID: b.ID, RelationshipID: b.RelationshipID, MemberID: b.MemberID, RecordedBy: b.RecordedBy,
-		Description: b.Description, Severity: b.Severity, OccurredAt: b.OccurredAt, CreatedAt: b.CreatedAt}
-}
-
-func toAPICheckIn(c trust.CheckIn) api.CheckIn {
-	return api.CheckIn{ID: c.ID, RelationshipID: c.RelationshipID, AuthorID: c.AuthorID, SubjectID: c.SubjectID,
-		FeltTrust: c.FeltTrust, Note: c.Note, CreatedAt: c.CreatedAt}
-}
 
 // createBreach godoc
 //
@@ -52,7 +44,7 @@ func (h *handlers) createBreach(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPIBreach(b))
+	return c.JSON(http.StatusCreated, wire.Breach(b))
 }
 
 // listBreaches godoc
@@ -82,7 +74,7 @@ func (h *handlers) listBreaches(c echo.Context) error {
 	}
 	out := api.BreachPage{Data: make([]api.Breach, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, b := range res.Items {
-		out.Data = append(out.Data, toAPIBreach(b))
+		out.Data = append(out.Data, wire.Breach(b))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -119,7 +111,7 @@ func (h *handlers) createCheckIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toAPICheckIn(ci))
+	return c.JSON(http.StatusCreated, wire.CheckIn(ci))
 }
 
 // listCheckIns godoc
@@ -150,7 +142,7 @@ func (h *handlers) listCheckIns(c echo.Context) error {
 	}
 	out := api.CheckInPage{Data: make([]api.CheckIn, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
 	for _, ci := range res.Items {
-		out.Data = append(out.Data, toAPICheckIn(ci))
+		out.Data = append(out.Data, wire.CheckIn(ci))
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -109,10 +110,13 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		if ok, err := tx.UpdateOccurrence(ctx, o, from); err != nil || !ok {
 			return conflictOr(err, "occurrence_changed")
 		}
-		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 			return err
 		}
-		return s.completeOneOff(ctx, tx, o.PromiseID, now)
+		if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, s.ev(event.FollowThroughRecorded, o.RelationshipID, userID), ft)
 	})
 	return ft, err
 }
@@ -189,7 +193,14 @@ func (s *Service) verdict(ctx context.Context, userID, ftID, to, reason string) 
 		if err != nil || !ok {
 			return conflictOr(err, "follow_through_changed")
 		}
-		return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt)
+		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+			return err
+		}
+		typ := event.FollowThroughConfirmed
+		if to == Disputed {
+			typ = event.FollowThroughDisputed
+		}
+		return tx.Emit(ctx, s.ev(typ, o.RelationshipID, userID), ft)
 	})
 	return ft, err
 }

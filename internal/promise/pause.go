@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -78,6 +79,10 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 		if err := tx.CreatePause(ctx, pa); err != nil {
 			return err
 		}
+		// Pauses have no event type of their own: the promise's schedule changed.
+		if err := tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, userID), p); err != nil {
+			return err
+		}
 		open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
 		if err != nil {
 			return err
@@ -88,7 +93,7 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 				if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
 					return err
 				}
-				if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+				if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 					return err
 				}
 			}

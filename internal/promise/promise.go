@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
 )
@@ -199,6 +200,13 @@ type Store interface {
 	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
 	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
 	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
+	// ToRemind lists open occurrences not yet announced as due soon (kind
+	// "due_soon": within their relationship's remind_minutes of the due
+	// time) or as overdue (kind "overdue": past the due time).
+	ToRemind(ctx context.Context, kind string, now time.Time, limit int) ([]Occurrence, error)
+	// MarkReminded records the announcement once and reports whether this
+	// call did it.
+	MarkReminded(ctx context.Context, o Occurrence, kind string, at time.Time) (bool, error)
 	// OverdueOccurrences lists open occurrences whose due time plus their
 	// relationship's grace lies before now.
 	OverdueOccurrences(ctx context.Context, now time.Time, limit int) ([]Occurrence, error)
@@ -226,5 +234,7 @@ type Store interface {
 
 	// Rescore refreshes the score aggregates of a member and a promise
 	// after a change to what happened at t.
-	Rescore(ctx context.Context, relID, memberID, promiseID string, t time.Time) error
+	Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error
+	// Emit records an event with a snapshot of resource, in the transaction.
+	Emit(ctx context.Context, e event.Event, resource any) error
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -73,8 +74,11 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Ti
 		if err := tx.CreateRenegotiation(ctx, rn); err != nil {
 			return err
 		}
+		if err := tx.Emit(ctx, s.ev(event.RenegotiationProposed, o.RelationshipID, userID), rn); err != nil {
+			return err
+		}
 		if o.PromiseeID == nil {
-			return s.apply(ctx, tx, &rn, now)
+			return s.apply(ctx, tx, &rn, now, userID)
 		}
 		return nil
 	})
@@ -129,9 +133,9 @@ func (s *Service) answer(ctx context.Context, userID, renID, to string) (Renegot
 			if err != nil || !ok {
 				return conflictOr(err, "renegotiation_changed")
 			}
-			return nil
+			return tx.Emit(ctx, s.ev(event.RenegotiationDeclined, rn.RelationshipID, userID), rn)
 		}
-		return s.apply(ctx, tx, &rn, now)
+		return s.apply(ctx, tx, &rn, now, userID)
 	})
 	return rn, err
 }
@@ -139,7 +143,7 @@ func (s *Service) answer(ctx context.Context, userID, renID, to string) (Renegot
 // apply makes an accepted proposal take effect: an open occurrence moves
 // (and is scored at its new time only); one already scored missed gets a
 // successor at the new time.
-func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now time.Time) error {
+func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now time.Time, actor string) error {
 	o, err := tx.Occurrence(ctx, rn.OccurrenceID)
 	if err != nil {
 		return err
@@ -180,7 +184,7 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 	if err != nil || !ok {
 		return conflictOr(err, "renegotiation_changed")
 	}
-	return nil
+	return tx.Emit(ctx, s.ev(event.RenegotiationAccepted, rn.RelationshipID, actor), *rn)
 }
 
 // Renegotiations lists a relationship's proposals, or one occurrence's.

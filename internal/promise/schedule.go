@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/id"
 )
 
@@ -32,10 +33,13 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
 		return false, err
 	}
-	if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+	if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 		return false, err
 	}
-	return true, s.completeOneOff(ctx, tx, o.PromiseID, now)
+	if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
+		return false, err
+	}
+	return true, tx.Emit(ctx, s.ev(event.OccurrenceMissed, o.RelationshipID, System), o)
 }
 
 // MissOverdue scores missed every open occurrence whose due time plus grace
@@ -91,7 +95,7 @@ func (s *Service) AcceptUnanswered(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt)
+				return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now())
 			})
 			if err != nil {
 				return total, fmt.Errorf("accept follow-through %s: %w", f.ID, err)
@@ -159,10 +163,37 @@ func (s *Service) insert(ctx context.Context, tx Store, os []Occurrence) error {
 	}
 	for _, o := range os {
 		if o.Status == OccSkipped {
-			if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt); err != nil {
+			if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// Remind announces occurrences coming due (occurrence.due_soon) and those
+// past due but still within their grace (occurrence.overdue), each once.
+func (s *Service) Remind(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	for _, k := range []struct{ kind, typ string }{{"due_soon", event.OccurrenceDueSoon}, {"overdue", event.OccurrenceOverdue}} {
+		os, err := s.store.ToRemind(ctx, k.kind, now, batch)
+		if err != nil {
+			return total, err
+		}
+		for _, o := range os {
+			err := s.store.InTx(ctx, func(tx Store) error {
+				ok, err := tx.MarkReminded(ctx, o, k.kind, now)
+				if err != nil || !ok {
+					return err
+				}
+				total++
+				return tx.Emit(ctx, s.ev(k.typ, o.RelationshipID, System), o)
+			})
+			if err != nil {
+				return total, fmt.Errorf("remind %s: %w", o.ID, err)
+			}
+		}
+	}
+	return total, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -134,7 +135,10 @@ func (s *Service) Create(ctx context.Context, userID, relID string, in NewPromis
 			if err := tx.CreatePromise(ctx, p); err != nil {
 				return err
 			}
-			return tx.InsertOccurrences(ctx, []Occurrence{newOccurrence(p, due, now)})
+			if err := tx.InsertOccurrences(ctx, []Occurrence{newOccurrence(p, due, now)}); err != nil {
+				return err
+			}
+			return tx.Emit(ctx, s.ev(event.PromiseCreated, p.RelationshipID, userID), p)
 		}
 		until := now.Add(Horizon)
 		p.MaterializedUntil = &until
@@ -147,9 +151,17 @@ func (s *Service) Create(ctx context.Context, userID, relID string, in NewPromis
 		if in.Recurrence.StartsOn == "" {
 			from = now
 		}
-		return s.insert(ctx, tx, instances(p, rule, nil, from, until, now))
+		if err := s.insert(ctx, tx, instances(p, rule, nil, from, until, now)); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, s.ev(event.PromiseCreated, p.RelationshipID, userID), p)
 	})
 	return p, err
+}
+
+// ev starts an event of the given type now.
+func (s *Service) ev(typ, relID, actor string) event.Event {
+	return event.Event{Type: typ, RelationshipID: relID, ActorID: actor, CreatedAt: s.now()}
 }
 
 // promisee resolves the promisee: a given member other than the promisor,
@@ -385,7 +397,7 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			return err
 		}
 		out = p
-		return nil
+		return tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, userID), p)
 	})
 	return out, err
 }
@@ -420,7 +432,10 @@ func (s *Service) Cancel(ctx context.Context, userID, promiseID string, precondi
 			return err
 		}
 		p.Status, p.UpdatedAt = StatusCancelled, now
-		return tx.UpdatePromise(ctx, p)
+		if err := tx.UpdatePromise(ctx, p); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, s.ev(event.PromiseCancelled, p.RelationshipID, userID), p)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 )
 
@@ -94,4 +95,6 @@ type Store interface {
 	// RescoreAll rebuilds every score aggregate of a relationship from its
 	// history (after a change of half-life, grace or time zone).
 	RescoreAll(ctx context.Context, relationshipID string) error
+	// Emit records an event with a snapshot of resource, in the transaction.
+	Emit(ctx context.Context, e event.Event, resource any) error
 }

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -69,10 +70,18 @@ func (s *Service) Create(ctx context.Context, userID string, in Input) (Relation
 		return Relationship{}, err
 	}
 	owner := Member{RelationshipID: r.ID, UserID: userID, Role: "owner", JoinedAt: now}
-	if err := s.store.Create(ctx, r, owner); err != nil {
-		return Relationship{}, err
-	}
-	return s.store.Get(ctx, r.ID)
+	var out Relationship
+	err := s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.Create(ctx, r, owner); err != nil {
+			return err
+		}
+		var err error
+		if out, err = tx.Get(ctx, r.ID); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.RelationshipCreated, RelationshipID: r.ID, ActorID: userID, CreatedAt: now}, out)
+	})
+	return out, err
 }
 
 // apply validates in and copies it onto r.
@@ -202,8 +211,10 @@ func (s *Service) Update(ctx context.Context, userID, relID string, in Input, pr
 				return err
 			}
 		}
-		out, err = tx.Get(ctx, relID)
-		return err
+		if out, err = tx.Get(ctx, relID); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.RelationshipUpdated, RelationshipID: relID, ActorID: userID, CreatedAt: r.UpdatedAt}, out)
 	})
 	return out, err
 }
@@ -228,7 +239,10 @@ func (s *Service) Archive(ctx context.Context, userID, relID string, preconditio
 		}
 		now := s.now()
 		r.Status, r.ArchivedAt, r.UpdatedAt = StatusArchived, &now, now
-		return tx.Update(ctx, r)
+		if err := tx.Update(ctx, r); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.RelationshipUpdated, RelationshipID: relID, ActorID: userID, CreatedAt: now}, r)
 	})
 }
 
@@ -276,6 +290,7 @@ func (s *Service) AcceptInvite(ctx context.Context, userID, code string) (Relati
 	hash := hashCode(normalizeCode(code))
 	now := s.now()
 	var relID string
+	var out Relationship
 	err := s.store.InTx(ctx, func(tx Store) error {
 		inv, err := tx.InviteByHash(ctx, hash)
 		if fault.Is(err, "not_found") {
@@ -314,16 +329,21 @@ func (s *Service) AcceptInvite(ctx context.Context, userID, code string) (Relati
 		if !used {
 			return errInvite
 		}
-		if len(r.Members) != 1 {
-			return nil // the partner has joined before: promises already name them
+		if len(r.Members) == 1 {
+			// The first to join is the partner the promises were made to.
+			window := time.Duration(r.Settings.DisputeWindowHours) * time.Hour
+			if err := tx.ClaimPartnerPromises(ctx, relID, userID, now.Add(window)); err != nil {
+				return err
+			}
 		}
-		window := time.Duration(r.Settings.DisputeWindowHours) * time.Hour
-		return tx.ClaimPartnerPromises(ctx, relID, userID, now.Add(window))
+		joined, err := tx.Get(ctx, relID)
+		if err != nil {
+			return err
+		}
+		out = joined
+		return tx.Emit(ctx, event.Event{Type: event.MemberJoined, RelationshipID: relID, ActorID: userID, CreatedAt: now}, joined)
 	})
-	if err != nil {
-		return Relationship{}, err
-	}
-	return s.store.Get(ctx, relID)
+	return out, err
 }
 
 // Members lists a relationship's current members.
@@ -338,10 +358,16 @@ func (s *Service) Members(ctx context.Context, userID, relID string) ([]Member, 
 // Leave ends the user's membership; the relationship disappears from their view.
 func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 	return s.store.InTx(ctx, func(tx Store) error {
-		if _, err := memberIn(ctx, tx, relID, userID); err != nil {
+		m, err := memberIn(ctx, tx, relID, userID)
+		if err != nil {
 			return err
 		}
-		return tx.LeaveMember(ctx, relID, userID, s.now())
+		now := s.now()
+		if err := tx.LeaveMember(ctx, relID, userID, now); err != nil {
+			return err
+		}
+		m.LeftAt = &now
+		return tx.Emit(ctx, event.Event{Type: event.MemberLeft, RelationshipID: relID, ActorID: userID, CreatedAt: now}, m)
 	})
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/troth-app/troth/internal/promise"
 )
 
-// Purger deletes idempotency records older than a time.
+// Purger deletes records older than a time.
 type Purger interface {
 	Purge(ctx context.Context, before time.Time) (int64, error)
 }
@@ -30,8 +30,11 @@ type Scheduler struct {
 	Purger   Purger
 	// KeepIdempotency is how long idempotency records are kept.
 	KeepIdempotency time.Duration
-	Now             func() time.Time
-	Log             *slog.Logger
+	// Events are purged after KeepEvents.
+	Events     Purger
+	KeepEvents time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
 	// Every is the pause between runs (with up to 20% jitter).
 	Every time.Duration
 }
@@ -41,6 +44,7 @@ type Report struct {
 	Materialized int
 	Missed       int
 	Accepted     int
+	Reminded     int
 	Purged       int64
 }
 
@@ -56,6 +60,16 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 	}
 	if r.Accepted, err = s.Promises.AcceptUnanswered(ctx); err != nil {
 		return r, err
+	}
+	if r.Reminded, err = s.Promises.Remind(ctx); err != nil {
+		return r, err
+	}
+	if s.Events != nil {
+		n, err := s.Events.Purge(ctx, s.Now().Add(-s.KeepEvents))
+		if err != nil {
+			return r, err
+		}
+		r.Purged += n
 	}
 	if s.Purger != nil {
 		if r.Purged, err = s.Purger.Purge(ctx, s.Now().Add(-s.KeepIdempotency)); err != nil {
@@ -81,7 +95,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.Log.ErrorContext(ctx, "scheduler run failed", "error", err.Error())
 		case r != (Report{}):
 			s.Log.InfoContext(ctx, "scheduler run", "materialized", r.Materialized, "missed", r.Missed,
-				"accepted", r.Accepted, "purged", r.Purged, "duration", time.Since(start))
+				"accepted", r.Accepted, "reminded", r.Reminded, "purged", r.Purged, "duration", time.Since(start))
 		}
 		jitter := time.Duration(rand.Int64N(int64(every) / 5))
 		select {

@@ -10,8 +10,13 @@ type Counts struct {
 	Kept, KeptLate, Partial, Missed, Disputed, Unverified, Breaches int
 }
 
-// Add counts one item.
+// Add counts one item. A disputed item counts as disputed only: the
+// promisee's account prevails over the outcome the promisor recorded.
 func (c *Counts) Add(it Item) {
+	if it.Disputed {
+		c.Disputed++
+		return
+	}
 	switch it.Kind {
 	case KindKept:
 		c.Kept++
@@ -23,9 +28,6 @@ func (c *Counts) Add(it Item) {
 		c.Missed++
 	case KindBreach:
 		c.Breaches++
-	}
-	if it.Disputed {
-		c.Disputed++
 	}
 	if it.Unverified {
 		c.Unverified++

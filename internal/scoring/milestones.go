@@ -51,10 +51,14 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 			reached[name] = at
 		}
 	}
-	kept, run := 0, 0
+	kept, run, keptSinceMiss := 0, 0, 0
 	lastMiss := start
 	missFree := func(at time.Time) {
-		// A stretch without a miss from lastMiss up to at.
+		// A stretch without a miss from lastMiss up to at, in which at least
+		// one promise was kept (an empty calendar earns nothing).
+		if keptSinceMiss == 0 {
+			return
+		}
 		if at.Sub(lastMiss) >= 30*24*time.Hour {
 			mark(MissFree30, lastMiss.Add(30*24*time.Hour))
 		}
@@ -80,7 +84,9 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 			}
 		}
 		if it.V == 0 {
-			lastMiss = it.T
+			lastMiss, keptSinceMiss = it.T, 0
+		} else if it.V == 1 {
+			keptSinceMiss++
 		}
 		if kept >= 1 {
 			mark(FirstKept, it.T)

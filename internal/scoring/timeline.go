@@ -131,7 +131,9 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	}
 	ends := bucketEnds(from, to, loc, bucket)
 	if len(ends) > MaxPoints {
-		return Timeline{}, invalid("from", "too_many_points", "the range holds more than 1000 points: narrow it or use bucket=week")
+		return Timeline{}, &fault.Error{Kind: fault.KindBadRequest, Code: "too_many_points",
+			Message: "the range holds more than 1000 points: narrow it or use bucket=week",
+			Fields:  []fault.FieldError{{Field: "from", Code: "too_many_points", Message: "at most 1000 points"}}}
 	}
 
 	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
@@ -189,8 +191,8 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 		default:
 			p.Score = score.Mu
 		}
+		p.Level = score.Level(p.Score) // from the exact score, as scores report it
 		p.Score = score.Round4(p.Score)
-		p.Level = score.Level(p.Score)
 		tl.Points = append(tl.Points, p)
 	}
 

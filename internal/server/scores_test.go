@@ -251,7 +251,7 @@ func TestTimeline(t *testing.T) {
 
 		bad := map[string]int{
 			"from=" + ts(now) + "&to=" + ts(now.AddDate(0, 0, -1)): http.StatusUnprocessableEntity,
-			"from=" + ts(now.AddDate(-3, 0, 0)):                    http.StatusUnprocessableEntity, // 1096 daily points
+			"from=" + ts(now.AddDate(-3, 0, 0)):                    http.StatusBadRequest, // 1096 daily points
 			"member=usr_01m8et4gb1mbr10c90jhdqr3s3":                http.StatusUnprocessableEntity,
 			"bucket=month":                                         http.StatusUnprocessableEntity,
 			"from=yesterday":                                       http.StatusBadRequest,

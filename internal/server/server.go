@@ -17,6 +17,7 @@ import (
 	"github.com/troth-app/troth"
 	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/config"
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/httpapi"
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/password"
@@ -99,6 +100,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Promises:       promises,
 		Trust:          trust.NewService(db.Trust(), opt.Now),
 		Scores:         scoring.NewService(db.Scores(), opt.Now),
+		Feed:           event.NewFeed(db.Events()),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
 		Log:            log,
@@ -111,6 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	})
 	sched := &schedule.Scheduler{
 		Promises: promises, Purger: db.Idempotency(), KeepIdempotency: idempotency.TTL,
+		Events: db.Events(), KeepEvents: cfg.EventRetention,
 		Now: opt.Now, Log: log, Every: cfg.SchedulerEvery,
 	}
 	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, handler: h}, nil

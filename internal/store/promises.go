@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
@@ -439,8 +440,8 @@ func (s *Promises) Unanswered(ctx context.Context, now time.Time, limit int) ([]
 }
 
 // Rescore implements promise.Store.
-func (s *Promises) Rescore(ctx context.Context, relID, memberID, promiseID string, t time.Time) error {
-	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, promiseID, t)
+func (s *Promises) Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error {
+	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, promiseID, t, now)
 }
 
 // CreateRenegotiation implements promise.Store.
@@ -530,4 +531,44 @@ func (s *Promises) PausesOf(ctx context.Context, relID, promiseID string) ([]pro
 		out[i] = toPause(r)
 	}
 	return out, translate(err, "pause")
+}
+
+// Emit implements promise.Store.
+func (s *Promises) Emit(ctx context.Context, e event.Event, resource any) error {
+	return s.db.emit(ctx, s.w, e, resource)
+}
+
+// ToRemind implements promise.Store.
+func (s *Promises) ToRemind(ctx context.Context, kind string, now time.Time, limit int) ([]promise.Occurrence, error) {
+	q := s.r.WithContext(ctx).Table("occurrences AS o").Select("o.*").
+		Joins("JOIN relationships r ON r.id = o.relationship_id").
+		Where("o.status = ? AND r.status = ?", promise.OccOpen, relationship.StatusActive)
+	n := micros(now)
+	switch kind {
+	case "due_soon":
+		q = q.Where("o.due_soon_at IS NULL AND o.due_at > ? AND o.due_at - CAST(r.remind_minutes AS BIGINT) * 60000000 <= ?", n, n)
+	default:
+		q = q.Where("o.overdue_at IS NULL AND o.due_at <= ? AND o.due_at + CAST(r.grace_minutes AS BIGINT) * 60000000 >= ?", n, n)
+	}
+	var rows []occurrenceRow
+	if err := q.Order("o.due_at").Limit(limit).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "occurrence")
+	}
+	out := make([]promise.Occurrence, len(rows))
+	for i, r := range rows {
+		out[i] = toOccurrence(r)
+	}
+	return out, nil
+}
+
+// MarkReminded implements promise.Store.
+func (s *Promises) MarkReminded(ctx context.Context, o promise.Occurrence, kind string, at time.Time) (bool, error) {
+	col := "overdue_at"
+	if kind == "due_soon" {
+		col = "due_soon_at"
+	}
+	res := s.w.WithContext(ctx).Model(&occurrenceRow{}).
+		Where("relationship_id = ? AND id = ? AND status = ? AND "+col+" IS NULL", o.RelationshipID, o.ID, promise.OccOpen).
+		Update(col, micros(at))
+	return res.RowsAffected == 1, translate(res.Error, "occurrence")
 }

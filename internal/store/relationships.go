@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/scoring"
@@ -269,4 +270,9 @@ func (s *Relationships) RescoreAll(ctx context.Context, relID string) error {
 		}
 	}
 	return nil
+}
+
+// Emit implements relationship.Store.
+func (s *Relationships) Emit(ctx context.Context, e event.Event, resource any) error {
+	return s.db.emit(ctx, s.w, e, resource)
 }

@@ -7,10 +7,13 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/troth-app/troth/api"
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/scoring"
+	"github.com/troth-app/troth/internal/wire"
 )
 
 type scoreDayRow struct {
@@ -283,15 +286,41 @@ func (s *Scores) OpenDue(ctx context.Context, relID, subject string, from, to ti
 	return out, translate(err, "occurrence")
 }
 
-// Rescore refreshes the rollups of a member and a promise for a change at t.
-func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string, t time.Time) error {
-	for _, subject := range []string{memberID, promiseID} {
-		if subject == "" {
-			continue
-		}
-		if err := scoring.Refresh(ctx, s, relID, subject, t); err != nil {
+// Rescore refreshes the rollups of a member and a promise for a change at
+// t, and records score.level_changed when the member's level now moves.
+func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error {
+	if promiseID != "" {
+		if err := scoring.Refresh(ctx, s, relID, promiseID, t); err != nil {
 			return err
 		}
 	}
-	return nil
+	if memberID == "" {
+		return nil
+	}
+	rel, err := s.Relationship(ctx, relID)
+	if err != nil {
+		return err
+	}
+	// Compare the level the rollups give now before and after the refresh
+	// (reading today's raw items would already see the change).
+	before, err := scoring.FromRollups(ctx, s, rel, memberID, now)
+	if err != nil {
+		return err
+	}
+	if err := scoring.Refresh(ctx, s, relID, memberID, t); err != nil {
+		return err
+	}
+	after, err := scoring.FromRollups(ctx, s, rel, memberID, now)
+	if err != nil || after.Level == before.Level {
+		return err
+	}
+	return s.db.emit(ctx, s.w, event.Event{Type: event.ScoreLevelChanged, RelationshipID: relID, ActorID: "system", CreatedAt: now},
+		levelChange{Score: wire.Score(after), PreviousLevel: before.Level})
+}
+
+// levelChange is the data of score.level_changed: the score now, and the
+// level it left.
+type levelChange struct {
+	api.Score
+	PreviousLevel string `json:"previous_level"`
 }

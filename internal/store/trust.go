@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/trust"
@@ -55,8 +56,13 @@ func (s *Trust) InTx(ctx context.Context, fn func(tx trust.Store) error) error {
 }
 
 // Rescore implements trust.Store.
-func (s *Trust) Rescore(ctx context.Context, relID, memberID string, t time.Time) error {
-	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, "", t)
+func (s *Trust) Rescore(ctx context.Context, relID, memberID string, t, now time.Time) error {
+	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, "", t, now)
+}
+
+// Emit implements trust.Store.
+func (s *Trust) Emit(ctx context.Context, e event.Event, resource any) error {
+	return s.db.emit(ctx, s.w, e, resource)
 }
 
 // Relationship implements trust.Store.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/page"
@@ -48,7 +49,9 @@ type CheckIn struct {
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	// Rescore refreshes a member's score aggregates after a change at t.
-	Rescore(ctx context.Context, relID, memberID string, t time.Time) error
+	Rescore(ctx context.Context, relID, memberID string, t, now time.Time) error
+	// Emit records an event with a snapshot of resource, in the transaction.
+	Emit(ctx context.Context, e event.Event, resource any) error
 	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
 	IsMember(ctx context.Context, relID, userID string) (bool, error)
 	CreateBreach(ctx context.Context, b Breach) error
@@ -150,7 +153,10 @@ func (s *Service) RecordBreach(ctx context.Context, userID, relID string, in New
 		if err := tx.CreateBreach(ctx, b); err != nil {
 			return err
 		}
-		return tx.Rescore(ctx, relID, b.MemberID, b.OccurredAt)
+		if err := tx.Rescore(ctx, relID, b.MemberID, b.OccurredAt, now); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.BreachRecorded, RelationshipID: relID, ActorID: userID, CreatedAt: now}, b)
 	})
 }
 
@@ -209,7 +215,10 @@ func (s *Service) RecordCheckIn(ctx context.Context, userID, relID string, in Ne
 		if err := tx.CreateCheckIn(ctx, c); err != nil {
 			return err
 		}
-		return tx.Rescore(ctx, relID, c.SubjectID, c.CreatedAt)
+		if err := tx.Rescore(ctx, relID, c.SubjectID, c.CreatedAt, c.CreatedAt); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.CheckInRecorded, RelationshipID: relID, ActorID: userID, CreatedAt: c.CreatedAt}, c)
 	})
 }
 

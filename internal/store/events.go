@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/wire"
+)
+
+type eventRow struct {
+	Seq            int64 `gorm:"primaryKey;autoIncrement"`
+	ID             string
+	Type           string
+	RelationshipID *string
+	UserID         *string
+	ActorID        string
+	Data           string
+	CreatedAt      int64 `gorm:"autoCreateTime:false"`
+}
+
+func (eventRow) TableName() string { return "events" }
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func toEvent(r eventRow) event.Event {
+	return event.Event{Seq: r.Seq, ID: r.ID, Type: r.Type, RelationshipID: deref(r.RelationshipID), UserID: deref(r.UserID),
+		ActorID: r.ActorID, Data: json.RawMessage(r.Data), CreatedAt: fromMicros(r.CreatedAt)}
+}
+
+// emit writes an event in the caller's transaction tx, with a snapshot of
+// resource as the API shows it. On PostgreSQL it first takes a
+// transaction-scoped lock, so that events commit in seq order and a feed
+// reader paging by seq never skips one that commits late; the lock is held
+// only from here to the commit, as events are written last. On SQLite the
+// single writer already serializes commits.
+func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any) error {
+	data, err := json.Marshal(wire.Snapshot(resource))
+	if err != nil {
+		return fmt.Errorf("snapshot for %s: %w", e.Type, err)
+	}
+	if db.dialect == Postgres {
+		if err := tx.WithContext(ctx).Exec("SELECT pg_advisory_xact_lock(727369)").Error; err != nil {
+			return translate(err, "event")
+		}
+	}
+	if e.ID == "" {
+		e.ID = id.New(id.Event)
+	}
+	row := eventRow{ID: e.ID, Type: e.Type, RelationshipID: nullable(e.RelationshipID), UserID: nullable(e.UserID),
+		ActorID: e.ActorID, Data: string(data), CreatedAt: micros(e.CreatedAt)}
+	return translate(tx.WithContext(ctx).Create(&row).Error, "event")
+}
+
+// Events reads the event log.
+type Events struct{ db *DB }
+
+// Events returns the event log store.
+func (db *DB) Events() *Events { return &Events{db: db} }
+
+// Visible lists events after seq that the user may see: those of the
+// relationships they are a member of now, and those addressed to them, in
+// seq order.
+func (s *Events) Visible(ctx context.Context, userID string, after int64, types []string, limit int) ([]event.Event, error) {
+	q := s.db.r.WithContext(ctx).Where("seq > ?", after).
+		Where("(relationship_id IN (SELECT relationship_id FROM relationship_members WHERE user_id = ? AND left_at IS NULL) OR user_id = ?)", userID, userID)
+	if len(types) > 0 {
+		q = q.Where("type IN ?", types)
+	}
+	var rows []eventRow
+	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "event")
+	}
+	out := make([]event.Event, len(rows))
+	for i, r := range rows {
+		out[i] = toEvent(r)
+	}
+	return out, nil
+}
+
+// PurgedThrough returns the highest seq retention has deleted.
+func (s *Events) PurgedThrough(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.r.WithContext(ctx).Table("event_retention").Where("id = 1").Pluck("purged_through", &n).Error
+	return n, translate(err, "event")
+}
+
+// Purge deletes events created before a time and records how far it went.
+func (s *Events) Purge(ctx context.Context, before time.Time) (int64, error) {
+	var deleted int64
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var maxSeq *int64
+		if err := tx.Model(&eventRow{}).Where("created_at < ?", micros(before)).Select("MAX(seq)").Scan(&maxSeq).Error; err != nil {
+			return err
+		}
+		if maxSeq == nil {
+			return nil
+		}
+		res := tx.Where("seq <= ?", *maxSeq).Delete(&eventRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		deleted = res.RowsAffected
+		return tx.Exec("UPDATE event_retention SET purged_through = ? WHERE id = 1 AND purged_through < ?", *maxSeq, *maxSeq).Error
+	})
+	return deleted, translate(err, "event")
+}
