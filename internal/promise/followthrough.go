@@ -53,11 +53,8 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 	}
 	var ft FollowThrough
 	err := s.store.InTx(ctx, func(tx Store) error {
-		o, rel, err := visibleOccurrence(ctx, tx, userID, occID)
+		o, rel, err := writableOccurrence(ctx, tx, userID, occID)
 		if err != nil {
-			return err
-		}
-		if err := writable(rel); err != nil {
 			return err
 		}
 		isPromisee := o.PromiseeID != nil && *o.PromiseeID == userID

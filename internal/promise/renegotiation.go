@@ -32,11 +32,8 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Ti
 	}
 	var rn Renegotiation
 	err := s.store.InTx(ctx, func(tx Store) error {
-		o, rel, err := visibleOccurrence(ctx, tx, userID, occID)
+		o, rel, err := writableOccurrence(ctx, tx, userID, occID)
 		if err != nil {
-			return err
-		}
-		if err := writable(rel); err != nil {
 			return err
 		}
 		if o.PromisorID != userID {

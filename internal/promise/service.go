@@ -296,6 +296,25 @@ func (s *Service) visiblePromise(ctx context.Context, st Store, userID, promiseI
 	return p, rel, err
 }
 
+// ownPromise loads a promise for a change by its promisor: visible to the
+// user (else not_found), the precondition met, the user its promisor, the
+// relationship not archived.
+func (s *Service) ownPromise(ctx context.Context, tx Store, userID, promiseID string, precondition func(Promise) error, action string) (Promise, relationship.Relationship, error) {
+	p, rel, err := s.visiblePromise(ctx, tx, userID, promiseID)
+	if err != nil {
+		return p, rel, err
+	}
+	if precondition != nil {
+		if err := precondition(p); err != nil {
+			return p, rel, err
+		}
+	}
+	if p.PromisorID != userID {
+		return p, rel, forbidden("promisor_only", "only the promisor can "+action+" a promise")
+	}
+	return p, rel, writable(rel)
+}
+
 // List returns a page of a relationship's promises.
 func (s *Service) List(ctx context.Context, userID, relID string, f PromiseFilter, pr page.Request) (page.Result[Promise], error) {
 	if !id.Valid(relID, id.Relationship) {
@@ -324,19 +343,8 @@ type Changes struct {
 func (s *Service) Update(ctx context.Context, userID, promiseID string, c Changes, precondition func(Promise) error) (Promise, error) {
 	var out Promise
 	err := s.store.InTx(ctx, func(tx Store) error {
-		p, rel, err := s.visiblePromise(ctx, tx, userID, promiseID)
+		p, rel, err := s.ownPromise(ctx, tx, userID, promiseID, precondition, "change")
 		if err != nil {
-			return err
-		}
-		if precondition != nil {
-			if err := precondition(p); err != nil {
-				return err
-			}
-		}
-		if p.PromisorID != userID {
-			return forbidden("promisor_only", "only the promisor can change a promise")
-		}
-		if err := writable(rel); err != nil {
 			return err
 		}
 		if p.Status == StatusArchived || p.Status == StatusCancelled {
@@ -406,19 +414,8 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 // on are cancelled and never scored; what happened before stays.
 func (s *Service) Cancel(ctx context.Context, userID, promiseID string, precondition func(Promise) error) error {
 	return s.store.InTx(ctx, func(tx Store) error {
-		p, rel, err := s.visiblePromise(ctx, tx, userID, promiseID)
+		p, _, err := s.ownPromise(ctx, tx, userID, promiseID, precondition, "cancel")
 		if err != nil {
-			return err
-		}
-		if precondition != nil {
-			if err := precondition(p); err != nil {
-				return err
-			}
-		}
-		if p.PromisorID != userID {
-			return forbidden("promisor_only", "only the promisor can cancel a promise")
-		}
-		if err := writable(rel); err != nil {
 			return err
 		}
 		switch p.Status {
@@ -468,6 +465,16 @@ func (s *Service) Occurrences(ctx context.Context, userID, relID string, f Occur
 func (s *Service) Occurrence(ctx context.Context, userID, occID string) (Occurrence, error) {
 	o, _, err := visibleOccurrence(ctx, s.store, userID, occID)
 	return o, err
+}
+
+// writableOccurrence is visibleOccurrence for a change: the relationship
+// must not be archived.
+func writableOccurrence(ctx context.Context, st Store, userID, occID string) (Occurrence, relationship.Relationship, error) {
+	o, rel, err := visibleOccurrence(ctx, st, userID, occID)
+	if err != nil {
+		return o, rel, err
+	}
+	return o, rel, writable(rel)
 }
 
 func visibleOccurrence(ctx context.Context, st Store, userID, occID string) (Occurrence, relationship.Relationship, error) {
