@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/logging"
 )
@@ -129,9 +130,16 @@ func securityHeaders() echo.MiddlewareFunc {
 
 const ctxUserID = "troth.user_id"
 
-// requireAuth authenticates the caller with a bearer access token. It is
-// attached per route, never to a group, so an unknown path answers 404, not
-// 401.
+// ctxScope holds the scope of the API key that authenticated the request;
+// it is unset for an access token.
+const ctxScope = "troth.scope"
+
+var errInsufficientScope = fault.New(fault.KindForbidden, "insufficient_scope",
+	"this API key is read-only: it may only GET; use a write key")
+
+// requireAuth authenticates the caller with a bearer access token or a
+// personal API key (troth_sk_…). It is attached per route, never to a group,
+// so an unknown path answers 404, not 401.
 func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		authz := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -139,21 +147,43 @@ func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if authz == "" {
 			return fault.Unauthenticated("unauthenticated", "send an access token as Authorization: Bearer <token>")
 		}
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		raw = strings.TrimSpace(raw)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
 			return fault.Unauthenticated("invalid_token", "the Authorization header must be Bearer <token>")
 		}
-		claims, err := h.Tokens.Verify(c.Request().Context(), strings.TrimSpace(raw))
-		if err != nil {
-			return err
+		var subject, scope string
+		if strings.HasPrefix(raw, apikey.SecretPrefix) {
+			k, err := h.APIKeys.Authenticate(c.Request().Context(), raw)
+			if err != nil {
+				return err
+			}
+			subject, scope = k.UserID, k.Scope
+			c.Set(ctxScope, scope)
+		} else {
+			claims, err := h.Tokens.Verify(c.Request().Context(), raw)
+			if err != nil {
+				return err
+			}
+			subject = claims.Subject
 		}
-		c.Set(ctxUserID, claims.Subject)
+		c.Set(ctxUserID, subject)
 		if h.apiLimiter != nil {
-			if err := h.apiLimiter.check(c, "u:"+claims.Subject); err != nil {
+			if err := h.apiLimiter.check(c, "u:"+subject); err != nil {
 				return err
 			}
 		}
+		if m := c.Request().Method; scope == apikey.ScopeRead && m != http.MethodGet && m != http.MethodHead {
+			return errInsufficientScope
+		}
 		return next(c)
 	}
+}
+
+// apiKeyScope is the scope of the API key that authenticated the request,
+// or "" for an access token.
+func apiKeyScope(c echo.Context) string {
+	s, _ := c.Get(ctxScope).(string)
+	return s
 }
 
 // userID returns the authenticated caller's id.

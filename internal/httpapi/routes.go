@@ -11,7 +11,7 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh, sent as "Bearer <token>".
+//	@description				An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh, or a personal API key (troth_sk_…, from POST /v1/api-keys), sent as "Bearer <token>". Read-scoped keys may only GET.
 package httpapi
 
 import (
@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/promise"
@@ -41,6 +42,8 @@ type Pinger interface {
 type Deps struct {
 	Accounts *account.Service
 	Tokens   *token.Service
+	// APIKeys serves personal API keys and authenticates requests made with them.
+	APIKeys *apikey.Service
 	// Idempotency keeps Idempotency-Key records.
 	Idempotency idempotency.Store
 	// Promises serves promises, occurrences, follow-through, renegotiation and pauses.
@@ -120,6 +123,10 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/me", h.getMe, h.requireAuth)
 	e.PATCH("/v1/me", h.patchMe, h.requireAuth)
 
+	e.POST("/v1/api-keys", h.createAPIKey, h.requireAuth, userTokenOnly, h.idem)
+	e.GET("/v1/api-keys", h.listAPIKeys, h.requireAuth, userTokenOnly)
+	e.DELETE("/v1/api-keys/:id", h.revokeAPIKey, h.requireAuth, userTokenOnly)
+
 	e.POST("/v1/relationships", h.createRelationship, h.requireAuth, h.idem)
 	e.GET("/v1/relationships", h.listRelationships, h.requireAuth)
 	e.GET("/v1/relationships/:id", h.getRelationship, h.requireAuth)
@@ -164,6 +171,7 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/relationships/:id/members/:user_id/score", h.getMemberScore, h.requireAuth)
 	e.GET("/v1/promises/:id/score", h.getPromiseScore, h.requireAuth)
 	e.GET("/v1/relationships/:id/timeline", h.getTimeline, h.requireAuth)
+	e.GET("/v1/relationships/:id/timeline.svg", h.getTimelineSVG, h.requireAuth)
 
 	e.GET("/v1/events", h.listEvents, h.requireAuth)
 }

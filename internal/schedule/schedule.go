@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/troth-app/troth/internal/promise"
+	"github.com/troth-app/troth/internal/scoring"
 )
 
 // Purger deletes records older than a time.
@@ -33,6 +34,9 @@ type Scheduler struct {
 	// Events are purged after KeepEvents.
 	Events     Purger
 	KeepEvents time.Duration
+	// Scores and Milestones record milestones reached.
+	Scores     *scoring.Service
+	Milestones scoring.MilestoneStore
 	Now        func() time.Time
 	Log        *slog.Logger
 	// Every is the pause between runs (with up to 20% jitter).
@@ -45,6 +49,7 @@ type Report struct {
 	Missed       int
 	Accepted     int
 	Reminded     int
+	Milestones   int
 	Purged       int64
 }
 
@@ -63,6 +68,11 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 	}
 	if r.Reminded, err = s.Promises.Remind(ctx); err != nil {
 		return r, err
+	}
+	if s.Scores != nil {
+		if r.Milestones, err = s.Scores.RecordMilestones(ctx, s.Milestones); err != nil {
+			return r, err
+		}
 	}
 	if s.Events != nil {
 		n, err := s.Events.Purge(ctx, s.Now().Add(-s.KeepEvents))
@@ -95,7 +105,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			s.Log.ErrorContext(ctx, "scheduler run failed", "error", err.Error())
 		case r != (Report{}):
 			s.Log.InfoContext(ctx, "scheduler run", "materialized", r.Materialized, "missed", r.Missed,
-				"accepted", r.Accepted, "reminded", r.Reminded, "purged", r.Purged, "duration", time.Since(start))
+				"accepted", r.Accepted, "reminded", r.Reminded, "milestones", r.Milestones, "purged", r.Purged, "duration", time.Since(start))
 		}
 		jitter := time.Duration(rand.Int64N(int64(every) / 5))
 		select {

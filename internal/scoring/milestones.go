@@ -158,3 +158,63 @@ func (s *Service) project(ctx context.Context, rel relationship.Relationship, me
 	pr.EstimatedDate, pr.OccurrencesNeeded, pr.WithinPatience = &date, &p.OccurrencesNeeded, &within
 	return pr, nil
 }
+
+// Dirty is a member whose score changed since milestones were last checked.
+type Dirty struct {
+	RelationshipID string
+	MemberID       string
+}
+
+// MilestoneStore is what recording milestones needs.
+type MilestoneStore interface {
+	// DirtyMembers lists members whose score changed since they were cleared.
+	DirtyMembers(ctx context.Context, limit int) ([]Dirty, error)
+	// ClearDirty clears a member's mark and reports whether this call did.
+	ClearDirty(ctx context.Context, d Dirty) (bool, error)
+	// RecordMilestones stores milestones of a rebuilding period that are
+	// not stored yet and records a milestone.reached event for each, in one
+	// transaction, returning how many were new.
+	RecordMilestones(ctx context.Context, d Dirty, periodStart time.Time, ms []Milestone, now time.Time) (int, error)
+}
+
+// RecordMilestones looks for new milestones of every member whose score
+// changed, and records each once per rebuilding period (with a
+// milestone.reached event). Racing instances record each once: the
+// milestone's key decides.
+func (s *Service) RecordMilestones(ctx context.Context, st MilestoneStore) (int, error) {
+	now := s.now()
+	total := 0
+	ds, err := st.DirtyMembers(ctx, 200)
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range ds {
+		cleared, err := st.ClearDirty(ctx, d)
+		if err != nil || !cleared {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		rel, err := s.store.Relationship(ctx, d.RelationshipID)
+		if err != nil {
+			return total, err
+		}
+		start := rel.CreatedAt
+		if at, _, ok, err := s.store.LatestBreach(ctx, rel.ID, d.MemberID, now); err != nil {
+			return total, err
+		} else if ok {
+			start = at
+		}
+		ms, err := s.milestones(ctx, rel, d.MemberID, start, now)
+		if err != nil {
+			return total, err
+		}
+		n, err := st.RecordMilestones(ctx, d, start, ms, now)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}

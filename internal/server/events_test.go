@@ -169,3 +169,45 @@ func TestFeedNeverSkipsUnderConcurrentWriters(t *testing.T) {
 		}
 	})
 }
+
+// Milestones are announced once per rebuilding period, and again after a
+// new breach starts a new period.
+func TestMilestoneEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+			"member_id": ana.ID, "description": "x", "severity": "minor", "occurred_at": ts(now.AddDate(0, 0, -10))})
+		for d := 9; d >= 1; d-- {
+			keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -d), "kept", ben)
+		}
+		tick(t, app)
+		tick(t, app)
+		names := func() map[string]int {
+			es, _ := feed(t, app, ben.AccessToken, "", "&types=milestone.reached")
+			out := map[string]int{}
+			for _, e := range es {
+				d := e["data"].(map[string]any)
+				if d["member_id"] != ana.ID {
+					t.Fatalf("milestone for %v", d["member_id"])
+				}
+				out[d["name"].(string)]++
+			}
+			return out
+		}
+		got := names()
+		if got["first_kept"] != 1 || got["streak_7"] != 1 || got["streak_30"] != 0 {
+			t.Fatalf("milestones %v", got)
+		}
+		// A new breach, a new period: first_kept can be reached again.
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+			"member_id": ana.ID, "description": "again", "severity": "minor"})
+		later(t, app, time.Hour, &ana, &ben)
+		keptOn(t, app, rel, ana, ben, app.Clock.Now().Add(-time.Minute), "kept", ben)
+		tick(t, app)
+		if got := names(); got["first_kept"] != 2 || got["streak_7"] != 1 {
+			t.Fatalf("after a new breach: %v", got)
+		}
+	})
+}

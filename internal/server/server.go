@@ -16,6 +16,7 @@ import (
 
 	"github.com/troth-app/troth"
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/httpapi"
@@ -87,6 +88,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	accounts := account.NewService(db.Accounts(), password.NewHasher(params), tokens, cfg.RefreshTokenTTL, opt.Now)
 
 	promises := promise.NewService(db.Promises(), opt.Now)
+	scores := scoring.NewService(db.Scores(), opt.Now)
 	w, r := db.SQL()
 	pools := map[string]*sql.DB{"troth_writer": w}
 	if r != w {
@@ -94,12 +96,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	h := httpapi.New(httpapi.Deps{
 		Accounts:       accounts,
+		APIKeys:        apikey.NewService(db.APIKeys(), opt.Now),
 		Tokens:         tokens,
 		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
 		Idempotency:    db.Idempotency(),
 		Promises:       promises,
 		Trust:          trust.NewService(db.Trust(), opt.Now),
-		Scores:         scoring.NewService(db.Scores(), opt.Now),
+		Scores:         scores,
 		Feed:           event.NewFeed(db.Events()),
 		DB:             db,
 		Metrics:        httpapi.NewMetrics(pools),
@@ -114,6 +117,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	sched := &schedule.Scheduler{
 		Promises: promises, Purger: db.Idempotency(), KeepIdempotency: idempotency.TTL,
 		Events: db.Events(), KeepEvents: cfg.EventRetention,
+		Scores: scores, Milestones: db.Scores(),
 		Now: opt.Now, Log: log, Every: cfg.SchedulerEvery,
 	}
 	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, handler: h}, nil

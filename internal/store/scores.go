@@ -310,6 +310,9 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 	if err := scoring.Refresh(ctx, s, relID, memberID, t); err != nil {
 		return err
 	}
+	if err := s.markDirty(ctx, relID, memberID); err != nil {
+		return err
+	}
 	after, err := scoring.FromRollups(ctx, s, rel, memberID, now)
 	if err != nil || after.Level == before.Level {
 		return err
@@ -323,4 +326,79 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 type levelChange struct {
 	api.Score
 	PreviousLevel string `json:"previous_level"`
+}
+
+type milestoneRow struct {
+	RelationshipID string `gorm:"primaryKey"`
+	MemberID       string `gorm:"primaryKey"`
+	PeriodStart    int64  `gorm:"primaryKey"`
+	Name           string `gorm:"primaryKey"`
+	ReachedAt      int64
+}
+
+func (milestoneRow) TableName() string { return "milestones" }
+
+type dirtyRow struct {
+	RelationshipID string `gorm:"primaryKey"`
+	MemberID       string `gorm:"primaryKey"`
+}
+
+func (dirtyRow) TableName() string { return "score_dirty" }
+
+// markDirty notes, in the change's transaction, that a member's milestones
+// need a look.
+func (s *Scores) markDirty(ctx context.Context, relID, memberID string) error {
+	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&dirtyRow{RelationshipID: relID, MemberID: memberID}).Error
+	return translate(err, "score")
+}
+
+// DirtyMembers implements scoring.MilestoneStore.
+func (s *Scores) DirtyMembers(ctx context.Context, limit int) ([]scoring.Dirty, error) {
+	var rows []dirtyRow
+	err := s.r.WithContext(ctx).Order("relationship_id, member_id").Limit(limit).Find(&rows).Error
+	out := make([]scoring.Dirty, len(rows))
+	for i, r := range rows {
+		out[i] = scoring.Dirty{RelationshipID: r.RelationshipID, MemberID: r.MemberID}
+	}
+	return out, translate(err, "score")
+}
+
+// ClearDirty implements scoring.MilestoneStore.
+func (s *Scores) ClearDirty(ctx context.Context, d scoring.Dirty) (bool, error) {
+	res := s.w.WithContext(ctx).Where("relationship_id = ? AND member_id = ?", d.RelationshipID, d.MemberID).Delete(&dirtyRow{})
+	return res.RowsAffected == 1, translate(res.Error, "score")
+}
+
+// RecordMilestones implements scoring.MilestoneStore.
+func (s *Scores) RecordMilestones(ctx context.Context, d scoring.Dirty, periodStart time.Time, ms []scoring.Milestone, now time.Time) (int, error) {
+	n := 0
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		for _, m := range ms {
+			row := milestoneRow{RelationshipID: d.RelationshipID, MemberID: d.MemberID, PeriodStart: micros(periodStart),
+				Name: m.Name, ReachedAt: micros(m.ReachedAt)}
+			res := tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			n++
+			data := api.Milestone{Name: m.Name, ReachedAt: m.ReachedAt}
+			if err := s.db.emit(ctx, tx, event.Event{Type: event.MilestoneReached, RelationshipID: d.RelationshipID, ActorID: "system", CreatedAt: now},
+				milestoneReached{MemberID: d.MemberID, PeriodStartedAt: periodStart, Milestone: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, translate(err, "milestone")
+}
+
+// milestoneReached is the data of milestone.reached.
+type milestoneReached struct {
+	api.Milestone
+	MemberID        string    `json:"member_id"`
+	PeriodStartedAt time.Time `json:"period_started_at"`
 }

@@ -5,6 +5,7 @@ package wire
 import (
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/score"
@@ -150,4 +151,9 @@ func Snapshot(v any) any {
 		return Score(x)
 	}
 	return v
+}
+
+// APIKey is the wire form of an API key (never its secret).
+func APIKey(k apikey.Key) api.APIKey {
+	return api.APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: k.Scope, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
 }

@@ -83,7 +83,7 @@ func convert(swagger []byte) ([]byte, error) {
 	if err := useBearerScheme(doc3); err != nil {
 		return nil, err
 	}
-	if err := addInternalError(doc3); err != nil {
+	if err := addCommonProblems(doc3); err != nil {
 		return nil, err
 	}
 	problemResponses(doc3)
@@ -189,9 +189,10 @@ func mergeScopes(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// addInternalError gives every operation a 500 response with the Problem
+// addCommonProblems gives every operation a 500 response, and every secured
+// write a 403 (read-only API keys), with the Problem
 // schema unless it documents one.
-func addInternalError(doc *openapi3.T) error {
+func addCommonProblems(doc *openapi3.T) error {
 	if doc.Components == nil || doc.Components.Schemas["Problem"] == nil {
 		return errors.New("components.schemas.Problem is missing: annotate api.Problem with // @name Problem")
 	}
@@ -199,39 +200,51 @@ func addInternalError(doc *openapi3.T) error {
 		return nil
 	}
 	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
+		for method, op := range item.Operations() {
 			if op.Responses == nil {
 				op.Responses = openapi3.NewResponses()
 			}
-			if op.Responses.Value("500") != nil {
-				continue
+			problem := func(status, desc string) {
+				if op.Responses.Value(status) != nil {
+					return
+				}
+				op.Responses.Set(status, &openapi3.ResponseRef{Value: &openapi3.Response{
+					Description: &desc,
+					Content:     openapi3.NewContentWithJSONSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Problem", doc.Components.Schemas["Problem"].Value)),
+				}})
 			}
-			desc := "an internal error; the problem's request_id identifies it in the server's logs"
-			op.Responses.Set("500", &openapi3.ResponseRef{Value: &openapi3.Response{
-				Description: &desc,
-				Content:     openapi3.NewContentWithJSONSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Problem", doc.Components.Schemas["Problem"].Value)),
-			}})
+			problem("500", "an internal error; the problem's request_id identifies it in the server's logs")
+			if method != "GET" && method != "HEAD" && op.Security != nil && len(*op.Security) > 0 {
+				problem("403", "insufficient_scope: a read-only API key cannot change anything")
+			}
 		}
 	}
 	return nil
 }
 
-// problemResponses moves the application/json content of error responses to
-// application/problem+json, keeping the schema.
+// problemResponses makes every error response an application/problem+json
+// document, keeping the schema: swag has one produces list per operation, so
+// an operation producing, say, image/svg+xml would otherwise declare its
+// problems in that type too.
 func problemResponses(doc *openapi3.T) {
 	fix := func(status string, ref *openapi3.ResponseRef) {
-		if !isErrorStatus(status) || ref == nil || ref.Value == nil {
+		if !isErrorStatus(status) || ref == nil || ref.Value == nil || len(ref.Value.Content) == 0 {
 			return
 		}
 		content := ref.Value.Content
-		mt, ok := content[jsonMIME]
-		if !ok {
-			return
+		mt := content[problemMIME]
+		if mt == nil {
+			mt = content[jsonMIME]
 		}
-		delete(content, jsonMIME)
-		if _, exists := content[problemMIME]; !exists {
-			content[problemMIME] = mt
+		if mt == nil {
+			types := make([]string, 0, len(content))
+			for t := range content {
+				types = append(types, t)
+			}
+			slices.Sort(types)
+			mt = content[types[0]]
 		}
+		ref.Value.Content = openapi3.Content{problemMIME: mt}
 	}
 	if doc.Paths != nil {
 		for _, item := range doc.Paths.Map() {

@@ -27,3 +27,11 @@ CREATE TABLE milestones (
     reached_at      BIGINT NOT NULL,
     PRIMARY KEY (relationship_id, member_id, period_start, name)
 );
+
+-- Members whose score changed since the scheduler last looked for new
+-- milestones (written in the change's transaction, cleared by the scheduler).
+CREATE TABLE score_dirty (
+    relationship_id TEXT NOT NULL,
+    member_id       TEXT NOT NULL,
+    PRIMARY KEY (relationship_id, member_id)
+);
