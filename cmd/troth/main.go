@@ -27,6 +27,7 @@ import (
 	"github.com/troth-app/troth/internal/server"
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
+	"github.com/troth-app/troth/internal/webhook"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -116,6 +117,11 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer db.Close()
 	applied, err := db.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	// River keeps the webhook delivery queue in tables of its own.
+	w, _ := db.SQL()
+	if err := webhook.MigrateQueue(ctx, w, db.Dialect() == store.Postgres); err != nil {
 		return err
 	}
 	v, err := db.SchemaVersion(ctx)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/troth-app/troth/internal/store"
 )
 
 func TestVersionAndUsage(t *testing.T) {
@@ -79,8 +81,22 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	if !strings.Contains(out.String(), "new signing key") {
 		t.Fatalf("keys rotate printed %q", out.String())
 	}
-	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, &bytes.Buffer{}); err != nil {
+	// `troth migrate` also creates the webhook queue's tables (River's), so
+	// `serve -migrate=false` can start on what it prepared.
+	freshPath := filepath.Join(t.TempDir(), "fresh.db")
+	fresh := map[string]string{"TROTH_DATABASE_URL": freshPath}
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return fresh[k] }, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), freshPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w, _ := db.SQL()
+	var jobs int
+	if err := w.QueryRow("SELECT COUNT(*) FROM river_job").Scan(&jobs); err != nil {
+		t.Fatalf("river's tables after troth migrate: %v", err)
 	}
 	// Every log line is JSON.
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {

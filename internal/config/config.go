@@ -34,6 +34,19 @@ type Config struct {
 	SchedulerEvery time.Duration
 	// EventRetention is how long events are kept (TROTH_EVENT_RETENTION).
 	EventRetention time.Duration
+	// WebhookAllowPrivate allows webhook URLs with http:// and private,
+	// loopback or link-local addresses: for development and tests only
+	// (TROTH_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
+	// WebhookRetrySchedule is the pause before each delivery attempt; nil
+	// means the standard one (TROTH_WEBHOOK_RETRY_SCHEDULE, comma-separated).
+	WebhookRetrySchedule []time.Duration
+	// WebhookPollEvery is how often the dispatcher looks for new events
+	// (TROTH_WEBHOOK_POLL_EVERY).
+	WebhookPollEvery time.Duration
+	// WebhookWorkers is how many attempts one instance makes at once
+	// (TROTH_WEBHOOK_WORKERS).
+	WebhookWorkers int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -53,6 +66,9 @@ func Default() Config {
 		ShutdownTimeout: 20 * time.Second,
 		SchedulerEvery:  15 * time.Second,
 		EventRetention:  90 * 24 * time.Hour,
+
+		WebhookPollEvery: 200 * time.Millisecond,
+		WebhookWorkers:   50,
 	}
 }
 
@@ -109,6 +125,10 @@ func (c *Config) fromEnv(getenv func(string) string) []error {
 	env("TROTH_SHUTDOWN_TIMEOUT", durationSetter(&c.ShutdownTimeout))
 	env("TROTH_SCHEDULER_EVERY", durationSetter(&c.SchedulerEvery))
 	env("TROTH_EVENT_RETENTION", durationSetter(&c.EventRetention))
+	env("TROTH_WEBHOOK_ALLOW_PRIVATE", boolSetter(&c.WebhookAllowPrivate))
+	env("TROTH_WEBHOOK_RETRY_SCHEDULE", c.setRetrySchedule)
+	env("TROTH_WEBHOOK_POLL_EVERY", durationSetter(&c.WebhookPollEvery))
+	env("TROTH_WEBHOOK_WORKERS", intSetter(&c.WebhookWorkers, 1))
 	return errs
 }
 
@@ -129,6 +149,10 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Func("shutdown-timeout", "grace period for in-flight requests on SIGTERM (TROTH_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
 	fs.Func("scheduler-every", "pause between scheduler runs (TROTH_SCHEDULER_EVERY)", durationSetter(&c.SchedulerEvery))
 	fs.Func("event-retention", "how long events are kept (TROTH_EVENT_RETENTION)", durationSetter(&c.EventRetention))
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "allow http:// and private addresses in webhook URLs, for development (TROTH_WEBHOOK_ALLOW_PRIVATE)")
+	fs.Func("webhook-retry-schedule", "comma-separated pauses before each webhook attempt (TROTH_WEBHOOK_RETRY_SCHEDULE)", c.setRetrySchedule)
+	fs.Func("webhook-poll-every", "how often new events are dispatched to webhooks (TROTH_WEBHOOK_POLL_EVERY)", durationSetter(&c.WebhookPollEvery))
+	fs.Func("webhook-workers", "concurrent webhook attempts per instance (TROTH_WEBHOOK_WORKERS)", intSetter(&c.WebhookWorkers, 1))
 }
 
 func (c *Config) validate() error {
@@ -143,6 +167,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("TROTH_REFRESH_TOKEN_TTL: %s is outside 1h–8760h", c.RefreshTokenTTL)
 	case c.SchedulerEvery < time.Second || c.SchedulerEvery > time.Hour:
 		return fmt.Errorf("TROTH_SCHEDULER_EVERY: %s is outside 1s–1h", c.SchedulerEvery)
+	case c.WebhookPollEvery < 10*time.Millisecond || c.WebhookPollEvery > time.Minute:
+		return fmt.Errorf("TROTH_WEBHOOK_POLL_EVERY: %s is outside 10ms–1m", c.WebhookPollEvery)
 	case c.EventRetention < time.Hour:
 		return fmt.Errorf("TROTH_EVENT_RETENTION: %s is shorter than 1h", c.EventRetention)
 	case c.Issuer == "" || c.Audience == "":
@@ -189,6 +215,22 @@ func (c *Config) setTrustedProxies(v string) error {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
+	return nil
+}
+
+func (c *Config) setRetrySchedule(v string) error {
+	var ds []time.Duration
+	for _, s := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 || d > 7*24*time.Hour {
+			return fmt.Errorf("invalid pause %q (want durations from 0s to 168h)", s)
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) > 20 {
+		return fmt.Errorf("at most 20 attempts, got %d", len(ds))
+	}
+	c.WebhookRetrySchedule = ds
 	return nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/token"
 	"github.com/troth-app/troth/internal/trust"
+	"github.com/troth-app/troth/internal/webhook"
 )
 
 // Pinger reports whether the database answers.
@@ -71,6 +72,9 @@ type Deps struct {
 	Now func() time.Time
 	// Outer middleware, outermost first (tests add response validation).
 	Outer []echo.MiddlewareFunc
+
+	// Webhooks serves webhook endpoints, their delivery log, pings and redelivery.
+	Webhooks *webhook.Service
 }
 
 type handlers struct {
@@ -174,4 +178,14 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.GET("/v1/relationships/:id/timeline.svg", h.getTimelineSVG, h.requireAuth)
 
 	e.GET("/v1/events", h.listEvents, h.requireAuth)
+
+	e.POST("/v1/webhooks", h.createWebhook, h.requireAuth, h.idem)
+	e.GET("/v1/webhooks", h.listWebhooks, h.requireAuth)
+	e.GET("/v1/webhooks/:id", h.getWebhook, h.requireAuth)
+	e.PATCH("/v1/webhooks/:id", h.updateWebhook, h.requireAuth)
+	e.DELETE("/v1/webhooks/:id", h.deleteWebhook, h.requireAuth)
+	e.POST("/v1/webhooks/:id/rotate-secret", h.rotateWebhookSecret, h.requireAuth, h.idem)
+	e.POST("/v1/webhooks/:id/ping", h.pingWebhook, h.requireAuth, h.idem)
+	e.GET("/v1/webhooks/:id/deliveries", h.listWebhookDeliveries, h.requireAuth)
+	e.POST("/v1/webhooks/:id/deliveries/:delivery_id/redeliver", h.redeliverWebhook, h.requireAuth, h.idem)
 }

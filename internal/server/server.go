@@ -29,6 +29,7 @@ import (
 	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/token"
 	"github.com/troth-app/troth/internal/trust"
+	"github.com/troth-app/troth/internal/webhook"
 )
 
 // Server is a running troth: its database, services and HTTP handler.
@@ -39,7 +40,10 @@ type Server struct {
 	Tokens *token.Service
 	// Scheduler applies time-driven transitions; Serve runs it.
 	Scheduler *schedule.Scheduler
-	handler   *echo.Echo
+	// Webhooks delivers events to webhook endpoints; Serve runs it.
+	Webhooks *webhook.Runner
+	hooks    *webhook.System
+	handler  *echo.Echo
 }
 
 // Options are what tests may change beyond the configuration.
@@ -94,6 +98,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if r != w {
 		pools["troth_reader"] = r
 	}
+	metrics := httpapi.NewMetrics(pools)
+	hooks, err := webhook.New(ctx, webhook.Options{
+		Store:   db.Webhooks(),
+		Queue:   webhook.QueueConfig{DB: w, Postgres: db.Dialect() == store.Postgres, PostgresURL: postgresURL(cfg), Workers: cfg.WebhookWorkers},
+		Migrate: cfg.Migrate, AllowPrivate: cfg.WebhookAllowPrivate, Schedule: cfg.WebhookRetrySchedule,
+		PollEvery: cfg.WebhookPollEvery, Registry: metrics.Registry, Now: opt.Now, Log: log,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("webhooks: %w", err))
+	}
 	h := httpapi.New(httpapi.Deps{
 		Accounts:       accounts,
 		APIKeys:        apikey.NewService(db.APIKeys(), opt.Now),
@@ -105,7 +119,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Scores:         scores,
 		Feed:           event.NewFeed(db.Events()),
 		DB:             db,
-		Metrics:        httpapi.NewMetrics(pools),
+		Webhooks:       hooks.Service,
+		Metrics:        metrics,
 		Log:            log,
 		OpenAPI:        troth.OpenAPI,
 		IPExtractor:    ipExtractor(cfg),
@@ -120,7 +135,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Scores: scores, Milestones: db.Scores(),
 		Now: opt.Now, Log: log, Every: cfg.SchedulerEvery,
 	}
-	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, handler: h}, nil
+	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, Webhooks: hooks.Runner, hooks: hooks, handler: h}, nil
+}
+
+// postgresURL is the URL for River's LISTEN connection, "" on SQLite.
+func postgresURL(cfg config.Config) string {
+	if cfg.IsPostgres() {
+		return cfg.DatabaseURL
+	}
+	return ""
 }
 
 // ipExtractor trusts X-Forwarded-For only from configured proxies; with
@@ -142,8 +165,12 @@ func ipExtractor(cfg config.Config) echo.IPExtractor {
 // Handler is the HTTP handler of the API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.DB.Close() }
+// Close stops webhook delivery, if it runs, and releases the database.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(s.hooks.Close(ctx), s.DB.Close())
+}
 
 // Serve listens on the configured address until ctx is cancelled, then
 // stops accepting connections and waits up to the shutdown timeout for
@@ -174,6 +201,16 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	schedDone := make(chan struct{})
 	go func() { defer close(schedDone); s.Scheduler.Run(schedCtx) }()
 	defer func() { stopSched(); <-schedDone }()
+	if err := s.Webhooks.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		wctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := s.Webhooks.Stop(wctx); err != nil {
+			s.log.Error("stop webhooks", "error", err.Error())
+		}
+	}()
 	s.log.Info("listening", "addr", ln.Addr().String(), "dialect", s.DB.Dialect())
 	select {
 	case err := <-errc:

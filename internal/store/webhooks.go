@@ -1,0 +1,467 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/page"
+	"github.com/troth-app/troth/internal/webhook"
+)
+
+type endpointRow struct {
+	ID                string `gorm:"primaryKey"`
+	OwnerID           string
+	URL               string `gorm:"column:url"`
+	EventTypes        string
+	Description       string
+	Secret            string
+	PreviousSecret    *string
+	PreviousExpiresAt *int64
+	DisabledAt        *int64
+	DisabledReason    *string
+	FailingSince      *int64
+	FromSeq           int64
+	CreatedAt         int64 `gorm:"autoCreateTime:false"`
+	UpdatedAt         int64 `gorm:"autoUpdateTime:false"`
+}
+
+func (endpointRow) TableName() string { return "webhook_endpoints" }
+
+type deliveryRow struct {
+	ID            string `gorm:"primaryKey"`
+	EndpointID    string
+	OwnerID       string
+	EventID       string
+	EventType     string
+	Status        string
+	Attempt       int
+	ResponseCode  *int
+	ResponseBody  *string
+	DurationMS    *int64 `gorm:"column:duration_ms"`
+	Error         *string
+	NextAttemptAt *int64
+	CreatedAt     int64 `gorm:"autoCreateTime:false"`
+	CompletedAt   *int64
+}
+
+func (deliveryRow) TableName() string { return "webhook_deliveries" }
+
+func fromEndpoint(e webhook.Endpoint) endpointRow {
+	return endpointRow{
+		ID: e.ID, OwnerID: e.OwnerID, URL: e.URL, EventTypes: strings.Join(e.EventTypes, " "), Description: e.Description,
+		Secret: e.Secret, PreviousSecret: nullable(e.PreviousSecret), PreviousExpiresAt: microsPtr(e.PreviousExpiresAt),
+		DisabledAt: microsPtr(e.DisabledAt), DisabledReason: nullable(e.DisabledReason), FailingSince: microsPtr(e.FailingSince),
+		CreatedAt: micros(e.CreatedAt), UpdatedAt: micros(e.UpdatedAt),
+	}
+}
+
+func toEndpoint(r endpointRow) webhook.Endpoint {
+	return webhook.Endpoint{
+		ID: r.ID, OwnerID: r.OwnerID, URL: r.URL, EventTypes: strings.Fields(r.EventTypes), Description: r.Description,
+		Secret: r.Secret, PreviousSecret: deref(r.PreviousSecret), PreviousExpiresAt: fromMicrosPtr(r.PreviousExpiresAt),
+		DisabledAt: fromMicrosPtr(r.DisabledAt), DisabledReason: deref(r.DisabledReason), FailingSince: fromMicrosPtr(r.FailingSince),
+		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+	}
+}
+
+func fromDelivery(d webhook.Delivery) deliveryRow {
+	return deliveryRow{
+		ID: d.ID, EndpointID: d.EndpointID, OwnerID: d.OwnerID, EventID: d.EventID, EventType: d.EventType, Status: d.Status,
+		Attempt: d.Attempt, ResponseCode: d.ResponseCode, ResponseBody: d.ResponseBody, DurationMS: d.DurationMS, Error: d.Error,
+		NextAttemptAt: microsPtr(d.NextAttemptAt), CreatedAt: micros(d.CreatedAt), CompletedAt: microsPtr(d.CompletedAt),
+	}
+}
+
+func toDelivery(r deliveryRow) webhook.Delivery {
+	return webhook.Delivery{
+		ID: r.ID, EndpointID: r.EndpointID, OwnerID: r.OwnerID, EventID: r.EventID, EventType: r.EventType, Status: r.Status,
+		Attempt: r.Attempt, ResponseCode: r.ResponseCode, ResponseBody: r.ResponseBody, DurationMS: r.DurationMS, Error: r.Error,
+		NextAttemptAt: fromMicrosPtr(r.NextAttemptAt), CreatedAt: fromMicros(r.CreatedAt), CompletedAt: fromMicrosPtr(r.CompletedAt),
+	}
+}
+
+// sqlTx returns the *sql.Tx behind a GORM transaction, for River.
+func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
+	switch p := tx.Statement.ConnPool.(type) {
+	case *sql.Tx:
+		return p, nil
+	case *gorm.PreparedStmtTX:
+		if t, ok := p.Tx.(*sql.Tx); ok {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("transaction pool is %T, not *sql.Tx", tx.Statement.ConnPool)
+}
+
+func enqueueIn(ctx context.Context, tx *gorm.DB, enqueue webhook.Enqueue, jobs []webhook.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	t, err := sqlTx(tx)
+	if err != nil {
+		return err
+	}
+	if err := enqueue(ctx, t, jobs); err != nil {
+		return fmt.Errorf("enqueue %d delivery jobs: %w", len(jobs), err)
+	}
+	return nil
+}
+
+// Webhooks keeps webhook endpoints and deliveries.
+type Webhooks struct{ db *DB }
+
+// Webhooks returns the webhook store.
+func (db *DB) Webhooks() *Webhooks { return &Webhooks{db: db} }
+
+var _ webhook.Store = (*Webhooks)(nil)
+
+// CreateEndpoint stores a new endpoint, which receives the events
+// committed after it.
+func (s *Webhooks) CreateEndpoint(ctx context.Context, e webhook.Endpoint) error {
+	row := fromEndpoint(e)
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Raw("SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&row.FromSeq).Error; err != nil {
+			return err
+		}
+		return tx.Create(&row).Error
+	})
+	return translate(err, "webhook")
+}
+
+// Endpoint returns one of the owner's endpoints.
+func (s *Webhooks) Endpoint(ctx context.Context, ownerID, id string) (webhook.Endpoint, error) {
+	var row endpointRow
+	err := s.db.r.WithContext(ctx).Where("id = ? AND owner_id = ?", id, ownerID).Take(&row).Error
+	if err != nil {
+		return webhook.Endpoint{}, translate(err, "webhook")
+	}
+	return toEndpoint(row), nil
+}
+
+// Endpoints lists the owner's endpoints by id after p.After.
+func (s *Webhooks) Endpoints(ctx context.Context, ownerID string, p page.Request) ([]webhook.Endpoint, error) {
+	q := s.db.r.WithContext(ctx).Where("owner_id = ?", ownerID)
+	if len(p.After) == 1 {
+		q = q.Where("id > ?", p.After[0])
+	}
+	var rows []endpointRow
+	if err := q.Order("id").Limit(p.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "webhook")
+	}
+	out := make([]webhook.Endpoint, len(rows))
+	for i, r := range rows {
+		out[i] = toEndpoint(r)
+	}
+	return out, nil
+}
+
+// UpdateEndpoint writes every mutable field of an endpoint.
+func (s *Webhooks) UpdateEndpoint(ctx context.Context, e webhook.Endpoint) error {
+	r := fromEndpoint(e)
+	res := s.db.w.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND owner_id = ?", e.ID, e.OwnerID).Updates(map[string]any{
+		"url": r.URL, "event_types": r.EventTypes, "description": r.Description, "secret": r.Secret,
+		"previous_secret": r.PreviousSecret, "previous_expires_at": r.PreviousExpiresAt, "disabled_at": r.DisabledAt,
+		"disabled_reason": r.DisabledReason, "failing_since": r.FailingSince, "updated_at": r.UpdatedAt,
+	})
+	if res.Error != nil {
+		return translate(res.Error, "webhook")
+	}
+	if res.RowsAffected == 0 {
+		return fault.NotFound("webhook")
+	}
+	return nil
+}
+
+// DeleteEndpoint deletes an endpoint and, by cascade, its deliveries.
+func (s *Webhooks) DeleteEndpoint(ctx context.Context, ownerID, id string) error {
+	res := s.db.w.WithContext(ctx).Where("id = ? AND owner_id = ?", id, ownerID).Delete(&endpointRow{})
+	if res.Error != nil {
+		return translate(res.Error, "webhook")
+	}
+	if res.RowsAffected == 0 {
+		return fault.NotFound("webhook")
+	}
+	return nil
+}
+
+// Ping records the ping event, its delivery and its job in one transaction.
+func (s *Webhooks) Ping(ctx context.Context, ev event.Event, data any, d webhook.Delivery, enqueue webhook.Enqueue) error {
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		row := fromDelivery(d)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := enqueueIn(ctx, tx, enqueue, []webhook.Job{{DeliveryID: d.ID, Attempt: 1}}); err != nil {
+			return err
+		}
+		return s.db.emit(ctx, tx, ev, data)
+	})
+	return translate(err, "webhook delivery")
+}
+
+// Redeliver records a new delivery of an event still retained, and its job.
+func (s *Webhooks) Redeliver(ctx context.Context, d webhook.Delivery, enqueue webhook.Enqueue) error {
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&eventRow{}).Where("id = ?", d.EventID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return fault.New(fault.KindGone, "event_expired", "the event is past retention and cannot be delivered again")
+		}
+		row := fromDelivery(d)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return enqueueIn(ctx, tx, enqueue, []webhook.Job{{DeliveryID: d.ID, Attempt: 1}})
+	})
+	return translate(err, "webhook delivery")
+}
+
+// Deliveries lists an endpoint's deliveries, newest first, before p.After.
+func (s *Webhooks) Deliveries(ctx context.Context, endpointID string, p page.Request) ([]webhook.Delivery, error) {
+	q := s.db.r.WithContext(ctx).Where("endpoint_id = ?", endpointID)
+	if len(p.After) == 1 {
+		q = q.Where("id < ?", p.After[0])
+	}
+	var rows []deliveryRow
+	if err := q.Order("id DESC").Limit(p.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "webhook delivery")
+	}
+	out := make([]webhook.Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = toDelivery(r)
+	}
+	return out, nil
+}
+
+// Delivery returns one delivery of an endpoint.
+func (s *Webhooks) Delivery(ctx context.Context, endpointID, id string) (webhook.Delivery, error) {
+	var row deliveryRow
+	if err := s.db.r.WithContext(ctx).Where("id = ? AND endpoint_id = ?", id, endpointID).Take(&row).Error; err != nil {
+		return webhook.Delivery{}, translate(err, "webhook delivery")
+	}
+	return toDelivery(row), nil
+}
+
+// Work loads a delivery with its endpoint and event; the event is zero
+// when retention has removed it.
+func (s *Webhooks) Work(ctx context.Context, deliveryID string) (webhook.Work, error) {
+	r := s.db.r.WithContext(ctx)
+	var d deliveryRow
+	if err := r.Where("id = ?", deliveryID).Take(&d).Error; err != nil {
+		return webhook.Work{}, translate(err, "webhook delivery")
+	}
+	var e endpointRow
+	if err := r.Where("id = ?", d.EndpointID).Take(&e).Error; err != nil {
+		return webhook.Work{}, translate(err, "webhook")
+	}
+	w := webhook.Work{Delivery: toDelivery(d), Endpoint: toEndpoint(e)}
+	var ev []eventRow
+	if err := r.Where("id = ?", d.EventID).Limit(1).Find(&ev).Error; err != nil {
+		return webhook.Work{}, translate(err, "event")
+	}
+	if len(ev) == 1 {
+		w.Event = toEvent(ev[0])
+	}
+	return w, nil
+}
+
+// Record stores an attempt's result, keeps the endpoint's failure record,
+// disables it when the result says so (telling the owner with a
+// webhook.disabled event) and enqueues the next attempt, all in one
+// transaction. It does nothing when the delivery is no longer waiting for
+// this attempt.
+func (s *Webhooks) Record(ctx context.Context, r webhook.Result, enqueue webhook.Enqueue) (bool, error) {
+	done := false
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		at := micros(r.At)
+		var completed *int64
+		if r.Status == webhook.StatusSucceeded || r.Status == webhook.StatusFailed {
+			completed = &at
+		}
+		res := tx.Model(&deliveryRow{}).
+			Where("id = ? AND attempt = ? AND status IN ?", r.DeliveryID, r.Attempt-1, []string{webhook.StatusPending, webhook.StatusRetrying}).
+			Updates(map[string]any{
+				"status": r.Status, "attempt": r.Attempt, "response_code": r.Code, "response_body": r.Body,
+				"duration_ms": r.DurationMS, "error": r.Error, "next_attempt_at": microsPtr(r.NextAt), "completed_at": completed,
+			})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		done = true
+		var d deliveryRow
+		if err := tx.Select("endpoint_id", "owner_id").Where("id = ?", r.DeliveryID).Take(&d).Error; err != nil {
+			return err
+		}
+		if err := s.recordEndpoint(ctx, tx, d, r); err != nil {
+			return err
+		}
+		if r.Next != nil {
+			return enqueueIn(ctx, tx, enqueue, []webhook.Job{*r.Next})
+		}
+		return nil
+	})
+	return done, translate(err, "webhook delivery")
+}
+
+func (s *Webhooks) recordEndpoint(ctx context.Context, tx *gorm.DB, d deliveryRow, r webhook.Result) error {
+	at := micros(r.At)
+	ep := tx.Model(&endpointRow{}).Where("id = ?", d.EndpointID)
+	switch {
+	case r.Skipped:
+		return nil
+	case r.Status == webhook.StatusSucceeded:
+		return ep.Update("failing_since", nil).Error
+	}
+	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", at, d.EndpointID).Error; err != nil {
+		return err
+	}
+	disable := func(reason string, extra string, args ...any) (bool, error) {
+		q := tx.Model(&endpointRow{}).Where("id = ? AND disabled_at IS NULL", d.EndpointID)
+		if extra != "" {
+			q = q.Where(extra, args...)
+		}
+		res := q.Updates(map[string]any{"disabled_at": at, "disabled_reason": reason, "updated_at": at})
+		return res.RowsAffected == 1, res.Error
+	}
+	reason := ""
+	switch {
+	case r.Disable != "":
+		if ok, err := disable(r.Disable, ""); err != nil {
+			return err
+		} else if ok {
+			reason = r.Disable
+		}
+	case !r.FailingBefore.IsZero():
+		if ok, err := disable(webhook.DisabledFailing, "failing_since <= ?", micros(r.FailingBefore)); err != nil {
+			return err
+		} else if ok {
+			reason = webhook.DisabledFailing
+		}
+	}
+	if reason == "" || r.DisabledEvent == nil {
+		return nil
+	}
+	ev := event.Event{Type: event.WebhookDisabled, UserID: d.OwnerID, ActorID: "system", CreatedAt: r.At}
+	return s.db.emit(ctx, tx, ev, r.DisabledEvent(reason))
+}
+
+var errDispatchRaced = errors.New("another dispatcher moved the cursor")
+
+type dispatchMatch struct {
+	Seq        int64
+	EventID    string
+	EventType  string
+	EndpointID string
+	OwnerID    string
+	EventTypes string
+}
+
+// dispatchSQL pairs the events of a seq range with the enabled endpoints
+// that may see them: those of the event's addressee, and those of the
+// current members of its relationship (the feed's rule). Pings are
+// delivered directly, and endpoints get no events from before they existed.
+const dispatchSQL = `
+SELECT e.seq, e.id AS event_id, e.type AS event_type, w.id AS endpoint_id, w.owner_id, w.event_types
+FROM events e JOIN webhook_endpoints w ON w.owner_id = e.user_id
+WHERE e.seq > ? AND e.seq <= ? AND w.disabled_at IS NULL AND e.type <> ? AND e.seq > w.from_seq
+UNION
+SELECT e.seq, e.id AS event_id, e.type AS event_type, w.id AS endpoint_id, w.owner_id, w.event_types
+FROM events e
+JOIN relationship_members m ON m.relationship_id = e.relationship_id AND m.left_at IS NULL
+JOIN webhook_endpoints w ON w.owner_id = m.user_id
+WHERE e.seq > ? AND e.seq <= ? AND w.disabled_at IS NULL AND e.type <> ? AND e.seq > w.from_seq
+ORDER BY seq, endpoint_id`
+
+// Dispatch turns the next events after the shared cursor into deliveries
+// and jobs and moves the cursor past them with a compare-and-set, in one
+// transaction: when two instances race, one commits and the other rolls
+// back and finds nothing left.
+func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enqueue webhook.Enqueue) (int, error) {
+	// A cheap look on a reader first: most polls find nothing new, and on
+	// SQLite the writer is precious.
+	var last, newest int64
+	r := s.db.r.WithContext(ctx)
+	if err := r.Raw("SELECT last_seq FROM webhook_dispatch WHERE id = 1").Scan(&last).Error; err != nil {
+		return 0, translate(err, "webhook dispatch")
+	}
+	if err := r.Raw("SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&newest).Error; err != nil {
+		return 0, translate(err, "webhook dispatch")
+	}
+	if newest <= last {
+		return 0, nil
+	}
+	n := 0
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var cur int64
+		if err := tx.Raw("SELECT last_seq FROM webhook_dispatch WHERE id = 1").Scan(&cur).Error; err != nil {
+			return err
+		}
+		var seqs []int64
+		if err := tx.Model(&eventRow{}).Where("seq > ?", cur).Order("seq").Limit(limit).Pluck("seq", &seqs).Error; err != nil {
+			return err
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		upto := seqs[len(seqs)-1]
+		var ms []dispatchMatch
+		if err := tx.Raw(dispatchSQL, cur, upto, event.WebhookPing, cur, upto, event.WebhookPing).Scan(&ms).Error; err != nil {
+			return err
+		}
+		var rows []deliveryRow
+		var jobs []webhook.Job
+		for _, m := range ms {
+			ep := webhook.Endpoint{ID: m.EndpointID, OwnerID: m.OwnerID, EventTypes: strings.Fields(m.EventTypes)}
+			if !ep.Wants(m.EventType) {
+				continue
+			}
+			d := webhook.NewDelivery(ep, m.EventID, m.EventType, now)
+			rows = append(rows, fromDelivery(d))
+			jobs = append(jobs, webhook.Job{DeliveryID: d.ID, Attempt: 1})
+		}
+		if len(rows) > 0 {
+			if err := tx.CreateInBatches(rows, 100).Error; err != nil {
+				return err
+			}
+		}
+		if err := enqueueIn(ctx, tx, enqueue, jobs); err != nil {
+			return err
+		}
+		res := tx.Exec("UPDATE webhook_dispatch SET last_seq = ? WHERE id = 1 AND last_seq = ?", upto, cur)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errDispatchRaced
+		}
+		n = len(seqs)
+		return nil
+	})
+	if errors.Is(err, errDispatchRaced) {
+		return 0, nil
+	}
+	return n, translate(err, "webhook dispatch")
+}
+
+// OldestDue returns the due time of the oldest delivery waiting for an
+// attempt that is due by now.
+func (s *Webhooks) OldestDue(ctx context.Context, now time.Time) (*time.Time, error) {
+	var oldest *int64
+	err := s.db.r.WithContext(ctx).Model(&deliveryRow{}).
+		Where("status IN ? AND next_attempt_at <= ?", []string{webhook.StatusPending, webhook.StatusRetrying}, micros(now)).
+		Select("MIN(next_attempt_at)").Scan(&oldest).Error
+	if err != nil {
+		return nil, translate(err, "webhook delivery")
+	}
+	return fromMicrosPtr(oldest), nil
+}
