@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
 
+	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/server/servertest"
 	"github.com/troth-app/troth/internal/store/storetest"
 )
@@ -29,7 +30,12 @@ type authzWorld struct {
 	freshCode      string // a valid invite code
 	breaches       bool   // the breach routes exist
 	checkIns       bool   // the check-in routes exist
+	webhook        string // Ana's webhook endpoint
+	delivery       string // a delivery to it (a ping)
+	apiKey         string // Ana's API key
 }
+
+func allowPrivateWebhooks(c *config.Config) { c.WebhookAllowPrivate = true }
 
 func hasRoute(app *servertest.App, method, path string) bool {
 	for _, r := range app.Server.Handler().(*echo.Echo).Routes() {
@@ -78,6 +84,11 @@ func newAuthzWorld(t *testing.T, app *servertest.App) *authzWorld {
 	if w.checkIns = hasRoute(app, "POST", "/v1/relationships/:id/check-ins"); w.checkIns {
 		do(t, app, 201, "POST", "/v1/relationships/"+w.rel+"/check-ins", w.ben.AccessToken, map[string]any{"subject_id": w.ana.ID, "felt_trust": 6, "note": "better lately"})
 	}
+	// Ana's own things outside the relationship: a webhook endpoint (the
+	// app allows private URLs; no delivery runs), one ping to it, an API key.
+	w.webhook = do(t, app, 201, "POST", "/v1/webhooks", ana, map[string]any{"url": "http://127.0.0.1:9/hook", "description": "Ana's"})["id"].(string)
+	w.delivery = do(t, app, 202, "POST", "/v1/webhooks/"+w.webhook+"/ping", ana, nil)["id"].(string)
+	w.apiKey = do(t, app, 201, "POST", "/v1/api-keys", ana, map[string]any{"name": "Ana's script", "scope": "read"})["id"].(string)
 	return w
 }
 
@@ -125,20 +136,21 @@ func (w *authzWorld) fill(path, code string) (filled, skip string, err error) {
 	ids := map[string]string{
 		"relationships": w.rel, "promises": w.recurring, "occurrences": w.occurrence,
 		"follow-throughs": w.followThrough, "renegotiations": w.renegotiation,
+		"webhooks": w.webhook, "api-keys": w.apiKey,
 	}
 	for i, s := range segs {
 		if !strings.HasPrefix(s, ":") {
 			continue
 		}
 		switch {
-		case prefix == "webhooks" || prefix == "api-keys":
-			return "", fmt.Sprintf("no %s object to probe yet: teach newAuthzWorld to make one of Ana's", prefix), nil
 		case s == ":id" && ids[prefix] != "":
 			segs[i] = ids[prefix]
 		case s == ":code" && prefix == "invites":
 			segs[i] = code
 		case s == ":user_id" && prefix == "relationships":
 			segs[i] = w.ana.ID
+		case s == ":delivery_id" && prefix == "webhooks":
+			segs[i] = w.delivery
 		default:
 			return "", "", fmt.Errorf("route %s: the authorization sweep does not know path parameter %s under /v1/%s; teach authzWorld.fill (authz_test.go) how to make one", path, s, prefix)
 		}
@@ -156,6 +168,9 @@ func (w *authzWorld) snapshot(t *testing.T, token string, pausesOf ...string) ma
 		"/v1/relationships/" + w.rel + "/occurrences?limit=100",
 		"/v1/relationships/" + w.rel + "/follow-throughs?limit=100",
 		"/v1/relationships/" + w.rel + "/renegotiations?limit=100",
+		"/v1/webhooks",
+		"/v1/webhooks/" + w.webhook + "/deliveries?limit=100",
+		"/v1/api-keys",
 	}
 	for _, p := range pausesOf {
 		paths = append(paths, "/v1/promises/"+p+"/pauses?limit=100")
@@ -186,7 +201,7 @@ type sweptRoute struct {
 // and checks that each answers 404 or 401 and that nothing changed.
 func TestOutsidersSeeNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		app := servertest.New(t, b)
+		app := servertest.New(t, b, allowPrivateWebhooks)
 		w := newAuthzWorld(t, app)
 		before := w.snapshot(t, w.ana.AccessToken, w.recurring)
 		bodies := w.bodies(t)
@@ -295,7 +310,7 @@ func TestOutsidersSeeNothing(t *testing.T) {
 // nothing.
 func TestRoleChecks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		app := servertest.New(t, b)
+		app := servertest.New(t, b, allowPrivateWebhooks)
 		w := newAuthzWorld(t, app)
 		now := app.Clock.Now()
 		ana, ben := w.ana.AccessToken, w.ben.AccessToken
