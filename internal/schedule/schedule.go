@@ -14,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/troth-app/troth/internal/promise"
@@ -41,6 +42,9 @@ type Scheduler struct {
 	Log        *slog.Logger
 	// Every is the pause between runs (with up to 20% jitter).
 	Every time.Duration
+	// Optimize refreshes planner statistics, at most hourly.
+	Optimize     func(ctx context.Context) error
+	lastOptimize atomic.Int64 // unix nanos
 }
 
 // Report counts what one run changed.
@@ -80,6 +84,12 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 			return r, err
 		}
 		r.Purged += n
+	}
+	if last := s.lastOptimize.Load(); s.Optimize != nil && s.Now().UnixNano()-last >= int64(time.Hour) &&
+		s.lastOptimize.CompareAndSwap(last, s.Now().UnixNano()) {
+		if err := s.Optimize(ctx); err != nil {
+			return r, err
+		}
 	}
 	if s.Purger != nil {
 		if r.Purged, err = s.Purger.Purge(ctx, s.Now().Add(-s.KeepIdempotency)); err != nil {

@@ -27,21 +27,17 @@ const (
 	projectionDays = score.MaxProjectionDays
 )
 
-// milestones walks the items of the rebuilding period (since the latest
-// breach) in time order and notes when each milestone was first reached.
-// Its cost grows with the period's items, not with the whole history.
+// milestones walks the rebuilding period (since the latest breach) day by
+// day through the rollups and notes the first day each milestone held. It
+// reads one row per active day of the period, never the items themselves,
+// so its cost does not grow with how many promises a day holds; reached_at
+// is the end of that local day (or now, for today).
 func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time) ([]Milestone, error) {
 	h := HalfLife(rel)
-	c, err := s.store.Content(ctx, rel, member, start, now.Add(time.Microsecond))
-	if err != nil {
-		return nil, err
-	}
-	items := c.Items
-	sort.SliceStable(items, func(i, j int) bool { return items[i].T.Before(items[j].T) })
-
-	// The score just before the period: the rollup before its first day and
-	// the items of that day before the start.
-	_, sum, err := At(ctx, s.store, rel, member, start)
+	loc := location(rel)
+	firstDay, _, _ := Bounds(start, loc)
+	lastDay, _, _ := Bounds(now, loc)
+	days, err := s.store.DaysBetween(ctx, rel.ID, member, firstDay, lastDay)
 	if err != nil {
 		return nil, err
 	}
@@ -51,70 +47,69 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 			reached[name] = at
 		}
 	}
-	kept, run, keptSinceMiss := 0, 0, 0
+	var run score.Run // streak structure since the period began
+	kept, keptSinceMiss := 0, 0
 	lastMiss := start
-	missFree := func(at time.Time) {
-		// A stretch without a miss from lastMiss up to at, in which at least
-		// one promise was kept (an empty calendar earns nothing).
+	missFree := func(until time.Time) {
+		// A stretch without a miss from lastMiss up to until, in which at
+		// least one promise was kept (an empty calendar earns nothing).
 		if keptSinceMiss == 0 {
 			return
 		}
-		if at.Sub(lastMiss) >= 30*24*time.Hour {
-			mark(MissFree30, lastMiss.Add(30*24*time.Hour))
-		}
-		if at.Sub(lastMiss) >= 90*24*time.Hour {
-			mark(MissFree90, lastMiss.Add(90*24*time.Hour))
-		}
-	}
-	for _, it := range items {
-		if !it.T.After(start) && it.Kind == score.KindBreach {
-			continue // the breach that opened the period
-		}
-		missFree(it.T)
-		sum = score.Summary{Ref: it.T, Sums: sum.At(it.T, h), Counts: sum.Counts, Run: sum.Run}
-		sum.Sums = sum.Sums.Add(it, it.T, h)
-		if it.V == 1 && it.Kind != score.KindBreach {
-			run++
-		} else {
-			run = 0
-		}
-		if it.Kind == score.KindKept || it.Kind == score.KindKeptLate {
-			if it.V > 0 {
-				kept++
+		for _, m := range []struct {
+			name string
+			span time.Duration
+		}{{MissFree30, 30 * 24 * time.Hour}, {MissFree90, 90 * 24 * time.Hour}} {
+			if until.Sub(lastMiss) >= m.span {
+				mark(m.name, lastMiss.Add(m.span))
 			}
 		}
-		if it.V == 0 {
-			lastMiss, keptSinceMiss = it.T, 0
-		} else if it.V == 1 {
-			keptSinceMiss++
+	}
+	for _, d := range days {
+		at := d.End
+		if at.After(now) {
+			at = now
+		}
+		c := d.Own.Counts
+		misses := c.Missed + c.Disputed + c.Breaches
+		if misses > 0 {
+			missFree(d.End.Add(-24 * time.Hour)) // the stretch before this day
+			lastMiss, keptSinceMiss = at, 0
+		}
+		run = run.Then(d.Own.Run)
+		kept += c.Kept + c.KeptLate
+		keptSinceMiss += c.Kept
+		if misses == 0 {
+			missFree(at)
 		}
 		if kept >= 1 {
-			mark(FirstKept, it.T)
+			mark(FirstKept, at)
 		}
-		if run >= 7 {
-			mark(Streak7, it.T)
+		if run.Max >= 7 {
+			mark(Streak7, at)
 		}
-		if run >= 30 {
-			mark(Streak30, it.T)
+		if run.Max >= 30 {
+			mark(Streak30, at)
 		}
 		if kept >= 25 {
-			mark(Kept25, it.T)
+			mark(Kept25, at)
 		}
 		if kept >= 100 {
-			mark(Kept100, it.T)
+			mark(Kept100, at)
 		}
-		sc := sum.Sums.Score()
-		if sc >= score.LevelFloor(score.Rebuilding) {
-			mark(FirstRebuild, it.T)
-		}
-		if sc >= score.LevelFloor(score.Steady) {
-			mark(FirstSteady, it.T)
-		}
-		if sc >= score.LevelFloor(score.Strong) {
-			mark(FirstStrong, it.T)
-		}
-		if sc >= rel.Settings.TargetScore {
-			mark(TargetReached, it.T)
+		sc := d.Cum.At(at, h).Score()
+		for _, l := range []struct {
+			name  string
+			floor float64
+		}{
+			{FirstRebuild, score.LevelFloor(score.Rebuilding)},
+			{FirstSteady, score.LevelFloor(score.Steady)},
+			{FirstStrong, score.LevelFloor(score.Strong)},
+			{TargetReached, rel.Settings.TargetScore},
+		} {
+			if sc >= l.floor {
+				mark(l.name, at)
+			}
 		}
 	}
 	missFree(now)

@@ -151,7 +151,7 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	if err != nil {
 		return Timeline{}, err
 	}
-	current, _, err := At(ctx, s.store, rel, member, to)
+	current, currentSum, err := At(ctx, s.store, rel, member, to)
 	if err != nil {
 		return Timeline{}, err
 	}
@@ -200,9 +200,11 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now); err != nil {
 		return Timeline{}, err
 	}
-	_, nowSum, err := At(ctx, s.store, rel, member, now)
-	if err != nil {
-		return Timeline{}, err
+	nowSum := currentSum
+	if !to.Equal(now) {
+		if _, nowSum, err = At(ctx, s.store, rel, member, now); err != nil {
+			return Timeline{}, err
+		}
 	}
 	if tl.Projection, err = s.project(ctx, rel, member, nowSum, now, tl.Patience); err != nil {
 		return Timeline{}, err

@@ -182,3 +182,15 @@ func (db *DB) inTxOr(ctx context.Context, conn *gorm.DB, fn func(tx *gorm.DB) er
 	}
 	return db.inTx(ctx, fn)
 }
+
+// Optimize refreshes the query planner's statistics where the engine does
+// not do it by itself: SQLite's PRAGMA optimize (PostgreSQL's autovacuum
+// analyzes on its own). Without statistics SQLite can pick an index that
+// walks a member's whole history.
+func (db *DB) Optimize(ctx context.Context) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	_, err := db.sqlW.ExecContext(ctx, "PRAGMA optimize=0x10002")
+	return err
+}

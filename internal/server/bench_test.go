@@ -1,0 +1,778 @@
+package server_test
+
+// Benchmarks of the score and timeline reads against a member with a long
+// history, to show that their cost does not grow with it. The history is
+// written straight through SQL in large transactions (the API would take
+// hours for a million follow-throughs), then the rollups are rebuilt once
+// with scoring.Rebuild, as a half-life change would.
+//
+//	go test ./internal/server -run '^$' -bench . -benchmem
+//	TROTH_BENCH_LARGE=1 go test ./internal/server -run '^$' -bench . -benchmem -count 5 -timeout 60m
+//
+// The 1M history seeds only when TROTH_BENCH_LARGE=1; TROTH_BENCH_ANALYZE=1
+// runs ANALYZE after seeding; TROTH_TEST_POSTGRES_URL adds PostgreSQL. See
+// docs/performance.md.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop the benchmark schema
+	"github.com/labstack/echo/v4"
+
+	"github.com/troth-app/troth/internal/config"
+	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/logging"
+	"github.com/troth-app/troth/internal/password"
+	"github.com/troth-app/troth/internal/promise"
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/score"
+	"github.com/troth-app/troth/internal/scoring"
+	"github.com/troth-app/troth/internal/server"
+	"github.com/troth-app/troth/internal/store"
+	"github.com/troth-app/troth/internal/store/storetest"
+)
+
+// envBenchLarge enables the 1M-follow-through history.
+const envBenchLarge = "TROTH_BENCH_LARGE"
+
+// envBenchAnalyze runs ANALYZE after seeding, to compare the query plans
+// the databases choose with statistics against those without (troth never
+// runs ANALYZE itself).
+const envBenchAnalyze = "TROTH_BENCH_ANALYZE"
+
+// The shape of a seeded history. The last year (and today) is the same for
+// every size, so a score's own day, a one-year timeline and the rebuilding
+// period since the breach hold the same items whatever the size; the rest
+// of the history is spread over the three years before it.
+const (
+	benchRecentDays   = 366 // days (today included) at benchRecentPerDay
+	benchRecentPerDay = 8
+	benchOlderDays    = 3 * 365
+	benchPromises     = 8
+	benchBreachAgo    = 45 * 24 * time.Hour
+	benchOpenAhead    = 60 // days of open occurrences materialized ahead
+	benchRowsPerStmt  = 500
+	benchItemsPerTx   = 25_000 // an occurrence and its follow-through each: 50,000 rows
+)
+
+var benchSizes = []struct {
+	name  string
+	n     int
+	large bool
+}{
+	{"10k", 10_000, false},
+	{"1M", 1_000_000, true},
+}
+
+// TestMain closes the benchmark fixtures, which live as long as the test
+// binary so that every benchmark and every -count round reuses one seeding.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	closeBenchFixtures()
+	os.Exit(code)
+}
+
+// benchFixture is a server whose database holds one relationship in which
+// ana (the measured member) made n follow-throughs' worth of promises to ben.
+type benchFixture struct {
+	srv       *server.Server
+	handler   http.Handler
+	rel       relationship.Relationship
+	ana, ben  string // user ids
+	token     string // ben's access token
+	breachAt  time.Time
+	breachID  string
+	hasBreach bool
+	want      score.Result // the score at seeding time, recomputed from the raw items
+	close     func()
+}
+
+var benchFixtures = struct {
+	sync.Mutex
+	m   map[string]*benchFixture
+	dir string
+}{m: map[string]*benchFixture{}}
+
+func closeBenchFixtures() {
+	benchFixtures.Lock()
+	defer benchFixtures.Unlock()
+	for k, f := range benchFixtures.m {
+		f.close()
+		delete(benchFixtures.m, k)
+	}
+	if benchFixtures.dir != "" {
+		os.RemoveAll(benchFixtures.dir)
+	}
+}
+
+// eachHistory runs fn as sub-benchmarks db=<backend>/history=<size>; the
+// key=value names let benchstat put the sizes side by side (-col /history).
+func eachHistory(b *testing.B, fn func(b *testing.B, fx *benchFixture)) {
+	backends := []string{"sqlite"}
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		backends = append(backends, "postgres")
+	}
+	for _, backend := range backends {
+		for _, size := range benchSizes {
+			b.Run("db="+backend+"/history="+size.name, func(b *testing.B) {
+				if size.large && os.Getenv(envBenchLarge) != "1" {
+					b.Skip(envBenchLarge + "=1 seeds the 1M history")
+				}
+				fn(b, fixture(b, backend, size.n))
+			})
+		}
+	}
+}
+
+// fixture returns the seeded server for a backend and size, seeding it the
+// first time.
+func fixture(b *testing.B, backend string, n int) *benchFixture {
+	b.Helper()
+	benchFixtures.Lock()
+	defer benchFixtures.Unlock()
+	key := fmt.Sprintf("%s/%d", backend, n)
+	if f, ok := benchFixtures.m[key]; ok {
+		return f
+	}
+	var dsn string
+	var drop func()
+	switch backend {
+	case "sqlite":
+		if benchFixtures.dir == "" {
+			dir, err := os.MkdirTemp("", "troth-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchFixtures.dir = dir
+		}
+		dsn = filepath.Join(benchFixtures.dir, fmt.Sprintf("history-%d.db", n))
+		drop = func() {}
+	case "postgres":
+		dsn, drop = benchSchema(b)
+	}
+	f := seedFixture(b, dsn, n)
+	closeDB := f.close
+	f.close = func() { closeDB(); drop() }
+	benchFixtures.m[key] = f
+	return f
+}
+
+// benchSchema creates a schema that outlives the benchmark that asked for
+// it (storetest.Postgres drops its schema with the test).
+func benchSchema(b *testing.B) (string, func()) {
+	b.Helper()
+	base := os.Getenv(storetest.EnvPostgres)
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	schema := "bench_" + hex.EncodeToString(r[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatalf("open postgres: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatalf("create schema: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatalf("parse %s: %v", storetest.EnvPostgres, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		if db, err := sql.Open("pgx", base); err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	}
+}
+
+var benchPasswords = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// seedFixture builds a server like `troth serve` does (no response
+// validation, no rate limit per caller: one token makes every request),
+// creates the two members and the relationship through the API, and writes
+// the history through SQL.
+func seedFixture(b *testing.B, dsn string, n int) *benchFixture {
+	b.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DatabaseURL = dsn
+	cfg.APIRatePerMin = 0
+	cfg.AccessTokenTTL = 24 * time.Hour // outlives a long -count run
+	srv, err := server.New(ctx, cfg, logging.New(io.Discard, slog.LevelInfo), server.Options{PasswordParams: &benchPasswords})
+	if err != nil {
+		b.Fatalf("start server on %s: %v", dsn, err)
+	}
+	f := &benchFixture{srv: srv, handler: srv.Handler(), close: func() { srv.Close() }}
+	anaTok := ""
+	f.ana, anaTok = benchRegister(b, f.handler, "ana")
+	f.ben, f.token = benchRegister(b, f.handler, "ben")
+	var rel struct {
+		ID string `json:"id"`
+	}
+	benchCall(b, f.handler, "POST", "/v1/relationships", anaTok, map[string]any{"name": "Ana & Ben", "time_zone": "Europe/Berlin"}, 201, &rel)
+	var inv struct {
+		Code string `json:"code"`
+	}
+	benchCall(b, f.handler, "POST", "/v1/relationships/"+rel.ID+"/invites", anaTok, nil, 201, &inv)
+	benchCall(b, f.handler, "POST", "/v1/invites/"+inv.Code+"/accept", f.token, nil, 200, nil)
+
+	start := time.Now()
+	items, err := seedHistory(ctx, srv.DB, rel.ID, f.ana, f.ben, n, start)
+	if err != nil {
+		b.Fatalf("seed %d follow-throughs: %v", n, err)
+	}
+	seeded := time.Since(start)
+	rebuildStart := time.Now()
+	if err := scoring.Rebuild(ctx, srv.DB.Scores(), rel.ID, f.ana); err != nil {
+		b.Fatalf("rebuild rollups: %v", err)
+	}
+	rebuilt := time.Since(rebuildStart)
+	if os.Getenv(envBenchAnalyze) == "1" {
+		w, _ := srv.DB.SQL()
+		if _, err := w.ExecContext(ctx, "ANALYZE"); err != nil {
+			b.Fatalf("analyze: %v", err)
+		}
+	}
+	if f.rel, err = srv.DB.Relationships().Get(ctx, rel.ID); err != nil {
+		b.Fatal(err)
+	}
+	f.breachAt = start.Add(-benchBreachAgo).UTC().Truncate(time.Microsecond)
+	f.breachID, f.hasBreach = benchBreachID, true
+
+	// The rollups must give the score a full recomputation gives.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	f.want = score.Evaluate(items, now, scoring.HalfLife(f.rel))
+	got, _, err := scoring.At(ctx, srv.DB.Scores(), f.rel, f.ana, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if math.Abs(got.Score-f.want.Score) > 1e-9 || got.Counts != f.want.Counts || got.CurrentStreak != f.want.CurrentStreak || got.LongestStreak != f.want.LongestStreak {
+		b.Fatalf("score from rollups %+v, recomputed %+v", got.Result, f.want)
+	}
+	b.Logf("seeded %d follow-throughs on %s in %s (%.0f rows/s), rebuilt the rollups in %s; score %.4f",
+		n, srv.DB.Dialect(), seeded.Round(time.Millisecond), float64(2*n)/seeded.Seconds(), rebuilt.Round(time.Millisecond), got.Score)
+	return f
+}
+
+// benchBreachID is the id of the seeded breach (one per database).
+var benchBreachID = id.New(id.Breach)
+
+func benchRegister(b *testing.B, h http.Handler, name string) (string, string) {
+	b.Helper()
+	var out struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+		AccessToken string `json:"access_token"`
+	}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	benchCall(b, h, "POST", "/v1/auth/register", "", map[string]any{
+		"email": name + "+" + hex.EncodeToString(r[:]) + "@example.com", "password": "password-" + name,
+		"display_name": name, "time_zone": "Europe/Berlin",
+	}, 201, &out)
+	return out.User.ID, out.AccessToken
+}
+
+func benchCall(b *testing.B, h http.Handler, method, path, token string, body any, want int, out any) {
+	b.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			b.Fatalf("decode %s: %v", rec.Body, err)
+		}
+	}
+}
+
+// seedHistory writes ana's history: benchPromises daily promises whose n
+// resolved occurrences (each with its follow-through) are spread over four
+// years, open occurrences materialized benchOpenAhead days ahead, weekly
+// check-ins by ben over the last year, and a major breach benchBreachAgo
+// before now. It returns the scored items, for checking the rollups.
+func seedHistory(ctx context.Context, db *store.DB, relID, ana, ben string, n int, now time.Time) ([]score.Item, error) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		return nil, err
+	}
+	w, _ := db.SQL()
+	ph := placeholders(db.Dialect())
+	now = now.UTC().Truncate(time.Microsecond)
+	l := now.In(loc)
+	today := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	firstDay := today.AddDate(0, 0, -(benchRecentDays - 1 + benchOlderDays))
+	us := func(t time.Time) int64 { return t.UnixMicro() }
+
+	// Due times: the recent year at a fixed rate, the rest spread evenly
+	// over the older days (whatever does not fit today's past hours).
+	var recent []int64
+	for d := 0; d < benchRecentDays; d++ {
+		recent = append(recent, dayDues(today.AddDate(0, 0, d-benchRecentDays+1), benchRecentPerDay, now)...)
+	}
+	older := n - len(recent)
+	if older < 0 {
+		return nil, fmt.Errorf("a history of %d is shorter than the recent year's %d", n, len(recent))
+	}
+	dues := make([]int64, 0, n)
+	for d := 0; d < benchOlderDays; d++ {
+		k := (d+1)*older/benchOlderDays - d*older/benchOlderDays
+		dues = append(dues, dayDues(firstDay.AddDate(0, 0, d), k, now)...)
+	}
+	dues = append(dues, recent...)
+
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	exec := func(q string, args ...any) error {
+		_, err := tx.ExecContext(ctx, ph(q), args...)
+		return err
+	}
+	// The relationship began with the history.
+	if err := exec("UPDATE relationships SET created_at = ?, updated_at = ? WHERE id = ?", us(firstDay), us(firstDay), relID); err != nil {
+		return nil, err
+	}
+	promises := make([]string, benchPromises)
+	for i := range promises {
+		promises[i] = id.New(id.Promise)
+		if err := exec(`INSERT INTO promises (id, relationship_id, promisor_id, promisee_id, title, details, kind, rrule, time_zone,
+			local_time, starts_on, status, materialized_until, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			promises[i], relID, ana, ben, fmt.Sprintf("Daily promise %d", i+1), "", promise.KindRecurring, "FREQ=DAILY",
+			"Europe/Berlin", "08:00", firstDay.Format(time.DateOnly), promise.StatusActive,
+			us(today.AddDate(0, 0, benchOpenAhead)), us(firstDay), us(firstDay)); err != nil {
+			return nil, err
+		}
+	}
+	if err := exec("INSERT INTO breaches (id, relationship_id, member_id, recorded_by, description, severity, occurred_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
+		benchBreachID, relID, ana, ben, "seeded breach", "major", us(now.Add(-benchBreachAgo)), us(now.Add(-benchBreachAgo))); err != nil {
+		return nil, err
+	}
+	items := []score.Item{score.BreachItem(now.Add(-benchBreachAgo), "major")}
+	for d := 0; d < benchRecentDays; d += 7 {
+		at := today.AddDate(0, 0, -d).Add(20 * time.Hour)
+		if at.After(now) {
+			continue
+		}
+		if err := exec("INSERT INTO check_ins (id, relationship_id, author_id, subject_id, felt_trust, note, created_at) VALUES (?,?,?,?,?,?,?)",
+			id.New(id.CheckIn), relID, ben, ana, 3+d%7, "", us(at)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+
+	occCols := []string{"id", "relationship_id", "promise_id", "promisor_id", "promisee_id", "due_at", "original_due_at",
+		"status", "outcome", "follow_through_id", "created_at", "updated_at"}
+	ftCols := []string{"id", "relationship_id", "occurrence_id", "promise_id", "outcome", "occurred_at", "note",
+		"recorded_by", "verification", "dispute_reason", "accept_after", "verified_at", "created_at", "updated_at"}
+	seed := &seedTx{db: w, ph: ph}
+	defer seed.rollback()
+	occs := seed.table("occurrences", occCols)
+	fts := seed.table("follow_throughs", ftCols)
+	grace := time.Hour
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	items = slices.Grow(items, len(dues))
+	for i, due := range dues {
+		if i > 0 && i%benchItemsPerTx == 0 {
+			if err := seed.commit(ctx); err != nil {
+				return nil, err
+			}
+		}
+		dueT := time.UnixMicro(due).UTC()
+		outcome, occurred, recordedBy, verification, system := benchOutcome(rng, dueT, now, grace, ana, ben)
+		var disputeReason, acceptAfter, verifiedAt any
+		if verification == promise.Disputed {
+			disputeReason = "that is not what happened"
+		}
+		if recordedBy == ana {
+			acceptAfter = us(occurred.Add(72 * time.Hour))
+		}
+		if verification != promise.Unverified {
+			verifiedAt = us(occurred.Add(time.Hour))
+		}
+		occID, ftID, prm := id.New(id.Occurrence), id.New(id.FollowThru), promises[i%benchPromises]
+		if err := occs.add(ctx, occID, relID, prm, ana, ben, due, due, promise.OccResolved, outcome, ftID, us(occurred), us(occurred)); err != nil {
+			return nil, err
+		}
+		if err := fts.add(ctx, ftID, relID, occID, prm, outcome, us(occurred), "", recordedBy, verification,
+			disputeReason, acceptAfter, verifiedAt, us(occurred), us(occurred)); err != nil {
+			return nil, err
+		}
+		items = append(items, score.OccurrenceItem(dueT, occurred, grace, outcome, verification, system))
+	}
+	// Occurrences materialized ahead, still open.
+	for d := 0; d <= benchOpenAhead; d++ {
+		for _, due := range dayDues(today.AddDate(0, 0, d), benchRecentPerDay, today.AddDate(0, 0, benchOpenAhead+2)) {
+			if due <= us(now) {
+				continue
+			}
+			if err := occs.add(ctx, id.New(id.Occurrence), relID, promises[int(due/1e6)%benchPromises], ana, ben, due, due,
+				promise.OccOpen, nil, nil, us(now), us(now)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return items, seed.commit(ctx)
+}
+
+// dayDues spreads k due times evenly over a local day, keeping those before
+// limit.
+func dayDues(day time.Time, k int, limit time.Time) []int64 {
+	start, end := day, day.AddDate(0, 0, 1)
+	span := end.Sub(start)
+	out := make([]int64, 0, k)
+	for j := 0; j < k; j++ {
+		due := start.Add(time.Duration((int64(j)*2 + 1) * int64(span) / int64(2*k))).Truncate(time.Microsecond)
+		if due.Before(limit) {
+			out = append(out, due.UnixMicro())
+		}
+	}
+	return out
+}
+
+// benchOutcome draws what happened to an occurrence: mostly kept on time,
+// some late, partial or missed (half of the misses by the system), recorded
+// by either member, with verdicts in proportion; an account of the
+// promisor's older than the dispute window has been accepted.
+func benchOutcome(rng *mrand.Rand, due, now time.Time, grace time.Duration, ana, ben string) (outcome string, occurred time.Time, recordedBy, verification string, system bool) {
+	switch r := rng.Float64(); {
+	case r < 0.78:
+		outcome, occurred = promise.Kept, due.Add(-time.Duration(rng.IntN(30))*time.Minute)
+	case r < 0.83:
+		outcome, occurred = promise.Kept, due.Add(3*time.Hour)
+	case r < 0.91:
+		outcome, occurred = promise.Partial, due
+	case r < 0.955:
+		outcome, occurred = promise.Missed, due
+	default:
+		return promise.Missed, due.Add(grace), promise.System, promise.Confirmed, true
+	}
+	switch r := rng.Float64(); {
+	case r < 0.60:
+		recordedBy, verification = ben, promise.Confirmed
+	case r < 0.97:
+		recordedBy, verification = ana, promise.Accepted
+		if now.Sub(occurred) < 72*time.Hour {
+			verification = promise.Unverified
+		}
+	default:
+		recordedBy, verification = ana, promise.Disputed
+	}
+	if occurred.After(now) {
+		occurred = now
+	}
+	return outcome, occurred, recordedBy, verification, false
+}
+
+// placeholders rewrites ? into $n for PostgreSQL.
+func placeholders(d store.Dialect) func(string) string {
+	if d != store.Postgres {
+		return func(q string) string { return q }
+	}
+	return func(q string) string {
+		var sb strings.Builder
+		n := 0
+		for _, r := range q {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&sb, "$%d", n)
+				continue
+			}
+			sb.WriteRune(r)
+		}
+		return sb.String()
+	}
+}
+
+// seedTx writes rows through batchers in transactions of up to
+// benchRowsPerTx rows each (SQLite has one writer connection: one
+// transaction at a time).
+type seedTx struct {
+	db      *sql.DB
+	ph      func(string) string
+	tx      *sql.Tx
+	batches []*batcher
+}
+
+// batcher writes a table's rows as multi-row INSERTs of benchRowsPerStmt rows.
+type batcher struct {
+	seed  *seedTx
+	table string
+	cols  []string
+	args  []any
+	stmt  *sql.Stmt
+}
+
+func (s *seedTx) table(table string, cols []string) *batcher {
+	b := &batcher{seed: s, table: table, cols: cols}
+	s.batches = append(s.batches, b)
+	return b
+}
+
+// commit writes what the batchers hold (in the order they were made, for
+// foreign keys) and commits.
+func (s *seedTx) commit(ctx context.Context) error {
+	for _, b := range s.batches {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		if b.stmt != nil {
+			b.stmt.Close()
+			b.stmt = nil
+		}
+	}
+	if s.tx == nil {
+		return nil
+	}
+	err := s.tx.Commit()
+	s.tx = nil
+	return err
+}
+
+func (s *seedTx) rollback() {
+	if s.tx != nil {
+		_ = s.tx.Rollback()
+	}
+}
+
+func (b *batcher) insertSQL(rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(b.cols)), ",") + ")"
+	return b.seed.ph("INSERT INTO " + b.table + " (" + strings.Join(b.cols, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+",", rows), ","))
+}
+
+func (b *batcher) add(ctx context.Context, vals ...any) error {
+	b.args = append(b.args, vals...)
+	if len(b.args) < benchRowsPerStmt*len(b.cols) {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+func (b *batcher) flush(ctx context.Context) error {
+	if len(b.args) == 0 {
+		return nil
+	}
+	s := b.seed
+	if s.tx == nil {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		s.tx = tx
+	}
+	var err error
+	if rows := len(b.args) / len(b.cols); rows == benchRowsPerStmt {
+		if b.stmt == nil {
+			if b.stmt, err = s.tx.PrepareContext(ctx, b.insertSQL(rows)); err != nil {
+				return err
+			}
+		}
+		_, err = b.stmt.ExecContext(ctx, b.args...)
+	} else {
+		_, err = s.tx.ExecContext(ctx, b.insertSQL(rows), b.args...)
+	}
+	b.args = b.args[:0]
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", b.table, err)
+	}
+	return nil
+}
+
+// BenchmarkScoreRead is GET …/members/{uid}/score through the whole HTTP
+// handler (routing, token, authorization, the read, JSON), as ben reading
+// ana's score.
+func BenchmarkScoreRead(b *testing.B) {
+	eachHistory(b, func(b *testing.B, fx *benchFixture) {
+		fx.setBreach(b, true)
+		benchGet(b, fx.handler, "/v1/relationships/"+fx.rel.ID+"/members/"+fx.ana+"/score", fx.token, func(body []byte) {
+			var s struct {
+				Counts struct {
+					Kept, Missed, Breaches int
+				} `json:"counts"`
+			}
+			if err := json.Unmarshal(body, &s); err != nil || s.Counts.Kept != fx.want.Counts.Kept ||
+				s.Counts.Missed != fx.want.Counts.Missed || s.Counts.Breaches != 1 {
+				b.Fatalf("score %s (%v), want counts %+v", body, err, fx.want.Counts)
+			}
+		})
+	})
+}
+
+// BenchmarkScoreAt is the score read alone (scoring.At on the store): one
+// rollup row, today's items, the open count.
+func BenchmarkScoreAt(b *testing.B) {
+	eachHistory(b, func(b *testing.B, fx *benchFixture) {
+		fx.setBreach(b, true)
+		ctx, st := context.Background(), fx.srv.DB.Scores()
+		b.ReportAllocs()
+		lat := &latencies{}
+		for b.Loop() {
+			t0 := time.Now()
+			if _, _, err := scoring.At(ctx, st, fx.rel, fx.ana, t0); err != nil {
+				b.Fatal(err)
+			}
+			lat.add(time.Since(t0))
+		}
+		lat.report(b)
+	})
+}
+
+// BenchmarkTimelineYear is GET …/timeline for one year of daily points
+// (366), with the latest breach 45 days ago: the rebuilding period the
+// milestones walk is the same for every history size.
+func BenchmarkTimelineYear(b *testing.B) {
+	eachHistory(b, func(b *testing.B, fx *benchFixture) {
+		fx.setBreach(b, true)
+		benchTimeline(b, fx)
+	})
+}
+
+// BenchmarkTimelineYearNoBreach is the same timeline for a member with no
+// breach: the rebuilding period then starts with the relationship, so the
+// milestones walk the whole history.
+func BenchmarkTimelineYearNoBreach(b *testing.B) {
+	eachHistory(b, func(b *testing.B, fx *benchFixture) {
+		fx.setBreach(b, false)
+		benchTimeline(b, fx)
+	})
+}
+
+func benchTimeline(b *testing.B, fx *benchFixture) {
+	from := time.Now().UTC().Add(-365 * 24 * time.Hour).Format(time.RFC3339)
+	path := "/v1/relationships/" + fx.rel.ID + "/timeline?member=" + fx.ana + "&bucket=day&from=" + url.QueryEscape(from)
+	benchGet(b, fx.handler, path, fx.token, func(body []byte) {
+		var tl struct {
+			Points     []json.RawMessage `json:"points"`
+			Milestones []json.RawMessage `json:"milestones"`
+		}
+		if err := json.Unmarshal(body, &tl); err != nil || len(tl.Points) < 366 || len(tl.Points) > 367 {
+			b.Fatalf("timeline with %d points (%v), want 366", len(tl.Points), err)
+		}
+	})
+}
+
+// BenchmarkBareEcho is a bare Echo JSON handler through the same
+// httptest harness: the yardstick SPEC §9 measures against.
+func BenchmarkBareEcho(b *testing.B) {
+	e := echo.New()
+	e.GET("/ping", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	benchGet(b, e, "/ping", "", nil)
+}
+
+// benchGet calls GET path once to check the answer, then measures it.
+func benchGet(b *testing.B, h http.Handler, path, token string, check func(body []byte)) {
+	b.Helper()
+	auth := "Bearer " + token
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := get(); rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	} else if check != nil {
+		check(rec.Body.Bytes())
+	}
+	b.ReportAllocs()
+	lat := &latencies{}
+	for b.Loop() {
+		t0 := time.Now()
+		if rec := get(); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		lat.add(time.Since(t0))
+	}
+	lat.report(b)
+}
+
+// latencies keeps the last samples in a fixed ring (no allocation while
+// measuring) and reports their median and 99th percentile. They are the
+// latencies of one request at a time, not under load.
+type latencies struct {
+	ring [1 << 14]time.Duration
+	n    int
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.ring[l.n%len(l.ring)] = d
+	l.n++
+}
+
+func (l *latencies) report(b *testing.B) {
+	s := slices.Clone(l.ring[:min(l.n, len(l.ring))])
+	if len(s) == 0 {
+		return
+	}
+	slices.Sort(s)
+	b.ReportMetric(float64(s[len(s)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(s[min(len(s)-1, len(s)*99/100)].Nanoseconds()), "p99-ns")
+}
+
+// setBreach removes or restores the seeded breach, refreshing the rollups
+// of its day and the days after as the product does on any change.
+func (fx *benchFixture) setBreach(b *testing.B, on bool) {
+	b.Helper()
+	if fx.hasBreach == on {
+		return
+	}
+	ctx := context.Background()
+	w, _ := fx.srv.DB.SQL()
+	ph := placeholders(fx.srv.DB.Dialect())
+	var err error
+	if on {
+		_, err = w.ExecContext(ctx, ph("INSERT INTO breaches (id, relationship_id, member_id, recorded_by, description, severity, occurred_at, created_at) VALUES (?,?,?,?,?,?,?,?)"),
+			fx.breachID, fx.rel.ID, fx.ana, fx.ben, "seeded breach", "major", fx.breachAt.UnixMicro(), fx.breachAt.UnixMicro())
+	} else {
+		_, err = w.ExecContext(ctx, ph("DELETE FROM breaches WHERE relationship_id = ? AND id = ?"), fx.rel.ID, fx.breachID)
+	}
+	if err != nil {
+		b.Fatalf("set breach %v: %v", on, err)
+	}
+	if err := scoring.Refresh(ctx, fx.srv.DB.Scores(), fx.rel.ID, fx.ana, fx.breachAt); err != nil {
+		b.Fatalf("refresh after breach %v: %v", on, err)
+	}
+	fx.hasBreach = on
+}
