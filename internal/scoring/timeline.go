@@ -125,9 +125,11 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	from := periodStart
 	if q.From != nil {
 		from = q.From.UTC().Truncate(time.Microsecond)
-	}
-	if !from.Before(to) {
-		return Timeline{}, invalid("from", "after_to", "must lie before to")
+		if !from.Before(to) {
+			return Timeline{}, invalid("from", "after_to", "must lie before to")
+		}
+	} else if from.After(to) {
+		from = to // a breach recorded this instant: a timeline of one point
 	}
 	ends := bucketEnds(from, to, loc, bucket)
 	if len(ends) > MaxPoints {

@@ -277,3 +277,15 @@ func TestTimeline(t *testing.T) {
 		}
 	})
 }
+
+// A timeline asked for the instant a breach is recorded has one point.
+func TestTimelineRightAfterBreach(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+		"member_id": ana.ID, "description": "x", "severity": "minor"})
+	tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline", ben.AccessToken, nil)
+	if n := len(tl["points"].([]any)); n != 1 {
+		t.Fatalf("%d points, want 1", n)
+	}
+}
