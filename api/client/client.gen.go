@@ -96,6 +96,24 @@ func (e CreateBreachRequestSeverity) Valid() bool {
 	}
 }
 
+// Defines values for ExportMembershipRole.
+const (
+	ExportMembershipRoleMember ExportMembershipRole = "member"
+	ExportMembershipRoleOwner  ExportMembershipRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the ExportMembershipRole enum.
+func (e ExportMembershipRole) Valid() bool {
+	switch e {
+	case ExportMembershipRoleMember:
+		return true
+	case ExportMembershipRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FollowThroughOutcome.
 const (
 	FollowThroughOutcomeKept    FollowThroughOutcome = "kept"
@@ -896,6 +914,65 @@ type EventPage struct {
 	// same cursor you sent (or the position after the last event): keep it
 	// and ask again later.
 	NextCursor string `json:"next_cursor"`
+}
+
+// Export defines model for Export.
+type Export struct {
+	// ApiKeys The active API keys, without their secrets.
+	ApiKeys []APIKey `json:"api_keys"`
+
+	// ExportedAt When the export was made.
+	ExportedAt time.Time `json:"exported_at"`
+
+	// Relationships Every relationship the person belongs or belonged to, by id.
+	Relationships []ExportRelationship `json:"relationships"`
+	User          User                 `json:"user"`
+
+	// Webhooks The webhook endpoints, without their secrets.
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// ExportMembership defines model for ExportMembership.
+type ExportMembership struct {
+	JoinedAt time.Time `json:"joined_at"`
+
+	// LeftAt When the person left; null while they are a member.
+	LeftAt *time.Time `json:"left_at"`
+
+	// Role Example: owner
+	Role ExportMembershipRole `json:"role"`
+}
+
+// ExportMembershipRole Example: owner
+type ExportMembershipRole string
+
+// ExportRelationship defines model for ExportRelationship.
+type ExportRelationship struct {
+	// Breaches Breaches by the person or recorded by them.
+	Breaches []Breach `json:"breaches"`
+
+	// CheckIns Check-ins the person wrote or that are about them.
+	CheckIns []CheckIn `json:"check_ins"`
+
+	// FollowThroughs Follow-throughs the person recorded or on those promises.
+	FollowThroughs []FollowThrough  `json:"follow_throughs"`
+	Membership     ExportMembership `json:"membership"`
+
+	// Occurrences Occurrences of those promises.
+	Occurrences []Occurrence `json:"occurrences"`
+
+	// Pauses Pauses the person created or of those promises.
+	Pauses []Pause `json:"pauses"`
+
+	// Promises Promises the person made or that were made to them.
+	Promises     []Promise    `json:"promises"`
+	Relationship Relationship `json:"relationship"`
+
+	// Renegotiations Renegotiations the person proposed or of those promises.
+	Renegotiations []Renegotiation `json:"renegotiations"`
+
+	// Score The person's member score now; null once they left.
+	Score *Score `json:"score"`
 }
 
 // FieldError defines model for FieldError.
@@ -1818,6 +1895,12 @@ type AcceptInviteParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// DeleteMeParams defines parameters for DeleteMe.
+type DeleteMeParams struct {
+	// IfMatch the profile ETag the deletion is based on
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// IfNoneMatch an ETag from an earlier response
@@ -2476,6 +2559,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/invites/{code}/accept (the `AcceptInvite` operationId).
 	AcceptInvite(ctx context.Context, code string, params *AcceptInviteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMe Delete the caller's account
+	//
+	// Deletes the account at once, in one transaction: every session and API key is revoked, webhooks are removed, the email, display name and password are erased, and every membership ends. Promises, follow-throughs and the rest of the history shared with another member stay for that member, showing the person as "former member"; a relationship nobody else belongs to is archived. Access tokens already issued stop working. Export first (GET /v1/me/export) to keep a copy. Needs an access token, not an API key. Send If-Match with the profile's ETag to refuse (412) if it changed since.
+	//
+	// Corresponds with DELETE /v1/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, params *DeleteMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The caller's profile
 	//
 	// Carries an ETag; send it as If-None-Match to get 304 when nothing changed.
@@ -2500,6 +2590,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 	UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Export everything about the caller
+	//
+	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+	//
+	// Corresponds with GET /v1/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOccurrence One occurrence
 	//
@@ -3270,6 +3367,23 @@ func (c *Client) AcceptInvite(ctx context.Context, code string, params *AcceptIn
 	return c.Client.Do(req)
 }
 
+// DeleteMe Delete the caller's account
+//
+// Deletes the account at once, in one transaction: every session and API key is revoked, webhooks are removed, the email, display name and password are erased, and every membership ends. Promises, follow-throughs and the rest of the history shared with another member stay for that member, showing the person as "former member"; a relationship nobody else belongs to is archived. Access tokens already issued stop working. Export first (GET /v1/me/export) to keep a copy. Needs an access token, not an API key. Send If-Match with the profile's ETag to refuse (412) if it changed since.
+//
+// Corresponds with DELETE /v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, params *DeleteMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The caller's profile
 //
 // Carries an ETag; send it as If-None-Match to get 304 when nothing changed.
@@ -3315,6 +3429,23 @@ func (c *Client) UpdateMeWithBody(ctx context.Context, params *UpdateMeParams, c
 // Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 func (c *Client) UpdateMe(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Export everything about the caller
+//
+// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+//
+// Corresponds with GET /v1/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4949,6 +5080,48 @@ func NewAcceptInviteRequest(server string, code string, params *AcceptInvitePara
 	return req, nil
 }
 
+// NewDeleteMeRequest constructs an http.Request for the DeleteMe method
+func NewDeleteMeRequest(server string, params *DeleteMeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) {
 	var err error
@@ -5041,6 +5214,33 @@ func NewUpdateMeRequestWithBody(server string, params *UpdateMeParams, contentTy
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -8079,6 +8279,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/invites/{code}/accept (the `AcceptInvite` operationId).
 	AcceptInviteWithResponse(ctx context.Context, code string, params *AcceptInviteParams, reqEditors ...RequestEditorFn) (*AcceptInviteResponse, error)
 
+	// DeleteMeWithResponse Delete the caller's account
+	//
+	// Deletes the account at once, in one transaction: every session and API key is revoked, webhooks are removed, the email, display name and password are erased, and every membership ends. Promises, follow-throughs and the rest of the history shared with another member stay for that member, showing the person as "former member"; a relationship nobody else belongs to is archived. Access tokens already issued stop working. Export first (GET /v1/me/export) to keep a copy. Needs an access token, not an API key. Send If-Match with the profile's ETag to refuse (412) if it changed since.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, params *DeleteMeParams, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
 	// GetMeWithResponse The caller's profile
 	//
 	// Carries an ETag; send it as If-None-Match to get 304 when nothing changed.
@@ -8105,6 +8314,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/me (the `UpdateMe` operationId).
 	UpdateMeWithResponse(ctx context.Context, params *UpdateMeParams, body UpdateMeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMeResponse, error)
+
+	// ExportMeWithResponse Export everything about the caller
+	//
+	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// GetOccurrenceWithResponse One occurrence
 	//
@@ -9774,6 +9992,75 @@ func (r AcceptInviteResponse) ContentType() string {
 	return ""
 }
 
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteMeResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse200Headers the declared response headers of an HTTP 200 response for GetMe
 type GetMeResponse200Headers struct {
 	ETag *string
@@ -9948,6 +10235,75 @@ func (r UpdateMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse200Headers the declared response headers of an HTTP 200 response for ExportMe
+type ExportMeResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Export
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportMeResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *Export {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportMeResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportMeResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportMeResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14120,6 +14476,21 @@ func (c *ClientWithResponses) AcceptInviteWithResponse(ctx context.Context, code
 	return ParseAcceptInviteResponse(rsp)
 }
 
+// DeleteMeWithResponse Delete the caller's account
+//
+// Deletes the account at once, in one transaction: every session and API key is revoked, webhooks are removed, the email, display name and password are erased, and every membership ends. Promises, follow-throughs and the rest of the history shared with another member stay for that member, showing the person as "former member"; a relationship nobody else belongs to is archived. Access tokens already issued stop working. Export first (GET /v1/me/export) to keep a copy. Needs an access token, not an API key. Send If-Match with the profile's ETag to refuse (412) if it changed since.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, params *DeleteMeParams, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
 // GetMeWithResponse The caller's profile
 //
 // Carries an ETag; send it as If-None-Match to get 304 when nothing changed.
@@ -14163,6 +14534,21 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, params *
 		return nil, err
 	}
 	return ParseUpdateMeResponse(rsp)
+}
+
+// ExportMeWithResponse Export everything about the caller
+//
+// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // GetOccurrenceWithResponse One occurrence
@@ -15952,6 +16338,63 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 	return response, nil
 }
 
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16110,6 +16553,66 @@ func ParseUpdateMeResponse(rsp *http.Response) (*UpdateMeResponse, error) {
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Export
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportMeResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
 		}
 		response.Headers200 = &headers
 	}

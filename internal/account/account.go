@@ -6,6 +6,9 @@ package account
 import (
 	"context"
 	"time"
+
+	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/relationship"
 )
 
 // User is a person with an account.
@@ -17,6 +20,9 @@ type User struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// DeletedAt is set when the account was deleted; its personal fields
+	// are then erased and it can no longer authenticate.
+	DeletedAt *time.Time
 }
 
 // RefreshToken is one link of a refresh-token family. Only a hash of the
@@ -46,6 +52,29 @@ type Store interface {
 	// MarkRefreshTokenUsed sets used_at if it is unset and reports whether it did.
 	MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) (bool, error)
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+
+	// RevokeUserSessions revokes every refresh token of a user.
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) error
+	// DeleteUserCredentials deletes a user's API keys, webhook endpoints
+	// (with their deliveries) and Idempotency-Key records.
+	DeleteUserCredentials(ctx context.Context, userID string) error
+	// LeaveAll ends every current membership of a user at at.
+	LeaveAll(ctx context.Context, userID string, at time.Time) ([]Departure, error)
+	// ArchiveRelationship archives an active relationship and returns it;
+	// changed is false when it was archived already.
+	ArchiveRelationship(ctx context.Context, relID string, at time.Time) (r relationship.Relationship, changed bool, err error)
+	// EraseUser writes a deleted user: email (and its key), display name,
+	// password hash, deleted_at and updated_at.
+	EraseUser(ctx context.Context, u User) error
+	// Emit records an event in the transaction.
+	Emit(ctx context.Context, e event.Event, resource any) error
+}
+
+// Departure is a membership a deleted user left; Alone says nobody else
+// is a member any more.
+type Departure struct {
+	Member relationship.Member
+	Alone  bool
 }
 
 // Tokens issues access tokens.

@@ -97,6 +97,10 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Session, error) 
 	if err != nil && !fault.Is(err, "not_found") {
 		return Session{}, err
 	}
+	if err == nil && u.DeletedAt != nil {
+		// A deleted account answers like an unknown one, after the same work.
+		u, err = User{}, fault.NotFound("user")
+	}
 	ok, verr := s.hasher.Verify(pw, u.PasswordHash) // empty hash when not found
 	if verr != nil {
 		return Session{}, fault.Internal(verr)
@@ -149,6 +153,9 @@ func (s *Service) Refresh(ctx context.Context, raw string) (Session, error) {
 		u, err := tx.UserByID(ctx, t.UserID)
 		if err != nil {
 			return err
+		}
+		if u.DeletedAt != nil {
+			return errRefresh
 		}
 		sess, err = s.startSession(ctx, tx, u, t.FamilyID)
 		return err

@@ -164,6 +164,12 @@ func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
+			// Verified claims are cached and a token outlives a deletion:
+			// one read by primary key refuses a deleted account. (API keys
+			// need no such read: their own lookup joins the user.)
+			if err := h.Accounts.Active(c.Request().Context(), claims.Subject); err != nil {
+				return err
+			}
 			subject = claims.Subject
 		}
 		c.Set(ctxUserID, subject)

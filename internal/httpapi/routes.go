@@ -25,6 +25,7 @@ import (
 	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/export"
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
@@ -75,6 +76,8 @@ type Deps struct {
 
 	// Webhooks serves webhook endpoints, their delivery log, pings and redelivery.
 	Webhooks *webhook.Service
+	// Export gathers the caller's data for GET /v1/me/export.
+	Export *export.Service
 }
 
 type handlers struct {
@@ -126,6 +129,8 @@ func (h *handlers) routes(e *echo.Echo) {
 
 	e.GET("/v1/me", h.getMe, h.requireAuth)
 	e.PATCH("/v1/me", h.patchMe, h.requireAuth)
+	e.DELETE("/v1/me", h.deleteMe, h.requireAuth)
+	e.GET("/v1/me/export", h.exportMe, h.requireAuth)
 
 	e.POST("/v1/api-keys", h.createAPIKey, h.requireAuth, userTokenOnly, h.idem)
 	e.GET("/v1/api-keys", h.listAPIKeys, h.requireAuth, userTokenOnly)

@@ -76,7 +76,7 @@ func TestRouterErrorsAreProblems(t *testing.T) {
 		{"GET", "/v1/nope", 404, "route_not_found"},
 		{"GET", "/v1/relationships/rel_x/unknown", 404, "route_not_found"},
 		{"GET", "/nope", 404, "route_not_found"},
-		{"DELETE", "/v1/me", 405, "method_not_allowed"},
+		{"PUT", "/v1/me", 405, "method_not_allowed"},
 		{"GET", "/v1/auth/login", 405, "method_not_allowed"},
 	}
 	for _, tc := range cases {

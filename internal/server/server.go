@@ -19,6 +19,7 @@ import (
 	"github.com/troth-app/troth/internal/apikey"
 	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/export"
 	"github.com/troth-app/troth/internal/httpapi"
 	"github.com/troth-app/troth/internal/idempotency"
 	"github.com/troth-app/troth/internal/password"
@@ -120,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Feed:           event.NewFeed(db.Events()),
 		DB:             db,
 		Webhooks:       hooks.Service,
+		Export:         export.NewService(db.Exports(), scores, opt.Now),
 		Metrics:        metrics,
 		Log:            log,
 		OpenAPI:        troth.OpenAPI,
@@ -132,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	sched := &schedule.Scheduler{
 		Promises: promises, Purger: db.Idempotency(), KeepIdempotency: idempotency.TTL,
 		Events: db.Events(), KeepEvents: cfg.EventRetention,
-		Scores: scores, Milestones: db.Scores(),
+		Scores: scores, Milestones: db.Scores(), Optimize: db.Optimize,
 		Now: opt.Now, Log: log, Every: cfg.SchedulerEvery,
 	}
 	return &Server{cfg: cfg, log: log, DB: db, Tokens: tokens, Scheduler: sched, Webhooks: hooks.Runner, hooks: hooks, handler: h}, nil

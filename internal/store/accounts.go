@@ -19,6 +19,7 @@ type userRow struct {
 	PasswordHash string
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt    int64 `gorm:"autoUpdateTime:false"`
+	DeletedAt    *int64
 }
 
 func (userRow) TableName() string { return "users" }
@@ -60,6 +61,7 @@ func fromUser(u account.User, emailKey string) userRow {
 	return userRow{
 		ID: u.ID, Email: u.Email, EmailKey: emailKey, DisplayName: u.DisplayName, TimeZone: u.TimeZone,
 		PasswordHash: u.PasswordHash, CreatedAt: micros(u.CreatedAt), UpdatedAt: micros(u.UpdatedAt),
+		DeletedAt: microsPtr(u.DeletedAt),
 	}
 }
 
@@ -67,6 +69,7 @@ func toUser(r userRow) account.User {
 	return account.User{
 		ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, TimeZone: r.TimeZone,
 		PasswordHash: r.PasswordHash, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		DeletedAt: fromMicrosPtr(r.DeletedAt),
 	}
 }
 

@@ -52,10 +52,13 @@ func (s *APIKeys) Create(ctx context.Context, k apikey.Key) error {
 	return translate(s.w.WithContext(ctx).Create(&row).Error, "API key")
 }
 
-// ByHash implements apikey.Store.
+// ByHash implements apikey.Store. A deleted user's keys are gone; the
+// join also refuses one created by a request that raced the deletion.
 func (s *APIKeys) ByHash(ctx context.Context, hash []byte) (apikey.Key, error) {
 	var row apiKeyRow
-	err := s.r.WithContext(ctx).Where("secret_hash = ?", hash).Take(&row).Error
+	err := s.r.WithContext(ctx).Table("api_keys AS k").Select("k.*").
+		Joins("JOIN users u ON u.id = k.user_id AND u.deleted_at IS NULL").
+		Where("k.secret_hash = ?", hash).Take(&row).Error
 	return toAPIKey(row), translate(err, "API key")
 }
 

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/relationship"
+)
+
+// RevokeUserSessions implements account.Store.
+func (s *Accounts) RevokeUserSessions(ctx context.Context, userID string, at time.Time) error {
+	err := s.w.WithContext(ctx).Model(&refreshTokenRow{}).
+		Where("user_id = ? AND revoked_at IS NULL", userID).
+		Update("revoked_at", micros(at)).Error
+	return translate(err, "refresh token")
+}
+
+// DeleteUserCredentials implements account.Store. Deliveries go with
+// their endpoint by cascade; a River job for one of them finds nothing and
+// ends (webhook.Worker.Attempt).
+func (s *Accounts) DeleteUserCredentials(ctx context.Context, userID string) error {
+	tx := s.w.WithContext(ctx)
+	if err := tx.Where("user_id = ?", userID).Delete(&apiKeyRow{}).Error; err != nil {
+		return translate(err, "API key")
+	}
+	if err := tx.Where("owner_id = ?", userID).Delete(&endpointRow{}).Error; err != nil {
+		return translate(err, "webhook")
+	}
+	// Stored responses may hold what the user wrote, even an API key's secret.
+	return translate(tx.Exec("DELETE FROM idempotency_keys WHERE user_id = ?", userID).Error, "idempotency key")
+}
+
+// LeaveAll implements account.Store.
+func (s *Accounts) LeaveAll(ctx context.Context, userID string, at time.Time) ([]account.Departure, error) {
+	tx := s.w.WithContext(ctx)
+	var ms []memberRow
+	if err := tx.Where("user_id = ? AND left_at IS NULL", userID).Order("relationship_id").Find(&ms).Error; err != nil {
+		return nil, translate(err, "member")
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.RelationshipID
+	}
+	if err := tx.Model(&memberRow{}).Where("user_id = ? AND left_at IS NULL", userID).Update("left_at", micros(at)).Error; err != nil {
+		return nil, translate(err, "member")
+	}
+	var others []string
+	if err := tx.Model(&memberRow{}).Where("relationship_id IN ? AND left_at IS NULL", ids).
+		Distinct("relationship_id").Pluck("relationship_id", &others).Error; err != nil {
+		return nil, translate(err, "member")
+	}
+	shared := make(map[string]bool, len(others))
+	for _, id := range others {
+		shared[id] = true
+	}
+	out := make([]account.Departure, len(ms))
+	for i, m := range ms {
+		out[i] = account.Departure{Member: toMember(m), Alone: !shared[m.RelationshipID]}
+	}
+	return out, nil
+}
+
+// ArchiveRelationship implements account.Store.
+func (s *Accounts) ArchiveRelationship(ctx context.Context, relID string, at time.Time) (relationship.Relationship, bool, error) {
+	res := s.w.WithContext(ctx).Model(&relationshipRow{}).Where("id = ? AND status = ?", relID, relationship.StatusActive).
+		Updates(map[string]any{"status": relationship.StatusArchived, "archived_at": micros(at), "updated_at": micros(at)})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return relationship.Relationship{}, false, translate(res.Error, "relationship")
+	}
+	r, err := (&Relationships{db: s.db, w: s.w, r: s.w}).Get(ctx, relID)
+	return r, true, err
+}
+
+// EraseUser implements account.Store.
+func (s *Accounts) EraseUser(ctx context.Context, u account.User) error {
+	res := s.w.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
+		"email":         u.Email,
+		"email_key":     lowerEmail(u.Email),
+		"display_name":  u.DisplayName,
+		"password_hash": u.PasswordHash,
+		"deleted_at":    microsPtr(u.DeletedAt),
+		"updated_at":    micros(u.UpdatedAt),
+	})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return translate(gorm.ErrRecordNotFound, "user")
+	}
+	return translate(res.Error, "user")
+}
+
+// Emit implements account.Store.
+func (s *Accounts) Emit(ctx context.Context, e event.Event, resource any) error {
+	return s.db.emit(ctx, s.w, e, resource)
+}
