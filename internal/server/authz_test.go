@@ -289,6 +289,28 @@ func TestOutsidersSeeNothing(t *testing.T) {
 			}
 		}
 		sweep401("no token", "")
+
+		// Ana's read-only API key changes nothing anywhere (403 on every
+		// write, in her own relationship too), and a revoked key of hers
+		// opens nothing at all.
+		readKey := do(t, app, 201, "POST", "/v1/api-keys", w.ana.AccessToken, map[string]any{"name": "sweep read", "scope": "read"})
+		for _, r := range unauthenticated {
+			if r.method == "GET" || r.method == "HEAD" {
+				continue
+			}
+			path, _, err := w.fill(r.pattern, w.freshCode)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			res := app.Do(servertest.Request{Method: r.method, Path: path, Token: readKey["secret"].(string), Body: r.body})
+			if p := decodeProblem(t, res); res.Status != http.StatusForbidden || (p.Code != "insufficient_scope" && p.Code != "user_token_required") {
+				t.Errorf("read-only key %s %s: %d %s, want 403 insufficient_scope", r.method, r.pattern, res.Status, res.Body)
+			}
+		}
+		do(t, app, 204, "DELETE", "/v1/api-keys/"+readKey["id"].(string), w.ana.AccessToken, nil)
+		sweep401("revoked API key", readKey["secret"].(string))
+
 		// Ana's own token, once expired, opens nothing.
 		expired := w.ana.AccessToken
 		app.Clock.Advance(16 * time.Minute)
