@@ -51,6 +51,9 @@ func newAuthzWorld(t *testing.T, app *servertest.App) *authzWorld {
 	w := &authzWorld{app: app}
 	w.ana, w.ben, w.rel = pair(t, app)
 	w.cleo = app.Register("Cleo")
+	// Cleo is a member of a relationship of her own: membership somewhere
+	// must open nothing elsewhere.
+	do(t, app, 201, "POST", "/v1/relationships", w.cleo.AccessToken, map[string]any{"name": "Cleo's", "time_zone": "UTC"})
 	now := app.Clock.Now()
 	ana := w.ana.AccessToken
 
