@@ -517,3 +517,90 @@ func TestWebhookURLValidation(t *testing.T) {
 	do(t, app, 422, "PATCH", "/v1/webhooks/"+hook, ana.AccessToken, map[string]any{"url": "https://10.1.2.3/"})
 	do(t, app, 200, "PATCH", "/v1/webhooks/"+hook, ana.AccessToken, map[string]any{"url": "https://93.184.215.15/hook"})
 }
+
+// A receiver that drops 30% of responses (the connection closes before
+// troth hears back) still gets every event; the only duplicates are retries
+// carrying the same webhook-id.
+func TestWebhookUnreliableReceiver(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b, hookOpts(0, 0, 0, 0, 0, 0, 0, 0))
+		ana, ben, rel := pair(t, app)
+		var mu sync.Mutex
+		dropped := map[int]bool{}
+		rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+			if n%10 == 1 || n%10 == 4 || n%10 == 7 {
+				mu.Lock()
+				dropped[n] = true
+				mu.Unlock()
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+				}
+			}
+		})
+		hook, secret := createHook(t, app, ana.AccessToken, map[string]any{"url": rc.url(), "event_types": []string{"check_in.recorded"}})
+		startHooks(t, app)
+		const events = 20
+		for i := range events {
+			do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken,
+				map[string]any{"subject_id": ana.ID, "felt_trust": i % 11})
+		}
+		want, _ := feed(t, app, ana.AccessToken, "", "&types=check_in.recorded")
+		if len(want) != events {
+			t.Fatalf("%d check-in events, want %d", len(want), events)
+		}
+		delivered := func() map[string]int {
+			got := map[string]int{}
+			mu.Lock()
+			defer mu.Unlock()
+			for n, r := range rc.all() {
+				if !dropped[n] {
+					got[r.id()]++
+				}
+			}
+			return got
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := delivered()
+			missing := 0
+			for _, e := range want {
+				if got[e["id"].(string)] == 0 {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d events never delivered", missing, events)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		all := rc.all()
+		seen := map[string]bool{}
+		mu.Lock()
+		drops := len(dropped)
+		mu.Unlock()
+		for _, e := range want {
+			seen[e["id"].(string)] = true
+		}
+		for _, r := range all {
+			if !seen[r.id()] {
+				t.Fatalf("received an event that was never recorded: %s", r.id())
+			}
+			verify(t, secret, r)
+		}
+		// Each event arrived once per dropped attempt plus once.
+		if len(all) != events+drops {
+			t.Fatalf("%d requests for %d events and %d drops: duplicates beyond retries", len(all), events, drops)
+		}
+		if drops < 5 {
+			t.Fatalf("only %d responses dropped: the test did not exercise retries", drops)
+		}
+		for _, d := range deliveries(t, app, ana.AccessToken, hook) {
+			if d["status"] != "succeeded" {
+				waitDelivery(t, app, ana.AccessToken, hook, d["event_id"].(string), "succeeded", 1)
+			}
+		}
+	})
+}
