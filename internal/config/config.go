@@ -47,6 +47,9 @@ type Config struct {
 	// WebhookWorkers is how many attempts one instance makes at once
 	// (TROTH_WEBHOOK_WORKERS).
 	WebhookWorkers int
+	// DebugAddr, when set, serves net/http/pprof on its own listener
+	// (TROTH_DEBUG_ADDR, e.g. 127.0.0.1:6060); off by default.
+	DebugAddr string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -129,6 +132,7 @@ func (c *Config) fromEnv(getenv func(string) string) []error {
 	env("TROTH_WEBHOOK_RETRY_SCHEDULE", c.setRetrySchedule)
 	env("TROTH_WEBHOOK_POLL_EVERY", durationSetter(&c.WebhookPollEvery))
 	env("TROTH_WEBHOOK_WORKERS", intSetter(&c.WebhookWorkers, 1))
+	env("TROTH_DEBUG_ADDR", str(&c.DebugAddr))
 	return errs
 }
 
@@ -153,6 +157,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Func("webhook-retry-schedule", "comma-separated pauses before each webhook attempt (TROTH_WEBHOOK_RETRY_SCHEDULE)", c.setRetrySchedule)
 	fs.Func("webhook-poll-every", "how often new events are dispatched to webhooks (TROTH_WEBHOOK_POLL_EVERY)", durationSetter(&c.WebhookPollEvery))
 	fs.Func("webhook-workers", "concurrent webhook attempts per instance (TROTH_WEBHOOK_WORKERS)", intSetter(&c.WebhookWorkers, 1))
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this address, off when empty; keep it on loopback (TROTH_DEBUG_ADDR)")
 }
 
 func (c *Config) validate() error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -213,6 +214,13 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 			s.log.Error("stop webhooks", "error", err.Error())
 		}
 	}()
+	if s.cfg.DebugAddr != "" {
+		stopDebug, err := s.serveDebug()
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "dialect", s.DB.Dialect())
 	select {
 	case err := <-errc:
@@ -230,4 +238,23 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// serveDebug serves net/http/pprof on cfg.DebugAddr, a listener of its own
+// (never on the API's), until the returned function is called.
+func (s *Server) serveDebug() (func(), error) {
+	ln, err := net.Listen("tcp", s.cfg.DebugAddr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listener on %s: %w", s.cfg.DebugAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	s.log.Warn("debug listener serves pprof", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
