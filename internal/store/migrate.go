@@ -129,6 +129,7 @@ func (db *DB) apply(ctx context.Context, m Migration) (bool, error) {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, err
 	}
+	// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (`+
 		db.placeholder(1)+`, `+db.placeholder(2)+`, `+db.placeholder(3)+`)`,
 		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
