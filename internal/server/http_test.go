@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/troth-app/troth/internal/config"
 	"github.com/troth-app/troth/internal/server/servertest"
 	"github.com/troth-app/troth/internal/store/storetest"
@@ -201,4 +203,31 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 	_ = context.Background()
+}
+
+// A panic answers a generic 500 problem; the panic's text (which may hold
+// SQL or file paths) is logged with the stack, never sent.
+func TestPanicsDoNotLeak(t *testing.T) {
+	app := sqliteApp(t)
+	// A route added for the test, under a prefix the OpenAPI check skips.
+	app.Server.Handler().(*echo.Echo).GET("/metrics/panic", func(echo.Context) error {
+		panic("SELECT secret FROM users WHERE id = 1 at /srv/troth/internal/store/accounts.go:42")
+	})
+	res := app.Do(servertest.Request{Method: "GET", Path: "/metrics/panic", Header: map[string]string{"X-Request-Id": "panic-test-1"}})
+	p := decodeProblem(t, res)
+	if res.Status != http.StatusInternalServerError || p.Code != "internal" {
+		t.Fatalf("got %d %+v", res.Status, p)
+	}
+	for _, leak := range []string{"SELECT", "secret", ".go", "/srv", "goroutine"} {
+		if strings.Contains(string(res.Body), leak) {
+			t.Errorf("response leaks %q: %s", leak, res.Body)
+		}
+	}
+	if logs := app.Logs.String(); !strings.Contains(logs, `"request_id":"panic-test-1"`) || !strings.Contains(logs, "SELECT secret") || !strings.Contains(logs, "goroutine") {
+		t.Errorf("the panic and its stack were not logged with the request id:\n%s", logs)
+	}
+	// The server goes on serving.
+	if res := app.Do(servertest.Request{Method: "GET", Path: "/healthz"}); res.Status != http.StatusOK {
+		t.Fatalf("after a panic: %d", res.Status)
+	}
 }
