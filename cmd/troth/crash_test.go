@@ -77,7 +77,7 @@ type crashProc struct {
 	logs *bytes.Buffer
 }
 
-func startTroth(t *testing.T, bin, dsn string) *crashProc {
+func startTroth(t *testing.T, bin, dsn string, env ...string) *crashProc {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,6 +93,7 @@ func startTroth(t *testing.T, bin, dsn string) *crashProc {
 		"TROTH_API_RATE_PER_MINUTE=0",
 		"TROTH_LOG_LEVEL=warn",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	logs := &bytes.Buffer{} // written by exec's copier; read only after Wait
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
