@@ -85,6 +85,9 @@ type Store interface {
 	AddMember(ctx context.Context, m Member) error
 	RejoinMember(ctx context.Context, m Member) error
 	LeaveMember(ctx context.Context, relationshipID, userID string, at time.Time) error
+	// CancelPromisesOf cancels the active promises a departing member made
+	// or was made (upcoming occurrences are never scored).
+	CancelPromisesOf(ctx context.Context, relationshipID, userID string, at time.Time) error
 	CreateInvite(ctx context.Context, inv Invite) error
 	InviteByHash(ctx context.Context, hash []byte) (Invite, error)
 	UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error)

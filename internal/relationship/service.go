@@ -366,6 +366,10 @@ func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 		if err := tx.LeaveMember(ctx, relID, userID, now); err != nil {
 			return err
 		}
+		// Promises by or to someone who left cannot be kept or verified.
+		if err := tx.CancelPromisesOf(ctx, relID, userID, now); err != nil {
+			return err
+		}
 		m.LeftAt = &now
 		return tx.Emit(ctx, event.Event{Type: event.MemberLeft, RelationshipID: relID, ActorID: userID, CreatedAt: now}, m)
 	})

@@ -223,3 +223,32 @@ func TestRelationshipValidation(t *testing.T) {
 		t.Fatalf("refused requests wrote: %v", list)
 	}
 }
+
+// When a member leaves, the promises they made or were made are cancelled:
+// no one is left to keep or confirm them, and the one who stayed is not
+// scored on them.
+func TestLeavingCancelsTheLeaversPromises(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		mine := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Daily call", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "20:00"}})["id"].(string)
+		his := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ben.AccessToken, map[string]any{
+			"title": "Dinner", "due_at": app.Clock.Now().Add(48 * time.Hour).Format(time.RFC3339)})["id"].(string)
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel+"/members/me", ben.AccessToken, nil)
+		for _, id := range []string{mine, his} {
+			if p := do(t, app, 200, "GET", "/v1/promises/"+id, ana.AccessToken, nil); p["status"] != "cancelled" {
+				t.Fatalf("promise %s after the promisee/promisor left: %v", id, p["status"])
+			}
+		}
+		later(t, app, 72*time.Hour, &ana)
+		tick(t, app)
+		if s := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ana.AccessToken, nil); s["counts"].(map[string]any)["missed"] != 0.0 {
+			t.Fatalf("Ana was scored on promises to someone who left: %v", s["counts"])
+		}
+		es, _ := feed(t, app, ana.AccessToken, "", "&types=promise.cancelled")
+		if len(es) != 2 || es[0]["actor_id"] != ben.ID {
+			t.Fatalf("cancel events %v", es)
+		}
+	})
+}

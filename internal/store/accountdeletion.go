@@ -51,6 +51,11 @@ func (s *Accounts) LeaveAll(ctx context.Context, userID string, at time.Time) ([
 	if err := tx.Model(&memberRow{}).Where("user_id = ? AND left_at IS NULL", userID).Update("left_at", micros(at)).Error; err != nil {
 		return nil, translate(err, "member")
 	}
+	for _, relID := range ids {
+		if err := s.db.cancelPromisesOf(ctx, tx, relID, userID, at); err != nil {
+			return nil, err
+		}
+	}
 	var others []string
 	if err := tx.Model(&memberRow{}).Where("relationship_id IN ? AND left_at IS NULL", ids).
 		Distinct("relationship_id").Pluck("relationship_id", &others).Error; err != nil {

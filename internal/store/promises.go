@@ -572,3 +572,31 @@ func (s *Promises) MarkReminded(ctx context.Context, o promise.Occurrence, kind 
 		Update(col, micros(at))
 	return res.RowsAffected == 1, translate(res.Error, "occurrence")
 }
+
+// cancelPromisesOf cancels, in tx, the active promises a departing member
+// made or was made in a relationship: their upcoming open occurrences are
+// cancelled and never scored, what already happened stays, and each gets a
+// promise.cancelled event (actor: the member).
+func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID string, at time.Time) error {
+	var rows []promiseRow
+	err := tx.WithContext(ctx).Where("relationship_id = ? AND status = ? AND (promisor_id = ? OR promisee_id = ?)",
+		relID, promise.StatusActive, userID, userID).Order("id").Find(&rows).Error
+	if err != nil {
+		return translate(err, "promise")
+	}
+	p := &Promises{db: db, rels: &Relationships{db: db, w: tx, r: tx}, w: tx, r: tx}
+	for _, row := range rows {
+		pr := toPromise(row)
+		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at); err != nil {
+			return err
+		}
+		pr.Status, pr.UpdatedAt = promise.StatusCancelled, at
+		if err := p.UpdatePromise(ctx, pr); err != nil {
+			return err
+		}
+		if err := db.emit(ctx, tx, event.Event{Type: event.PromiseCancelled, RelationshipID: relID, ActorID: userID, CreatedAt: at}, pr); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -276,3 +276,8 @@ func (s *Relationships) RescoreAll(ctx context.Context, relID string) error {
 func (s *Relationships) Emit(ctx context.Context, e event.Event, resource any) error {
 	return s.db.emit(ctx, s.w, e, resource)
 }
+
+// CancelPromisesOf implements relationship.Store.
+func (s *Relationships) CancelPromisesOf(ctx context.Context, relID, userID string, at time.Time) error {
+	return s.db.cancelPromisesOf(ctx, s.w, relID, userID, at)
+}
