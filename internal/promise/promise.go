@@ -179,7 +179,6 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
-	IsMember(ctx context.Context, relID, userID string) (bool, error)
 
 	CreatePromise(ctx context.Context, p Promise) error
 	Promise(ctx context.Context, id string) (Promise, error)

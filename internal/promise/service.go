@@ -64,14 +64,12 @@ func conflict(code, msg string) error { return fault.Conflict(code, msg) }
 // member loads the relationship if the user is a current member, or
 // answers notFound (never revealing that it exists).
 func member(ctx context.Context, s Store, relID, userID string, notFound error) (relationship.Relationship, error) {
-	ok, err := s.IsMember(ctx, relID, userID)
-	if err != nil {
-		return relationship.Relationship{}, err
-	}
-	if !ok {
+	// The relationship comes with its current members: one read answers both.
+	rel, err := s.Relationship(ctx, relID)
+	if fault.Is(err, "not_found") || (err == nil && !rel.HasMember(userID)) {
 		return relationship.Relationship{}, notFound
 	}
-	return s.Relationship(ctx, relID)
+	return rel, err
 }
 
 func writable(r relationship.Relationship) error {
@@ -172,11 +170,7 @@ func (s *Service) promisee(ctx context.Context, tx Store, rel relationship.Relat
 			v.Add("promisee_id", "self_promise", "a promise is made to someone else")
 			return nil, nil
 		}
-		ok, err := tx.IsMember(ctx, rel.ID, *given)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		if !rel.HasMember(*given) {
 			v.Add("promisee_id", "not_a_member", "must be a current member of the relationship")
 		}
 		return given, nil

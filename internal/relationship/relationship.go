@@ -47,6 +47,16 @@ type Relationship struct {
 	Members     []Member
 }
 
+// HasMember reports whether the user is a current member.
+func (r Relationship) HasMember(userID string) bool {
+	for _, m := range r.Members {
+		if m.UserID == userID {
+			return true
+		}
+	}
+	return false
+}
+
 // Member is a user in a relationship.
 type Member struct {
 	RelationshipID string

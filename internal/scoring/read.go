@@ -14,7 +14,6 @@ import (
 // ReadStore is what reading scores needs beyond Store.
 type ReadStore interface {
 	Store
-	IsMember(ctx context.Context, relID, userID string) (bool, error)
 	// PromiseRelationship returns the relationship a promise belongs to.
 	PromiseRelationship(ctx context.Context, promiseID string) (string, error)
 	// LatestBreach returns when the latest breach by a member (any member
@@ -78,14 +77,12 @@ func (s *Service) visible(ctx context.Context, userID, relID string) (relationsh
 	if !id.Valid(relID, id.Relationship) {
 		return relationship.Relationship{}, errRelNotFound
 	}
-	ok, err := s.store.IsMember(ctx, relID, userID)
-	if err != nil {
-		return relationship.Relationship{}, err
-	}
-	if !ok {
+	// The relationship comes with its current members: one read answers both.
+	rel, err := s.store.Relationship(ctx, relID)
+	if fault.Is(err, "not_found") || (err == nil && !rel.HasMember(userID)) {
 		return relationship.Relationship{}, errRelNotFound
 	}
-	return s.store.Relationship(ctx, relID)
+	return rel, err
 }
 
 // checkAt validates an evaluation time: not in the future.
@@ -109,7 +106,7 @@ func (s *Service) MemberScore(ctx context.Context, userID, relID, memberID strin
 	if err != nil {
 		return Result{}, err
 	}
-	if !isCurrentMember(rel, memberID) {
+	if !rel.HasMember(memberID) {
 		return Result{}, fault.NotFound("member")
 	}
 	t, err := s.checkAt(at)
@@ -120,14 +117,6 @@ func (s *Service) MemberScore(ctx context.Context, userID, relID, memberID strin
 	return r, err
 }
 
-func isCurrentMember(rel relationship.Relationship, userID string) bool {
-	for _, m := range rel.Members {
-		if m.UserID == userID {
-			return true
-		}
-	}
-	return false
-}
 
 // Scores are every current member's scores now.
 func (s *Service) Scores(ctx context.Context, userID, relID string) ([]Result, error) {

@@ -91,13 +91,13 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	if member == "" {
 		if _, who, ok, err := s.store.LatestBreach(ctx, rel.ID, "", now); err != nil {
 			return Timeline{}, err
-		} else if ok && isCurrentMember(rel, who) {
+		} else if ok && rel.HasMember(who) {
 			member = who
 		} else {
 			member = userID
 		}
 	}
-	if !isCurrentMember(rel, member) {
+	if !rel.HasMember(member) {
 		return Timeline{}, invalid("member", "not_a_member", "must be a current member of the relationship")
 	}
 	breachAt, _, hasBreach, err := s.store.LatestBreach(ctx, rel.ID, member, now)

@@ -206,7 +206,7 @@ func (s *Promises) Relationship(ctx context.Context, relID string) (relationship
 	return s.rels.Get(ctx, relID)
 }
 
-// IsMember implements promise.Store.
+// IsMember reports whether a user is a current member (trust.Store uses it).
 func (s *Promises) IsMember(ctx context.Context, relID, userID string) (bool, error) {
 	var n int64
 	err := s.r.WithContext(ctx).Model(&memberRow{}).

@@ -236,10 +236,6 @@ func (s *Scores) OpenCount(ctx context.Context, relID, subject string, t time.Ti
 	return int(n), translate(err, "occurrence")
 }
 
-// IsMember implements scoring.ReadStore.
-func (s *Scores) IsMember(ctx context.Context, relID, userID string) (bool, error) {
-	return (&Promises{db: s.db, r: s.r}).IsMember(ctx, relID, userID)
-}
 
 // PromiseRelationship implements scoring.ReadStore.
 func (s *Scores) PromiseRelationship(ctx context.Context, promiseID string) (string, error) {
