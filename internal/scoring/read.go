@@ -117,7 +117,6 @@ func (s *Service) MemberScore(ctx context.Context, userID, relID, memberID strin
 	return r, err
 }
 
-
 // Scores are every current member's scores now.
 func (s *Service) Scores(ctx context.Context, userID, relID string) ([]Result, error) {
 	rel, err := s.visible(ctx, userID, relID)

@@ -236,7 +236,6 @@ func (s *Scores) OpenCount(ctx context.Context, relID, subject string, t time.Ti
 	return int(n), translate(err, "occurrence")
 }
 
-
 // PromiseRelationship implements scoring.ReadStore.
 func (s *Scores) PromiseRelationship(ctx context.Context, promiseID string) (string, error) {
 	var row promiseRow
