@@ -24,14 +24,17 @@ const calendarCycle = 400
 // Instances are expanded from starts_on, so the cost grows with the number
 // of instances before to; the caller bounds the window. Instances after the
 // year 9999 are not returned.
-func (r Rule) Between(from, to time.Time) []time.Time {
+func (r Rule) Between(from, to time.Time) (out []time.Time) {
 	if r.loc == nil || !from.Before(to) {
 		return nil
 	}
 	// The wall-clock time of an instance and its instant differ by less than
 	// two days, whatever the zone's offset.
 	horizon := wallClock(to.In(r.loc)).Add(48 * time.Hour)
-	var out []time.Time
+	// Parse refuses rules whose expansion panics in rrule-go; should one
+	// still panic further out, the instances found so far are the answer,
+	// rather than a crashed scheduler.
+	defer func() { _ = recover() }()
 	r.each(horizon, func(t time.Time) bool {
 		if !t.Before(to) {
 			return false

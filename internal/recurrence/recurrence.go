@@ -96,6 +96,14 @@ func Parse(rruleText, timeZone, localTime, startsOn string) (Rule, error) {
 // check expands the start of the rule: it must have an instance within ten
 // years, and its instances must lie at least an hour apart.
 func (r Rule) check() (code, msg string) {
+	// rrule-go panics on some rules it accepts, such as the tenth Friday of
+	// a month (FREQ=MONTHLY;BYDAY=10FR): refuse such a rule here, where it
+	// is first expanded, rather than crash the request.
+	defer func() {
+		if recover() != nil {
+			code, msg = "invalid_rrule", "the rule cannot be expanded (e.g. BYDAY=10FR asks for a tenth weekday in a month)"
+		}
+	}()
 	gapEnd := instant(r.start.AddDate(gapCheckYears, 0, 0), r.loc)
 	n, tooClose := 0, false
 	var prev time.Time

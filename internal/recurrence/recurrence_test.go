@@ -246,3 +246,12 @@ func TestAccessors(t *testing.T) {
 		t.Fatalf("zero Rule: Between = %v", got)
 	}
 }
+
+// rrule-go panics expanding some rules it parses; Parse refuses them.
+func TestRuleThatPanicsRRuleGoIsRefused(t *testing.T) {
+	_, err := Parse("FREQ=MONTHLY;BYDAY=10FR", "Australia/Lord_Howe", "00:00", "2000-01-01")
+	fe, ok := fault.As(err)
+	if !ok || len(fe.Fields) != 1 || fe.Fields[0].Field != "recurrence.rrule" || fe.Fields[0].Code != "invalid_rrule" {
+		t.Fatalf("got %v, want invalid_rrule on recurrence.rrule", err)
+	}
+}
