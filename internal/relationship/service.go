@@ -179,17 +179,9 @@ func (s *Service) List(ctx context.Context, userID string, p page.Request) (page
 func (s *Service) Update(ctx context.Context, userID, relID string, in Input, precondition func(Relationship) error) (Relationship, error) {
 	var out Relationship
 	err := s.store.InTx(ctx, func(tx Store) error {
-		if _, err := memberIn(ctx, tx, relID, userID); err != nil {
-			return err
-		}
-		r, err := tx.Get(ctx, relID)
+		r, err := changeable(ctx, tx, relID, userID, precondition)
 		if err != nil {
 			return err
-		}
-		if precondition != nil {
-			if err := precondition(r); err != nil {
-				return err
-			}
 		}
 		if r.Status == StatusArchived {
 			return errArchived
@@ -222,17 +214,9 @@ func (s *Service) Update(ctx context.Context, userID, relID string, in Input, pr
 // Archive closes a relationship: it stays readable and changes no more.
 func (s *Service) Archive(ctx context.Context, userID, relID string, precondition func(Relationship) error) error {
 	return s.store.InTx(ctx, func(tx Store) error {
-		if _, err := memberIn(ctx, tx, relID, userID); err != nil {
-			return err
-		}
-		r, err := tx.Get(ctx, relID)
+		r, err := changeable(ctx, tx, relID, userID, precondition)
 		if err != nil {
 			return err
-		}
-		if precondition != nil {
-			if err := precondition(r); err != nil {
-				return err
-			}
 		}
 		if r.Status == StatusArchived {
 			return nil
@@ -244,6 +228,28 @@ func (s *Service) Archive(ctx context.Context, userID, relID string, preconditio
 		}
 		return tx.Emit(ctx, event.Event{Type: event.RelationshipUpdated, RelationshipID: relID, ActorID: userID, CreatedAt: now}, r)
 	})
+}
+
+// changeable loads a relationship for a change by one of its members (one
+// read: the relationship comes with its current members); anyone else gets
+// not_found. precondition, when set, sees the current relationship.
+func changeable(ctx context.Context, tx Store, relID, userID string, precondition func(Relationship) error) (Relationship, error) {
+	if !id.Valid(relID, id.Relationship) {
+		return Relationship{}, fault.NotFound("relationship")
+	}
+	r, err := tx.Get(ctx, relID)
+	if fault.Is(err, "not_found") || (err == nil && !r.HasMember(userID)) {
+		return Relationship{}, fault.NotFound("relationship")
+	}
+	if err != nil {
+		return Relationship{}, err
+	}
+	if precondition != nil {
+		if err := precondition(r); err != nil {
+			return Relationship{}, err
+		}
+	}
+	return r, nil
 }
 
 func memberIn(ctx context.Context, tx Store, relID, userID string) (Member, error) {
@@ -266,10 +272,7 @@ func (s *Service) CreateInvite(ctx context.Context, userID, relID string) (code 
 	now := s.now()
 	expires = now.Add(InviteTTL)
 	err = s.store.InTx(ctx, func(tx Store) error {
-		if _, err := memberIn(ctx, tx, relID, userID); err != nil {
-			return err
-		}
-		r, err := tx.Get(ctx, relID)
+		r, err := changeable(ctx, tx, relID, userID, nil)
 		if err != nil {
 			return err
 		}
