@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,7 +23,7 @@ func translate(err error, what string) error {
 		return err
 	}
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
 		return fault.NotFound(what)
 	case isUnique(err):
 		e := fault.Conflict("already_exists", what+" already exists")

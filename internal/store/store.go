@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -45,6 +44,7 @@ type DB struct {
 	w, r    *gorm.DB
 	sqlW    *sql.DB
 	sqlR    *sql.DB
+	reads   *stmts // prepared statements on the readers, for the hot paths
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -84,7 +84,7 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 		s.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}, nil
+	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s, reads: newStmts(s, Postgres)}, nil
 }
 
 // sqliteDSN builds a mattn/go-sqlite3 DSN. busy_timeout comes first so that
@@ -112,7 +112,7 @@ func sqliteDSN(path string, readOnly bool) string {
 }
 
 func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options) (*DB, error) {
-	w, err := gorm.Open(sqlite.Open(sqliteDSN(path, false)), cfg)
+	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false)), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -129,7 +129,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := gorm.Open(sqlite.Open(sqliteDSN(path, true)), cfg)
+	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true)), cfg)
 	if err != nil {
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
@@ -142,7 +142,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr}, nil
+	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, reads: newStmts(sr, SQLite)}, nil
 }
 
 // Dialect tells which engine this is.
