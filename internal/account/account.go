@@ -44,6 +44,8 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	CreateUser(ctx context.Context, u User) error
 	UserByID(ctx context.Context, id string) (User, error)
+	// Active reports whether a user exists and is not deleted.
+	Active(ctx context.Context, id string) (bool, error)
 	// UserByEmailKey finds a user by lower-cased email.
 	UserByEmailKey(ctx context.Context, key string) (User, error)
 	UpdateUser(ctx context.Context, u User) error

@@ -17,14 +17,11 @@ var errGone = fault.Unauthenticated("invalid_token", "the account of this token 
 // Active refuses a user who was deleted or never existed: a token issued
 // before the deletion must open nothing. It costs one read by primary key.
 func (s *Service) Active(ctx context.Context, userID string) error {
-	u, err := s.store.UserByID(ctx, userID)
-	if fault.Is(err, "not_found") {
-		return errGone
-	}
+	ok, err := s.store.Active(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("check user %s: %w", userID, err)
 	}
-	if u.DeletedAt != nil {
+	if !ok {
 		return errGone
 	}
 	return nil

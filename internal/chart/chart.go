@@ -10,6 +10,7 @@ import (
 
 	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/scoring"
+	"github.com/troth-app/troth/internal/tz"
 )
 
 // Layout of the drawing, in SVG user units.
@@ -75,8 +76,8 @@ var reasons = map[string]string{
 // shown in the timeline's zone; now marks where the future begins. The
 // output depends only on its arguments.
 func Timeline(t scoring.Timeline, now time.Time) []byte {
-	loc, err := time.LoadLocation(t.TimeZone)
-	if err != nil || t.TimeZone == "Local" { // the host's zone would make the output vary
+	loc, ok := tz.Load(t.TimeZone) // refuses "Local": the host's zone would make the output vary
+	if !ok {
 		loc = time.UTC
 	}
 	d := newDrawing(t, now, loc)

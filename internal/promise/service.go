@@ -11,6 +11,7 @@ import (
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/recurrence"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/tz"
 )
 
 // Service implements the promise use cases.
@@ -207,7 +208,7 @@ func parseRecurrence(in RecurrenceInput, rel relationship.Relationship, now time
 	}
 	starts := in.StartsOn
 	if starts == "" {
-		if loc, err := time.LoadLocation(zone); err == nil {
+		if loc, ok := tz.Load(zone); ok {
 			starts = now.In(loc).Format(time.DateOnly)
 		}
 	}

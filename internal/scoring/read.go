@@ -54,7 +54,7 @@ func At(ctx context.Context, st Store, rel relationship.Relationship, subject st
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}
-	today, err := st.Content(ctx, rel, subject, start, t.Add(time.Microsecond))
+	today, err := st.ItemsOf(ctx, rel, subject, start, t.Add(time.Microsecond))
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/score"
+	"github.com/troth-app/troth/internal/tz"
 )
 
 // Day is one rollup row: a subject's items of one local day, and the same
@@ -55,6 +56,8 @@ type Store interface {
 	// Content loads a subject's scored items with t in [from, to), the
 	// occurrences skipped then, and the check-ins about a member then.
 	Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, error)
+	// ItemsOf is Content without the check-ins: what a score reads.
+	ItemsOf(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, error)
 	// DayBefore returns the latest row before day, if any.
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
 	// DaysFrom returns the rows from day on, in order.
@@ -87,8 +90,8 @@ func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
 }
 
 func location(rel relationship.Relationship) *time.Location {
-	loc, err := time.LoadLocation(rel.TimeZone)
-	if err != nil {
+	loc, ok := tz.Load(rel.TimeZone)
+	if !ok {
 		return time.UTC
 	}
 	return loc

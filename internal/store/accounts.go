@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -109,6 +110,18 @@ func (s *Accounts) UserByID(ctx context.Context, id string) (account.User, error
 	var row userRow
 	err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error
 	return toUser(row), translate(err, "user")
+}
+
+// Active implements account.Store: whether a user exists and is not
+// deleted. It runs on every request with an access token, so it reads one
+// column by hand-written SQL.
+func (s *Accounts) Active(ctx context.Context, id string) (bool, error) {
+	active, found := false, false
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		found = true
+		return rows.Scan(&active)
+	}, `SELECT deleted_at IS NULL FROM users WHERE id = ?`, id)
+	return found && active, translate(err, "user")
 }
 
 // UserByEmailKey implements account.Store.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -111,17 +112,38 @@ func (s *Relationships) Create(ctx context.Context, r relationship.Relationship,
 	})
 }
 
-// Get implements relationship.Store.
+// Get implements relationship.Store. It is in front of nearly every
+// request (the membership check), so it reads by hand-written SQL.
 func (s *Relationships) Get(ctx context.Context, id string) (relationship.Relationship, error) {
+	q := s.db.querierFor(s.r)
 	var row relationshipRow
-	if err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	found := false
+	err := scanAll(ctx, q, func(rows *sql.Rows) error {
+		found = true
+		return rows.Scan(&row.ID, &row.Name, &row.PartnerName, &row.TimeZone, &row.HalfLifeDays, &row.GraceMinutes,
+			&row.DisputeWindowHours, &row.RemindMinutes, &row.TargetScore, &row.PatienceDays, &row.Status,
+			&row.CreatedBy, &row.CreatedAt, &row.UpdatedAt, &row.ArchivedAt)
+	}, `SELECT id, name, partner_name, time_zone, half_life_days, grace_minutes, dispute_window_hours,
+		remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at, archived_at
+		FROM relationships WHERE id = ?`, id)
+	if err == nil && !found {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		return relationship.Relationship{}, translate(err, "relationship")
 	}
-	rs, err := s.withMembers(ctx, []relationshipRow{row})
-	if err != nil {
-		return relationship.Relationship{}, err
-	}
-	return rs[0], nil
+	rel := toRelationship(row)
+	err = scanAll(ctx, q, func(rows *sql.Rows) error {
+		var m memberRow
+		if err := rows.Scan(&m.RelationshipID, &m.UserID, &m.Role, &m.JoinedAt, &m.LeftAt, &m.DisplayName); err != nil {
+			return err
+		}
+		rel.Members = append(rel.Members, toMember(m))
+		return nil
+	}, `SELECT m.relationship_id, m.user_id, m.role, m.joined_at, m.left_at, u.display_name
+		FROM relationship_members m JOIN users u ON u.id = m.user_id
+		WHERE m.relationship_id = ? AND m.left_at IS NULL ORDER BY m.joined_at, m.user_id`, id)
+	return rel, translate(err, "member")
 }
 
 // withMembers converts rows and attaches their current members, in one query.

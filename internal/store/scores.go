@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -90,13 +91,16 @@ type Scores struct {
 	db   *DB
 	rels *Relationships
 	w, r *gorm.DB
+	q    querier // reads what r reads, by hand-written SQL
 }
 
 // Scores returns the score store.
-func (db *DB) Scores() *Scores { return &Scores{db: db, rels: db.Relationships(), w: db.w, r: db.r} }
+func (db *DB) Scores() *Scores {
+	return &Scores{db: db, rels: db.Relationships(), w: db.w, r: db.r, q: db.querierFor(db.r)}
+}
 
 func (s *Scores) inTx(tx *gorm.DB) *Scores {
-	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx}
+	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx, q: gormQuerier{tx}}
 }
 
 // Relationship implements scoring.Store.
@@ -112,83 +116,109 @@ func subjectColumn(subject string) string {
 	return "promise_id"
 }
 
-type scoredRow struct {
-	DueAt        int64
-	OccurredAt   int64
-	Outcome      string
-	Verification string
-	RecordedBy   string
-}
-
 // Content implements scoring.Store.
 func (s *Scores) Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
+	c, err := s.content(ctx, rel, subject, from, to, true)
+	return c, err
+}
+
+// content loads a subject's scored items and skipped occurrences in
+// [from, to), with a member's breaches, and their check-ins when felt is
+// set (only rollups keep felt trust; a score does not need it).
+func (s *Scores) content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time, felt bool) (scoring.Content, error) {
 	var c scoring.Content
 	col := subjectColumn(subject)
-	var rows []scoredRow
-	err := s.r.WithContext(ctx).Table("occurrences AS o").
-		Select("o.due_at, f.occurred_at, f.outcome, f.verification, f.recorded_by").
-		Joins("JOIN follow_throughs f ON f.id = o.follow_through_id").
-		Where("o.relationship_id = ? AND o."+col+" = ? AND o.status = ? AND o.due_at >= ? AND o.due_at < ?",
-			rel.ID, subject, promise.OccResolved, micros(from), micros(to)).
-		Order("o.due_at, o.id").Scan(&rows).Error
-	if err != nil {
-		return c, translate(err, "occurrence")
-	}
 	grace := scoring.Grace(rel)
-	for _, r := range rows {
-		c.Items = append(c.Items, score.OccurrenceItem(fromMicros(r.DueAt), fromMicros(r.OccurredAt), grace,
-			r.Outcome, r.Verification, r.RecordedBy == promise.System))
-	}
-	var skipped []int64
-	err = s.r.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND "+col+" = ? AND status = ? AND due_at >= ? AND due_at < ?",
-			rel.ID, subject, promise.OccSkipped, micros(from), micros(to)).Pluck("due_at", &skipped).Error
+	// One statement for the occurrences, resolved and skipped, in due order.
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		var due, occurred int64
+		var status, ftID, outcome, verification, recordedBy string
+		if err := rows.Scan(&due, &status, &ftID, &occurred, &outcome, &verification, &recordedBy); err != nil {
+			return err
+		}
+		switch {
+		case status == promise.OccSkipped:
+			c.Skipped = append(c.Skipped, fromMicros(due))
+			return nil
+		case ftID == "": // resolved with no follow-through: nothing to score
+			return nil
+		}
+		c.Items = append(c.Items, score.OccurrenceItem(fromMicros(due), fromMicros(occurred), grace,
+			outcome, verification, recordedBy == promise.System))
+		return nil
+	}, `SELECT o.due_at, o.status, COALESCE(f.id, ''), COALESCE(f.occurred_at, 0), COALESCE(f.outcome, ''), COALESCE(f.verification, ''), COALESCE(f.recorded_by, '')
+		FROM occurrences o LEFT JOIN follow_throughs f ON f.id = o.follow_through_id AND o.status = ?
+		WHERE o.relationship_id = ? AND o.`+col+` = ? AND o.status IN (?, ?) AND o.due_at >= ? AND o.due_at < ?
+		ORDER BY o.due_at, o.id`,
+		promise.OccResolved, rel.ID, subject, promise.OccResolved, promise.OccSkipped, micros(from), micros(to))
 	if err != nil {
 		return c, translate(err, "occurrence")
-	}
-	for _, us := range skipped {
-		c.Skipped = append(c.Skipped, fromMicros(us))
 	}
 	if !scoring.IsMember(subject) {
 		return c, nil
 	}
-	var breaches []breachRow
-	err = s.r.WithContext(ctx).Where("relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?",
-		rel.ID, subject, micros(from), micros(to)).Order("occurred_at, id").Find(&breaches).Error
-	if err != nil {
+	err = scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		var at int64
+		var severity string
+		if err := rows.Scan(&at, &severity); err != nil {
+			return err
+		}
+		c.Items = append(c.Items, score.BreachItem(fromMicros(at), severity))
+		return nil
+	}, `SELECT occurred_at, severity FROM breaches
+		WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?
+		ORDER BY occurred_at, id`, rel.ID, subject, micros(from), micros(to))
+	if err != nil || !felt {
 		return c, translate(err, "breach")
 	}
-	for _, b := range breaches {
-		c.Items = append(c.Items, score.BreachItem(fromMicros(b.OccurredAt), b.Severity))
-	}
-	var checks []checkInRow
-	err = s.r.WithContext(ctx).Where("relationship_id = ? AND subject_id = ? AND created_at >= ? AND created_at < ?",
-		rel.ID, subject, micros(from), micros(to)).Find(&checks).Error
-	if err != nil {
-		return c, translate(err, "check-in")
-	}
-	for _, ch := range checks {
-		c.Felt = append(c.Felt, scoring.Felt{At: fromMicros(ch.CreatedAt), Value: ch.FeltTrust})
-	}
-	return c, nil
+	err = scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		var at int64
+		var v int
+		if err := rows.Scan(&at, &v); err != nil {
+			return err
+		}
+		c.Felt = append(c.Felt, scoring.Felt{At: fromMicros(at), Value: v})
+		return nil
+	}, `SELECT created_at, felt_trust FROM check_ins
+		WHERE relationship_id = ? AND subject_id = ? AND created_at >= ? AND created_at < ?`,
+		rel.ID, subject, micros(from), micros(to))
+	return c, translate(err, "check-in")
 }
 
-func (s *Scores) days(ctx context.Context, q *gorm.DB) ([]scoring.Day, error) {
-	var rows []scoreDayRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, translate(err, "score day")
-	}
-	out := make([]scoring.Day, len(rows))
-	for i, r := range rows {
-		out[i] = toDay(r)
-	}
-	return out, nil
+// ItemsOf implements scoring.Store: what a score at t adds to the
+// rollup of the day before (no check-ins).
+func (s *Scores) ItemsOf(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
+	return s.content(ctx, rel, subject, from, to, false)
+}
+
+const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kept_late, partial, missed, disputed,
+	unverified, breaches, skipped, run_n, run_prefix, run_suffix, run_max, felt_sum, felt_n, ca, cb, c_kept,
+	c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches, c_skipped, c_run_n, c_run_prefix,
+	c_run_suffix, c_run_max`
+
+func scanDay(rows *sql.Rows) (scoring.Day, error) {
+	var r scoreDayRow
+	err := rows.Scan(&r.RelationshipID, &r.Subject, &r.Day, &r.DayEnd, &r.A, &r.B, &r.Kept, &r.KeptLate, &r.Partial,
+		&r.Missed, &r.Disputed, &r.Unverified, &r.Breaches, &r.Skipped, &r.RunN, &r.RunPrefix, &r.RunSuffix, &r.RunMax,
+		&r.FeltSum, &r.FeltN, &r.Ca, &r.Cb, &r.CKept, &r.CKeptLate, &r.CPartial, &r.CMissed, &r.CDisputed,
+		&r.CUnverified, &r.CBreaches, &r.CSkipped, &r.CRunN, &r.CRunPrefix, &r.CRunSuffix, &r.CRunMax)
+	return toDay(r), err
+}
+
+// days reads rollup rows of a subject: where is the condition on day.
+func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
+	var out []scoring.Day
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		d, err := scanDay(rows)
+		out = append(out, d)
+		return err
+	}, `SELECT `+scoreDayColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND `+where, args...)
+	return out, translate(err, "score day")
 }
 
 // DayBefore implements scoring.Store.
 func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
-	ds, err := s.days(ctx, s.r.WithContext(ctx).Where("relationship_id = ? AND subject = ? AND day < ?", relID, subject, day).
-		Order("day DESC").Limit(1))
+	ds, err := s.days(ctx, "day < ? ORDER BY day DESC LIMIT 1", relID, subject, day)
 	if err != nil || len(ds) == 0 {
 		return scoring.Day{}, false, err
 	}
@@ -197,12 +227,12 @@ func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (sco
 
 // DaysFrom implements scoring.Store.
 func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]scoring.Day, error) {
-	return s.days(ctx, s.r.WithContext(ctx).Where("relationship_id = ? AND subject = ? AND day >= ?", relID, subject, day).Order("day"))
+	return s.days(ctx, "day >= ? ORDER BY day", relID, subject, day)
 }
 
 // DaysBetween implements scoring.Store.
 func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
-	return s.days(ctx, s.r.WithContext(ctx).Where("relationship_id = ? AND subject = ? AND day >= ? AND day <= ?", relID, subject, from, to).Order("day"))
+	return s.days(ctx, "day >= ? AND day <= ? ORDER BY day", relID, subject, from, to)
 }
 
 // PutDays implements scoring.Store.
@@ -229,11 +259,11 @@ func (s *Scores) DeleteDay(ctx context.Context, relID, subject, day string) erro
 
 // OpenCount implements scoring.Store.
 func (s *Scores) OpenCount(ctx context.Context, relID, subject string, t time.Time) (int, error) {
-	var n int64
-	err := s.r.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND "+subjectColumn(subject)+" = ? AND status = ? AND due_at <= ?", relID, subject, promise.OccOpen, micros(t)).
-		Count(&n).Error
-	return int(n), translate(err, "occurrence")
+	n := 0
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error { return rows.Scan(&n) },
+		`SELECT COUNT(*) FROM occurrences WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at <= ?`,
+		relID, subject, promise.OccOpen, micros(t))
+	return n, translate(err, "occurrence")
 }
 
 // PromiseRelationship implements scoring.ReadStore.
