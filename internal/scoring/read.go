@@ -54,7 +54,7 @@ func At(ctx context.Context, st Store, rel relationship.Relationship, subject st
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}
-	today, err := st.ItemsOf(ctx, rel, subject, start, t.Add(time.Microsecond))
+	today, open, err := st.Today(ctx, rel, subject, start, t.Add(time.Microsecond))
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}
@@ -63,10 +63,6 @@ func At(ctx context.Context, st Store, rel relationship.Relationship, subject st
 	if hasPrev {
 		sum = prev.Cum.Then(sum, h)
 		skipped += prev.CumSkipped
-	}
-	open, err := st.OpenCount(ctx, rel.ID, subject, t)
-	if err != nil {
-		return Result{}, score.Summary{}, err
 	}
 	return Result{Subject: subject, Result: sum.Result(t, h), Skipped: skipped, Open: open}, sum, nil
 }

@@ -56,8 +56,11 @@ type Store interface {
 	// Content loads a subject's scored items with t in [from, to), the
 	// occurrences skipped then, and the check-ins about a member then.
 	Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, error)
-	// ItemsOf is Content without the check-ins: what a score reads.
-	ItemsOf(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, error)
+	// Today loads what a score at to−1µs adds to the rollup of the day
+	// before: the subject's scored items and skipped occurrences in
+	// [from, to) (no check-ins), and how many of its occurrences due
+	// before to are still open.
+	Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, int, error)
 	// DayBefore returns the latest row before day, if any.
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
 	// DaysFrom returns the rows from day on, in order.
@@ -66,8 +69,6 @@ type Store interface {
 	DaysBetween(ctx context.Context, relID, subject, from, to string) ([]Day, error)
 	PutDays(ctx context.Context, days []Day) error
 	DeleteDay(ctx context.Context, relID, subject, day string) error
-	// OpenCount counts a subject's open occurrences due at or before t.
-	OpenCount(ctx context.Context, relID, subject string, t time.Time) (int, error)
 }
 
 // IsMember reports whether a subject is a member (else a promise).

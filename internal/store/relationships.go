@@ -113,37 +113,42 @@ func (s *Relationships) Create(ctx context.Context, r relationship.Relationship,
 }
 
 // Get implements relationship.Store. It is in front of nearly every
-// request (the membership check), so it reads by hand-written SQL.
+// request (the membership check), so it reads the relationship and its
+// current members in one hand-written statement.
 func (s *Relationships) Get(ctx context.Context, id string) (relationship.Relationship, error) {
-	q := s.db.querierFor(s.r)
-	var row relationshipRow
+	var rel relationship.Relationship
 	found := false
-	err := scanAll(ctx, q, func(rows *sql.Rows) error {
-		found = true
-		return rows.Scan(&row.ID, &row.Name, &row.PartnerName, &row.TimeZone, &row.HalfLifeDays, &row.GraceMinutes,
-			&row.DisputeWindowHours, &row.RemindMinutes, &row.TargetScore, &row.PatienceDays, &row.Status,
-			&row.CreatedBy, &row.CreatedAt, &row.UpdatedAt, &row.ArchivedAt)
-	}, `SELECT id, name, partner_name, time_zone, half_life_days, grace_minutes, dispute_window_hours,
-		remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at, archived_at
-		FROM relationships WHERE id = ?`, id)
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		var r relationshipRow
+		var m struct {
+			UserID, Role, DisplayName *string
+			JoinedAt, LeftAt          *int64
+		}
+		if err := rows.Scan(&r.ID, &r.Name, &r.PartnerName, &r.TimeZone, &r.HalfLifeDays, &r.GraceMinutes,
+			&r.DisputeWindowHours, &r.RemindMinutes, &r.TargetScore, &r.PatienceDays, &r.Status,
+			&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.ArchivedAt,
+			&m.UserID, &m.Role, &m.JoinedAt, &m.LeftAt, &m.DisplayName); err != nil {
+			return err
+		}
+		if !found {
+			rel, found = toRelationship(r), true
+		}
+		if m.UserID != nil && m.DisplayName != nil { // a member, with their user
+			rel.Members = append(rel.Members, toMember(memberRow{RelationshipID: r.ID, UserID: *m.UserID,
+				Role: *m.Role, JoinedAt: *m.JoinedAt, LeftAt: m.LeftAt, DisplayName: *m.DisplayName}))
+		}
+		return nil
+	}, `SELECT r.id, r.name, r.partner_name, r.time_zone, r.half_life_days, r.grace_minutes, r.dispute_window_hours,
+			r.remind_minutes, r.target_score, r.patience_days, r.status, r.created_by, r.created_at, r.updated_at,
+			r.archived_at, m.user_id, m.role, m.joined_at, m.left_at, u.display_name
+		FROM relationships r
+		LEFT JOIN relationship_members m ON m.relationship_id = r.id AND m.left_at IS NULL
+		LEFT JOIN users u ON u.id = m.user_id
+		WHERE r.id = ? ORDER BY m.joined_at, m.user_id`, id)
 	if err == nil && !found {
 		err = sql.ErrNoRows
 	}
-	if err != nil {
-		return relationship.Relationship{}, translate(err, "relationship")
-	}
-	rel := toRelationship(row)
-	err = scanAll(ctx, q, func(rows *sql.Rows) error {
-		var m memberRow
-		if err := rows.Scan(&m.RelationshipID, &m.UserID, &m.Role, &m.JoinedAt, &m.LeftAt, &m.DisplayName); err != nil {
-			return err
-		}
-		rel.Members = append(rel.Members, toMember(m))
-		return nil
-	}, `SELECT m.relationship_id, m.user_id, m.role, m.joined_at, m.left_at, u.display_name
-		FROM relationship_members m JOIN users u ON u.id = m.user_id
-		WHERE m.relationship_id = ? AND m.left_at IS NULL ORDER BY m.joined_at, m.user_id`, id)
-	return rel, translate(err, "member")
+	return rel, translate(err, "relationship")
 }
 
 // withMembers converts rows and attaches their current members, in one query.

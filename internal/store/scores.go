@@ -118,14 +118,6 @@ func subjectColumn(subject string) string {
 
 // Content implements scoring.Store.
 func (s *Scores) Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
-	c, err := s.content(ctx, rel, subject, from, to, true)
-	return c, err
-}
-
-// content loads a subject's scored items and skipped occurrences in
-// [from, to), with a member's breaches, and their check-ins when felt is
-// set (only rollups keep felt trust; a score does not need it).
-func (s *Scores) content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time, felt bool) (scoring.Content, error) {
 	var c scoring.Content
 	col := subjectColumn(subject)
 	grace := scoring.Grace(rel)
@@ -168,7 +160,7 @@ func (s *Scores) content(ctx context.Context, rel relationship.Relationship, sub
 	}, `SELECT occurred_at, severity FROM breaches
 		WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?
 		ORDER BY occurred_at, id`, rel.ID, subject, micros(from), micros(to))
-	if err != nil || !felt {
+	if err != nil {
 		return c, translate(err, "breach")
 	}
 	err = scanAll(ctx, s.q, func(rows *sql.Rows) error {
@@ -185,10 +177,48 @@ func (s *Scores) content(ctx context.Context, rel relationship.Relationship, sub
 	return c, translate(err, "check-in")
 }
 
-// ItemsOf implements scoring.Store: what a score at t adds to the
-// rollup of the day before (no check-ins).
-func (s *Scores) ItemsOf(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
-	return s.content(ctx, rel, subject, from, to, false)
+// Today implements scoring.Store, in one statement: a score reads it on
+// every request.
+func (s *Scores) Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, int, error) {
+	var c scoring.Content
+	open := 0
+	col := subjectColumn(subject)
+	grace := scoring.Grace(rel)
+	f, t := micros(from), micros(to)
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		var kind int
+		var at, occurred int64
+		var key, outcome, verification, recordedBy string
+		if err := rows.Scan(&kind, &at, &key, &occurred, &outcome, &verification, &recordedBy); err != nil {
+			return err
+		}
+		switch kind {
+		case 0:
+			c.Items = append(c.Items, score.OccurrenceItem(fromMicros(at), fromMicros(occurred), grace,
+				outcome, verification, recordedBy == promise.System))
+		case 1:
+			c.Skipped = append(c.Skipped, fromMicros(at))
+		case 2:
+			c.Items = append(c.Items, score.BreachItem(fromMicros(at), outcome))
+		case 3:
+			open = int(at)
+		}
+		return nil
+	}, `SELECT 0, o.due_at, o.id, f.occurred_at, f.outcome, f.verification, f.recorded_by
+			FROM occurrences o JOIN follow_throughs f ON f.id = o.follow_through_id
+			WHERE o.relationship_id = ? AND o.`+col+` = ? AND o.status = ? AND o.due_at >= ? AND o.due_at < ?
+		UNION ALL SELECT 1, due_at, id, 0, '', '', '' FROM occurrences
+			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at >= ? AND due_at < ?
+		UNION ALL SELECT 2, occurred_at, id, 0, severity, '', '' FROM breaches
+			WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?
+		UNION ALL SELECT 3, COUNT(*), '', 0, '', '', '' FROM occurrences
+			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at < ?
+		ORDER BY 1, 2, 3`,
+		rel.ID, subject, promise.OccResolved, f, t,
+		rel.ID, subject, promise.OccSkipped, f, t,
+		rel.ID, subject, f, t,
+		rel.ID, subject, promise.OccOpen, t)
+	return c, open, translate(err, "occurrence")
 }
 
 const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kept_late, partial, missed, disputed,
@@ -255,15 +285,6 @@ func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 func (s *Scores) DeleteDay(ctx context.Context, relID, subject, day string) error {
 	err := s.w.WithContext(ctx).Where("relationship_id = ? AND subject = ? AND day = ?", relID, subject, day).Delete(&scoreDayRow{}).Error
 	return translate(err, "score day")
-}
-
-// OpenCount implements scoring.Store.
-func (s *Scores) OpenCount(ctx context.Context, relID, subject string, t time.Time) (int, error) {
-	n := 0
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error { return rows.Scan(&n) },
-		`SELECT COUNT(*) FROM occurrences WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at <= ?`,
-		relID, subject, promise.OccOpen, micros(t))
-	return n, translate(err, "occurrence")
 }
 
 // PromiseRelationship implements scoring.ReadStore.
