@@ -56,9 +56,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if opt.PostgresMaxConns <= 0 {
 		opt.PostgresMaxConns = 20
 	}
+	// Statements are cached by the drivers, per connection (mattn's
+	// _stmt_cache_size, pgx's statement cache), not by GORM: GORM's
+	// prepared statements, once prepared inside a transaction, belong to
+	// it, and database/sql prepares them again in every later one; and
+	// every write here runs in a transaction.
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
-		PrepareStmt:            true,
+		PrepareStmt:            false,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
@@ -95,6 +100,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_journal_mode", "WAL")
+	q.Set("_stmt_cache_size", "256")
 	q.Set("_synchronous", "FULL")
 	if readOnly {
 		q.Set("_query_only", "1")
