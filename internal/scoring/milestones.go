@@ -32,12 +32,14 @@ const (
 // reads one row per active day of the period, never the items themselves,
 // so its cost does not grow with how many promises a day holds; reached_at
 // is the end of that local day (or now, for today).
-func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time) ([]Milestone, error) {
+//
+// days reads the rows (s.store.DaysBetween, or rows already read).
+func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time, days daysBetween) ([]Milestone, error) {
 	h := HalfLife(rel)
 	loc := location(rel)
 	firstDay, _, _ := Bounds(start, loc)
 	lastDay, _, _ := Bounds(now, loc)
-	days, err := s.store.DaysBetween(ctx, rel.ID, member, firstDay, lastDay)
+	rows, err := days(ctx, firstDay, lastDay)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 			}
 		}
 	}
-	for _, d := range days {
+	for _, d := range rows {
 		at := d.End
 		if at.After(now) {
 			at = now
@@ -124,6 +126,28 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		return out[i].ReachedAt.Before(out[j].ReachedAt)
 	})
 	return out, nil
+}
+
+// daysBetween reads a subject's rollup rows with from ≤ day ≤ to.
+type daysBetween func(ctx context.Context, from, to string) ([]Day, error)
+
+func (s *Service) daysOf(relID, subject string) daysBetween {
+	return func(ctx context.Context, from, to string) ([]Day, error) {
+		return s.store.DaysBetween(ctx, relID, subject, from, to)
+	}
+}
+
+// within reads from rows, which hold every row from first to last, when
+// the range asked lies inside them, and from the store otherwise.
+func within(rows []Day, first, last string, store daysBetween) daysBetween {
+	return func(ctx context.Context, from, to string) ([]Day, error) {
+		if from < first || to > last {
+			return store(ctx, from, to)
+		}
+		i := sort.Search(len(rows), func(i int) bool { return rows[i].Day >= from })
+		j := sort.Search(len(rows), func(i int) bool { return rows[i].Day > to })
+		return rows[i:j], nil
+	}
 }
 
 // project estimates when the score reaches the target if every promise is
@@ -201,7 +225,7 @@ func (s *Service) RecordMilestones(ctx context.Context, st MilestoneStore) (int,
 		} else if ok {
 			start = at
 		}
-		ms, err := s.milestones(ctx, rel, d.MemberID, start, now)
+		ms, err := s.milestones(ctx, rel, d.MemberID, start, now, s.daysOf(rel.ID, d.MemberID))
 		if err != nil {
 			return total, err
 		}

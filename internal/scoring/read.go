@@ -163,30 +163,6 @@ func days(d time.Duration) float64 { return d.Hours() / 24 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-// FromRollups evaluates a subject's score at t from the rollup rows alone:
-// the latest row on or before t's day, decayed to t. Unlike At it counts all
-// of that day's items, even those due later than t; it serves to compare a
-// level before and after a change.
-func FromRollups(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Result, error) {
-	day, _, _ := Bounds(t, location(rel))
-	last, ok, err := st.DayBefore(ctx, rel.ID, subject, nextDay(day))
-	if err != nil || !ok {
-		res := score.Summary{Ref: t}.Result(t, HalfLife(rel))
-		return Result{Subject: subject, Result: res}, err
-	}
-	sums := last.Cum.At(maxTime(t, last.Cum.Ref), HalfLife(rel))
-	sc := sums.Score()
-	return Result{Subject: subject, Result: score.Result{Score: sc, Level: score.Level(sc), Evidence: sums.Evidence(), EvaluatedAt: t}}, nil
-}
-
-func nextDay(day string) string {
-	d, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return day
-	}
-	return d.AddDate(0, 0, 1).Format(time.DateOnly)
-}
-
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

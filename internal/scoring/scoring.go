@@ -65,7 +65,10 @@ type Store interface {
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
 	// DaysFrom returns the rows from day on, in order.
 	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
-	// DaysBetween returns the rows with from ≤ day ≤ to, in order.
+	// DaysBetween returns the rows with from ≤ day ≤ to, in order, for
+	// reading: their own counts (not unverified), run and felt trust, and
+	// their cumulative sums; the cumulative counts, runs and skips are
+	// left zero (a timeline reads hundreds of rows, and each column costs).
 	DaysBetween(ctx context.Context, relID, subject, from, to string) ([]Day, error)
 	PutDays(ctx context.Context, days []Day) error
 	DeleteDay(ctx context.Context, relID, subject, day string) error
@@ -133,35 +136,71 @@ func Days(rel relationship.Relationship, subject string, c Content) []Day {
 	return out
 }
 
+// Change is what Refresh did to a subject's rollups: the row before the
+// refreshed day, and the rows from that day on before and after.
+type Change struct {
+	Subject  string
+	Prev     Day
+	HasPrev  bool
+	Old, New []Day
+}
+
+// LevelsAt evaluates the subject's score at now from the rollups alone,
+// before and after the change: from the latest row on or before now's day,
+// decayed to now. Unlike At it counts all of that day's items, even those
+// due later than now; it serves to compare a level before and after.
+func (c Change) LevelsAt(rel relationship.Relationship, now time.Time) (before, after Result) {
+	day, _, _ := Bounds(now, location(rel))
+	return c.levelAt(rel, c.Old, day, now), c.levelAt(rel, c.New, day, now)
+}
+
+func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, now time.Time) Result {
+	h := HalfLife(rel)
+	last, ok := c.Prev, c.HasPrev
+	for _, r := range rows {
+		if r.Day > day {
+			break
+		}
+		last, ok = r, true
+	}
+	if !ok {
+		return Result{Subject: c.Subject, Result: score.Summary{Ref: now}.Result(now, h)}
+	}
+	sums := last.Cum.At(maxTime(now, last.Cum.Ref), h)
+	sc := sums.Score()
+	return Result{Subject: c.Subject, Result: score.Result{Score: sc, Level: score.Level(sc), Evidence: sums.Evidence(), EvaluatedAt: now}}
+}
+
 // Refresh recomputes the rollup of the day containing t for a subject and
 // carries it through the cumulative sums of the days after. Call it in the
 // transaction of any change to an item, breach, skip or check-in at t.
-func Refresh(ctx context.Context, st Store, relID, subject string, t time.Time) error {
-	rel, err := st.Relationship(ctx, relID)
-	if err != nil {
-		return err
-	}
+func Refresh(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Change, error) {
+	ch := Change{Subject: subject}
 	day, start, end := Bounds(t, location(rel))
 	content, err := st.Content(ctx, rel, subject, start, end)
 	if err != nil {
-		return err
+		return ch, err
 	}
-	later, err := st.DaysFrom(ctx, relID, subject, day)
-	if err != nil {
-		return err
+	if ch.Old, err = st.DaysFrom(ctx, rel.ID, subject, day); err != nil {
+		return ch, err
 	}
+	if ch.Prev, ch.HasPrev, err = st.DayBefore(ctx, rel.ID, subject, day); err != nil {
+		return ch, err
+	}
+	later := ch.Old
 	if len(later) > 0 && later[0].Day == day {
 		later = later[1:]
-		if err := st.DeleteDay(ctx, relID, subject, day); err != nil {
-			return err
+	}
+	own := Days(rel, subject, content)
+	if len(own) == 0 && len(later) < len(ch.Old) {
+		// The day is left empty: its row goes (an upsert cannot say so).
+		if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
+			return ch, err
 		}
 	}
-	prev, hasPrev, err := st.DayBefore(ctx, relID, subject, day)
-	if err != nil {
-		return err
-	}
-	chain := append(Days(rel, subject, content), later...)
-	return st.PutDays(ctx, Cumulate(prev, hasPrev, chain, HalfLife(rel)))
+	chain := append(append([]Day(nil), own...), later...) // ch.Old stays as it was
+	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, HalfLife(rel))
+	return ch, st.PutDays(ctx, ch.New)
 }
 
 // Cumulate recomputes the cumulative part of days (in order) following prev.

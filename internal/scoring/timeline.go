@@ -199,7 +199,8 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	}
 
 	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
-	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now); err != nil {
+	days := within(rows, firstDay, lastDay, s.daysOf(rel.ID, member))
+	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now, days); err != nil {
 		return Timeline{}, err
 	}
 	nowSum := currentSum

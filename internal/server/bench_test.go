@@ -458,7 +458,7 @@ func (fx *benchFixture) setBreach(b *testing.B, on bool) {
 	if err != nil {
 		b.Fatalf("set breach %v: %v", on, err)
 	}
-	if err := scoring.Refresh(ctx, fx.srv.DB.Scores(), fx.rel.ID, fx.ana, fx.breachAt); err != nil {
+	if _, err := scoring.Refresh(ctx, fx.srv.DB.Scores(), fx.rel, fx.ana, fx.breachAt); err != nil {
 		b.Fatalf("refresh after breach %v: %v", on, err)
 	}
 	fx.hasBreach = on

@@ -50,13 +50,14 @@ func BenchmarkReprepare(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
+			v := newDayValues()
 			for b.Loop() {
 				rows, err := st.QueryContext(ctx, args...)
 				if err != nil {
 					b.Fatal(err)
 				}
 				for rows.Next() {
-					if _, err := scanDay(rows); err != nil {
+					if _, err := scanDay(rows, v); err != nil {
 						b.Fatal(err)
 					}
 				}

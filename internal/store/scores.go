@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -226,20 +227,79 @@ const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kep
 	c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches, c_skipped, c_run_n, c_run_prefix,
 	c_run_suffix, c_run_max`
 
-func scanDay(rows *sql.Rows) (scoring.Day, error) {
+// scanDay reads a row of scoreDayColumns. The values are scanned as
+// they come (database/sql converts an int64 into an *int by formatting and
+// parsing it) and converted here: a timeline reads hundreds of rows.
+func scanDay(rows *sql.Rows, v *dayValues) (scoring.Day, error) {
+	if err := rows.Scan(v.ptrs[:]...); err != nil {
+		return scoring.Day{}, err
+	}
+	x := &v.vals
 	var r scoreDayRow
-	err := rows.Scan(&r.RelationshipID, &r.Subject, &r.Day, &r.DayEnd, &r.A, &r.B, &r.Kept, &r.KeptLate, &r.Partial,
-		&r.Missed, &r.Disputed, &r.Unverified, &r.Breaches, &r.Skipped, &r.RunN, &r.RunPrefix, &r.RunSuffix, &r.RunMax,
-		&r.FeltSum, &r.FeltN, &r.Ca, &r.Cb, &r.CKept, &r.CKeptLate, &r.CPartial, &r.CMissed, &r.CDisputed,
-		&r.CUnverified, &r.CBreaches, &r.CSkipped, &r.CRunN, &r.CRunPrefix, &r.CRunSuffix, &r.CRunMax)
-	return toDay(r), err
+	r.RelationshipID, r.Subject, r.Day = asString(x[0]), asString(x[1]), asString(x[2])
+	r.DayEnd, r.A, r.B = asInt64(x[3]), asFloat(x[4]), asFloat(x[5])
+	for k, f := range []*int{&r.Kept, &r.KeptLate, &r.Partial, &r.Missed, &r.Disputed, &r.Unverified, &r.Breaches,
+		&r.Skipped, &r.RunN, &r.RunPrefix, &r.RunSuffix, &r.RunMax, &r.FeltSum, &r.FeltN} {
+		*f = int(asInt64(x[6+k]))
+	}
+	r.Ca, r.Cb = asFloat(x[20]), asFloat(x[21])
+	for k, f := range []*int{&r.CKept, &r.CKeptLate, &r.CPartial, &r.CMissed, &r.CDisputed, &r.CUnverified,
+		&r.CBreaches, &r.CSkipped, &r.CRunN, &r.CRunPrefix, &r.CRunSuffix, &r.CRunMax} {
+		*f = int(asInt64(x[22+k]))
+	}
+	return toDay(r), nil
+}
+
+// dayValues is the scan buffer of scanDay, reused across rows.
+type dayValues struct {
+	vals [34]any
+	ptrs [34]any
+}
+
+func newDayValues() *dayValues {
+	v := &dayValues{}
+	for i := range v.vals {
+		v.ptrs[i] = &v.vals[i]
+	}
+	return v
+}
+
+func asString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+func asInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func asFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int64:
+		return float64(x)
+	}
+	return 0
 }
 
 // days reads rollup rows of a subject: where is the condition on day.
 func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
 	var out []scoring.Day
+	v := newDayValues()
 	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		d, err := scanDay(rows)
+		d, err := scanDay(rows, v)
 		out = append(out, d)
 		return err
 	}, `SELECT `+scoreDayColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND `+where, args...)
@@ -260,25 +320,71 @@ func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]sc
 	return s.days(ctx, "day >= ? ORDER BY day", relID, subject, day)
 }
 
-// DaysBetween implements scoring.Store.
+// DaysBetween implements scoring.Store: the columns a timeline reads.
 func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
-	return s.days(ctx, "day >= ? AND day <= ? ORDER BY day", relID, subject, from, to)
+	var out []scoring.Day
+	var v [16]any
+	var p [16]any
+	for i := range v {
+		p[i] = &v[i]
+	}
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		if err := rows.Scan(p[:]...); err != nil {
+			return err
+		}
+		end := fromMicros(asInt64(v[1]))
+		n := func(i int) int { return int(asInt64(v[i])) }
+		out = append(out, scoring.Day{RelationshipID: relID, Subject: subject, Day: asString(v[0]), End: end,
+			Own: score.Summary{Ref: end,
+				Counts: score.Counts{Kept: n(2), KeptLate: n(3), Partial: n(4), Missed: n(5), Disputed: n(6), Breaches: n(7)},
+				Run:    score.Run{N: n(8), Prefix: n(9), Suffix: n(10), Max: n(11)}},
+			FeltSum: n(12), FeltN: n(13),
+			Cum: score.Summary{Ref: end, Sums: score.Sums{A: asFloat(v[14]), B: asFloat(v[15])}},
+		})
+		return nil
+	}, `SELECT day, day_end, kept, kept_late, partial, missed, disputed, breaches, run_n, run_prefix, run_suffix, run_max,
+			felt_sum, felt_n, ca, cb
+		FROM score_days WHERE relationship_id = ? AND subject = ? AND day >= ? AND day <= ? ORDER BY day`,
+		relID, subject, from, to)
+	return out, translate(err, "score day")
 }
 
-// PutDays implements scoring.Store.
+// PutDays implements scoring.Store: an upsert by hand-written SQL, a few
+// rows a statement (a write refreshes a row or a few; a rebuild, a row per
+// active day of a history).
 func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
-	if len(days) == 0 {
-		return nil
+	const perStmt = 25
+	for len(days) > 0 {
+		n := min(len(days), perStmt)
+		args := make([]any, 0, n*34)
+		for _, d := range days[:n] {
+			r := fromDay(d)
+			args = append(args, r.RelationshipID, r.Subject, r.Day, r.DayEnd, r.A, r.B, r.Kept, r.KeptLate, r.Partial,
+				r.Missed, r.Disputed, r.Unverified, r.Breaches, r.Skipped, r.RunN, r.RunPrefix, r.RunSuffix, r.RunMax,
+				r.FeltSum, r.FeltN, r.Ca, r.Cb, r.CKept, r.CKeptLate, r.CPartial, r.CMissed, r.CDisputed,
+				r.CUnverified, r.CBreaches, r.CSkipped, r.CRunN, r.CRunPrefix, r.CRunSuffix, r.CRunMax)
+		}
+		if err := s.w.WithContext(ctx).Exec(putDaysSQL(n), args...).Error; err != nil {
+			return translate(err, "score day")
+		}
+		days = days[n:]
 	}
-	rows := make([]scoreDayRow, len(days))
-	for i, d := range days {
-		rows[i] = fromDay(d)
+	return nil
+}
+
+// putDaysSQL is the upsert of n rollup rows.
+func putDaysSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", 33) + "?)"
+	var set []string
+	for _, c := range strings.Split(scoreDayColumns, ",") {
+		c = strings.TrimSpace(c)
+		if c != "relationship_id" && c != "subject" && c != "day" {
+			set = append(set, c+" = excluded."+c)
+		}
 	}
-	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "relationship_id"}, {Name: "subject"}, {Name: "day"}},
-		UpdateAll: true,
-	}).CreateInBatches(&rows, 100).Error
-	return translate(err, "score day")
+	return "INSERT INTO score_days (" + scoreDayColumns + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+		" ON CONFLICT (relationship_id, subject, day) DO UPDATE SET " + strings.Join(set, ", ")
 }
 
 // DeleteDay implements scoring.Store.
@@ -335,33 +441,30 @@ func (s *Scores) OpenDue(ctx context.Context, relID, subject string, from, to ti
 // Rescore refreshes the rollups of a member and a promise for a change at
 // t, and records score.level_changed when the member's level now moves.
 func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error {
+	rel, err := s.Relationship(ctx, relID)
+	if err != nil {
+		return err
+	}
 	if promiseID != "" {
-		if err := scoring.Refresh(ctx, s, relID, promiseID, t); err != nil {
+		if _, err := scoring.Refresh(ctx, s, rel, promiseID, t); err != nil {
 			return err
 		}
 	}
 	if memberID == "" {
 		return nil
 	}
-	rel, err := s.Relationship(ctx, relID)
+	ch, err := scoring.Refresh(ctx, s, rel, memberID, t)
 	if err != nil {
-		return err
-	}
-	// Compare the level the rollups give now before and after the refresh
-	// (reading today's raw items would already see the change).
-	before, err := scoring.FromRollups(ctx, s, rel, memberID, now)
-	if err != nil {
-		return err
-	}
-	if err := scoring.Refresh(ctx, s, relID, memberID, t); err != nil {
 		return err
 	}
 	if err := s.markDirty(ctx, relID, memberID); err != nil {
 		return err
 	}
-	after, err := scoring.FromRollups(ctx, s, rel, memberID, now)
-	if err != nil || after.Level == before.Level {
-		return err
+	// The level the rollups give now, before and after the refresh
+	// (reading today's raw items would already see the change).
+	before, after := ch.LevelsAt(rel, now)
+	if after.Level == before.Level {
+		return nil
 	}
 	return s.db.emit(ctx, s.w, event.Event{Type: event.ScoreLevelChanged, RelationshipID: relID, ActorID: "system", CreatedAt: now},
 		levelChange{Score: wire.Score(after), PreviousLevel: before.Level})
