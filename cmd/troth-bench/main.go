@@ -3,6 +3,8 @@
 // history, and drives each operation of SPEC §9 and a mix of them with
 // vegeta at a fixed concurrency for a bounded time, next to a bare Echo
 // JSON handler measured in the same run. It prints a markdown table.
+// The webhooks operation measures deliveries to a receiver in the harness
+// (webhooks.go) instead of the requests that cause them.
 //
 //	go run ./cmd/troth-bench -history 10000 -duration 10s -concurrency 64
 //
@@ -57,6 +59,11 @@ type options struct {
 	ops         string
 	profileDir  string
 	seedTimeout time.Duration
+	// webhookEndpoints is how many endpoints receive each event in the
+	// webhooks operation; webhookDrain bounds the wait for deliveries
+	// after its drive.
+	webhookEndpoints int
+	webhookDrain     time.Duration
 }
 
 func main() {
@@ -69,9 +76,11 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "workers (and connections)")
 	flag.IntVar(&o.rate, "rate", 0, "requests a second; 0: as fast as the workers go")
-	flag.StringVar(&o.ops, "ops", "control,score,promises,timeline,follow-through,mix", "operations to drive, in order")
+	flag.StringVar(&o.ops, "ops", "control,score,promises,timeline,follow-through,mix", "operations to drive, in order (also: webhooks)")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "capture a CPU profile of the started server for each operation into this directory (uses TROTH_DEBUG_ADDR)")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 30*time.Minute, "upper bound on seeding")
+	flag.IntVar(&o.webhookEndpoints, "webhook-endpoints", 5, "endpoints the webhooks operation registers; each event is delivered to all of them")
+	flag.DurationVar(&o.webhookDrain, "webhook-drain", 30*time.Second, "how long the webhooks operation waits for deliveries after its drive")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "troth-bench:", err)
@@ -89,8 +98,8 @@ type fixture struct {
 }
 
 func run(o options) error {
-	if o.concurrency < 1 || o.duration <= 0 || o.duration > time.Hour {
-		return errors.New("need -concurrency ≥ 1 and 0 < -duration ≤ 1h")
+	if o.concurrency < 1 || o.duration <= 0 || o.duration > time.Hour || o.webhookEndpoints < 1 {
+		return errors.New("need -concurrency ≥ 1, 0 < -duration ≤ 1h and -webhook-endpoints ≥ 1")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -148,7 +157,9 @@ func run(o options) error {
 		child = exec.Command(bin, "serve")
 		child.Env = append(os.Environ(),
 			"TROTH_ADDR="+addr, "TROTH_DATABASE_URL="+dsn, "TROTH_API_RATE_PER_MINUTE=0",
-			"TROTH_AUTH_RATE_PER_MINUTE=1000000", "TROTH_DEBUG_ADDR="+debugAddr)
+			"TROTH_AUTH_RATE_PER_MINUTE=1000000", "TROTH_DEBUG_ADDR="+debugAddr,
+			// The webhooks operation's receiver listens on loopback.
+			"TROTH_WEBHOOK_ALLOW_PRIVATE=true")
 		// The server's JSON logs (a line a request) are written, as in
 		// production, to a file that goes with the temporary directory.
 		logFile, err := os.Create(filepath.Join(tmp, "troth.log"))
@@ -204,6 +215,14 @@ func run(o options) error {
 			return fmt.Errorf("unknown operation %q", name)
 		}
 		logf("driving %s for %s at concurrency %d", op.name, o.duration, o.concurrency)
+		if op.webhooks {
+			r, err := driveWebhooks(op, o, fx, pid, debugAddr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op.name, err)
+			}
+			rows = append(rows, r)
+			continue
+		}
 		r := attack(op, o, pid, debugAddr)
 		rows = append(rows, r)
 		logf("%s: %.0f req/s, p99 %s, %d errors", op.name, r.m.Throughput, r.m.Latencies.P99, r.errors)
@@ -216,6 +235,9 @@ type operation struct {
 	name     string
 	control  bool
 	targeter vegeta.Targeter
+	// webhooks says the requests only make events: the operation is
+	// measured by their deliveries (driveWebhooks).
+	webhooks bool
 }
 
 var used atomic.Int64 // next unused occurrence of the pool
@@ -265,6 +287,7 @@ func operations(fx *fixture, controlURL string) map[string]operation {
 		"timeline":       {name: "GET timeline (1 year, daily)", targeter: static(timeline)},
 		"follow-through": {name: "POST follow-through", targeter: followThrough},
 		"mix":            {name: "mix (50% score, 30% list, 5% timeline, 15% POST)", targeter: mix},
+		"webhooks":       {name: "webhook deliveries", targeter: followThrough, webhooks: true},
 	}
 }
 
@@ -301,6 +324,9 @@ type row struct {
 	load      string
 	exhausted bool
 	profile   string
+	// deliveries, for the webhooks operation, are its figures; m and
+	// errors are then those of the requests that made the events.
+	deliveries *deliveries
 }
 
 func attack(op operation, o options, pid int, debugAddr string) row {
@@ -396,24 +422,35 @@ func report(w io.Writer, rows []row, o options, pid int) {
 	fmt.Fprintln(w, "| operation | req/s (2xx) | vs control | p50 | p90 | p99 | errors | server peak RSS | load avg at start |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
 	for _, r := range rows {
+		name, rate, lat := r.op.name, r.m.Throughput, r.m.Latencies
+		errs, of := strconv.Itoa(r.errors), r.m.Requests
+		if r.codes != "" {
+			errs += " (" + strings.TrimSpace(r.codes) + ")"
+		}
+		if r.exhausted {
+			name += " [pool used up: ran " + r.m.Duration.Round(time.Millisecond).String() + "]"
+		}
 		ratio := "—"
-		if control > 0 && !r.op.control {
-			ratio = fmt.Sprintf("%.1f%%", 100*r.m.Throughput/control)
+		if d := r.deliveries; d != nil {
+			// Deliveries a second, their latencies, and the deliveries
+			// missing of those owed; the requests' figures go under the table.
+			name += " [latency: created_at → receipt]"
+			rate, errs, of = d.rate(), strconv.Itoa(d.owed-d.received)+" missing", uint64(d.owed)
+			lat.P50, lat.P90, lat.P99 = d.quantile(0.5), d.quantile(0.9), d.quantile(0.99)
+		} else if control > 0 && !r.op.control {
+			ratio = fmt.Sprintf("%.1f%%", 100*rate/control)
 		}
 		rss := "—"
 		if r.peakRSS > 0 {
 			rss = fmt.Sprintf("%.0f MiB", float64(r.peakRSS)/1024)
 		}
-		errs := strconv.Itoa(r.errors)
-		if r.codes != "" {
-			errs += " (" + strings.TrimSpace(r.codes) + ")"
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s of %d | %s | %s |\n", name, rate, ratio,
+			ms(lat.P50), ms(lat.P90), ms(lat.P99), errs, of, rss, r.load)
+	}
+	for _, r := range rows {
+		if r.deliveries != nil {
+			reportDeliveries(w, r, o)
 		}
-		name := r.op.name
-		if r.exhausted {
-			name += " [pool used up: ran " + r.m.Duration.Round(time.Millisecond).String() + "]"
-		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s of %d | %s | %s |\n", name, r.m.Throughput, ratio,
-			ms(r.m.Latencies.P50), ms(r.m.Latencies.P90), ms(r.m.Latencies.P99), errs, r.m.Requests, rss, r.load)
 	}
 	if pid > 0 {
 		fmt.Fprintf(w, "\nserver peak RSS over its whole life (VmHWM): %.0f MiB\n", float64(procStatus(pid, "VmHWM"))/1024)
