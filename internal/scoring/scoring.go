@@ -61,7 +61,8 @@ type Store interface {
 	// [from, to) (no check-ins), and how many of its occurrences due
 	// before to are still open.
 	Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, int, error)
-	// DayBefore returns the latest row before day, if any.
+	// DayBefore returns the latest row before day, if any: its day, end and
+	// cumulative part (the rest is left zero).
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
 	// DaysFrom returns the rows from day on, in order.
 	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)

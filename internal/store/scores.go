@@ -306,13 +306,36 @@ func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring
 	return out, translate(err, "score day")
 }
 
-// DayBefore implements scoring.Store.
+// DayBefore implements scoring.Store: the day, its end and the cumulative
+// columns, which are all a score, a refresh or a timeline reads of it.
 func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
-	ds, err := s.days(ctx, "day < ? ORDER BY day DESC LIMIT 1", relID, subject, day)
-	if err != nil || len(ds) == 0 {
-		return scoring.Day{}, false, err
+	var d scoring.Day
+	found := false
+	var v [16]any
+	var p [16]any
+	for i := range v {
+		p[i] = &v[i]
 	}
-	return ds[0], true, nil
+	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+		if err := rows.Scan(p[:]...); err != nil {
+			return err
+		}
+		found = true
+		end := fromMicros(asInt64(v[1]))
+		n := func(i int) int { return int(asInt64(v[i])) }
+		d = scoring.Day{RelationshipID: relID, Subject: subject, Day: asString(v[0]), End: end,
+			Cum: score.Summary{Ref: end, Sums: score.Sums{A: asFloat(v[2]), B: asFloat(v[3])},
+				Counts: score.Counts{Kept: n(4), KeptLate: n(5), Partial: n(6), Missed: n(7), Disputed: n(8),
+					Unverified: n(9), Breaches: n(10)},
+				Run: score.Run{N: n(12), Prefix: n(13), Suffix: n(14), Max: n(15)}},
+			CumSkipped: n(11),
+		}
+		return nil
+	}, `SELECT day, day_end, ca, cb, c_kept, c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches,
+			c_skipped, c_run_n, c_run_prefix, c_run_suffix, c_run_max
+		FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
+		relID, subject, day)
+	return d, found, translate(err, "score day")
 }
 
 // DaysFrom implements scoring.Store.
