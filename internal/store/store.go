@@ -1,5 +1,6 @@
 // Package store keeps troth's data in SQLite (the embedded default) or
-// PostgreSQL, through GORM. It owns the rows, their conversion to domain
+// PostgreSQL, through GORM, and through hand-written prepared SQL on the
+// hot read paths (rawsql.go). It owns the rows, their conversion to domain
 // types, transactions, migrations and the translation of driver errors into
 // fault errors. Nothing outside this package imports GORM.
 package store
