@@ -1,0 +1,160 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/score"
+)
+
+// memStore is a Store over a slice of items and a map of rollup rows.
+type memStore struct {
+	items []score.Item
+	days  map[string]Day
+}
+
+func (m *memStore) Relationship(context.Context, string) (relationship.Relationship, error) {
+	return testRel, nil
+}
+
+func (m *memStore) Content(_ context.Context, _ relationship.Relationship, _ string, from, to time.Time) (Content, error) {
+	var c Content
+	for _, it := range m.items {
+		if !it.T.Before(from) && it.T.Before(to) {
+			c.Items = append(c.Items, it)
+		}
+	}
+	return c, nil
+}
+
+func (m *memStore) Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, int, error) {
+	c, err := m.Content(ctx, rel, subject, from, to)
+	return c, 0, err
+}
+
+func (m *memStore) sorted() []Day {
+	out := make([]Day, 0, len(m.days))
+	for _, d := range m.days {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Day < out[j].Day })
+	return out
+}
+
+func (m *memStore) DayBefore(_ context.Context, _, _, day string) (Day, bool, error) {
+	var last Day
+	ok := false
+	for _, d := range m.sorted() {
+		if d.Day < day {
+			last, ok = d, true
+		}
+	}
+	return last, ok, nil
+}
+
+func (m *memStore) DaysFrom(_ context.Context, _, _, day string) ([]Day, error) {
+	var out []Day
+	for _, d := range m.sorted() {
+		if d.Day >= day {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) DaysBetween(_ context.Context, _, _, from, to string) ([]Day, error) {
+	var out []Day
+	for _, d := range m.sorted() {
+		if d.Day >= from && d.Day <= to {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) PutDays(_ context.Context, days []Day) error {
+	for _, d := range days {
+		m.days[d.Day] = d
+	}
+	return nil
+}
+
+func (m *memStore) DeleteDay(_ context.Context, _, _, day string) error {
+	delete(m.days, day)
+	return nil
+}
+
+var testRel = relationship.Relationship{ID: "rel_x", TimeZone: "UTC", Settings: relationship.Settings{HalfLifeDays: 30}}
+
+// Refresh keeps the rollups equal to a rebuild from scratch as items come
+// and go, removes a day its last item leaves, and reports the level before
+// and after the change as the rollups give it.
+func TestRefreshFollowsItemsInAndOut(t *testing.T) {
+	ctx := context.Background()
+	day := func(n int) time.Time { return time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, n) }
+	kept := func(n int) score.Item { return score.Item{T: day(n), V: 1, C: 1, Kind: score.KindKept} }
+	missed := func(n int) score.Item { return score.Item{T: day(n), V: 0, C: 1, Kind: score.KindMissed} }
+	m := &memStore{days: map[string]Day{}}
+	const subject = "usr_a"
+	rebuilt := func() []Day {
+		all, _ := m.Content(ctx, testRel, subject, time.Unix(0, 0), day(1000))
+		return Cumulate(Day{}, false, Days(testRel, subject, all), HalfLife(testRel))
+	}
+	check := func(step string) {
+		t.Helper()
+		got, want := m.sorted(), rebuilt()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows, a rebuild has %d", step, len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.Day != w.Day || g.Own.Counts != w.Own.Counts || g.Cum.Counts != w.Cum.Counts || g.Cum.Run != w.Cum.Run ||
+				math.Abs(g.Cum.Sums.A-w.Cum.Sums.A) > 1e-12 || math.Abs(g.Cum.Sums.B-w.Cum.Sums.B) > 1e-12 {
+				t.Fatalf("%s: row %s is %+v, a rebuild gives %+v", step, g.Day, g, w)
+			}
+		}
+	}
+	refresh := func(n int) Change {
+		t.Helper()
+		ch, err := Refresh(ctx, m, testRel, subject, day(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+
+	for _, n := range []int{0, 1, 2, 5} {
+		m.items = append(m.items, kept(n))
+		refresh(n)
+	}
+	check("kept on days 0, 1, 2, 5")
+
+	// A miss on an earlier day carries through the days after it.
+	m.items = append(m.items, missed(1), missed(1), missed(1))
+	ch := refresh(1)
+	check("three misses on day 1")
+	before, after := ch.LevelsAt(testRel, day(6))
+	if !(after.Score < before.Score) || before.Subject != subject || after.Subject != subject {
+		t.Fatalf("misses moved the score from %v to %v (subjects %q, %q)", before.Score, after.Score, before.Subject, after.Subject)
+	}
+
+	// Day 2's only item goes (a renegotiation moved it): its row goes too.
+	m.items = append(m.items[:2], m.items[3:]...)
+	refresh(2)
+	check("day 2 emptied")
+	if _, ok := m.days[day(2).Format(time.DateOnly)]; ok {
+		t.Fatal("the emptied day kept its row")
+	}
+
+	// A change after now's day leaves the level now where it was.
+	m.items = append(m.items, missed(9))
+	ch = refresh(9)
+	check("a miss on day 9")
+	if before, after := ch.LevelsAt(testRel, day(6)); before.Score != after.Score {
+		t.Fatalf("a change on day 9 moved the score on day 6 from %v to %v", before.Score, after.Score)
+	}
+}
