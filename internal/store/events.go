@@ -57,9 +57,12 @@ func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any
 	if e.ID == "" {
 		e.ID = id.New(id.Event)
 	}
-	row := eventRow{ID: e.ID, Type: e.Type, RelationshipID: nullable(e.RelationshipID), UserID: nullable(e.UserID),
-		ActorID: e.ActorID, Data: string(data), CreatedAt: micros(e.CreatedAt)}
-	return translate(tx.WithContext(ctx).Create(&row).Error, "event")
+	// Every write emits: hand-written SQL, without GORM's reflection or
+	// a RETURNING the caller does not need.
+	err = tx.WithContext(ctx).Exec(`INSERT INTO events (id, type, relationship_id, user_id, actor_id, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, nullable(e.RelationshipID), nullable(e.UserID), e.ActorID, string(data),
+		micros(e.CreatedAt)).Error
+	return translate(err, "event")
 }
 
 // Events reads the event log.

@@ -520,8 +520,8 @@ func (dirtyRow) TableName() string { return "score_dirty" }
 // markDirty notes, in the change's transaction, that a member's milestones
 // need a look.
 func (s *Scores) markDirty(ctx context.Context, relID, memberID string) error {
-	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&dirtyRow{RelationshipID: relID, MemberID: memberID}).Error
+	err := s.w.WithContext(ctx).Exec(`INSERT INTO score_dirty (relationship_id, member_id) VALUES (?, ?)
+		ON CONFLICT (relationship_id, member_id) DO NOTHING`, relID, memberID).Error
 	return translate(err, "score")
 }
 
