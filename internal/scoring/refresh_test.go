@@ -56,6 +56,12 @@ func (m *memStore) DayBefore(_ context.Context, _, _, day string) (Day, bool, er
 	return last, ok, nil
 }
 
+func (m *memStore) DaysAround(ctx context.Context, relID, subject, day string) (Day, bool, []Day, error) {
+	prev, ok, _ := m.DayBefore(ctx, relID, subject, day)
+	from, _ := m.DaysFrom(ctx, relID, subject, day)
+	return prev, ok, from, nil
+}
+
 func (m *memStore) DaysFrom(_ context.Context, _, _, day string) ([]Day, error) {
 	var out []Day
 	for _, d := range m.sorted() {

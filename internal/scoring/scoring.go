@@ -64,6 +64,9 @@ type Store interface {
 	// DayBefore returns the latest row before day, if any: its day, end and
 	// cumulative part (the rest is left zero).
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
+	// DaysAround returns the latest row before day, if any, and the rows
+	// from day on, in order (complete rows).
+	DaysAround(ctx context.Context, relID, subject, day string) (prev Day, hasPrev bool, from []Day, err error)
 	// DaysFrom returns the rows from day on, in order.
 	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
 	// DaysBetween returns the rows with from ≤ day ≤ to, in order, for
@@ -182,10 +185,7 @@ func Refresh(ctx context.Context, st Store, rel relationship.Relationship, subje
 	if err != nil {
 		return ch, err
 	}
-	if ch.Old, err = st.DaysFrom(ctx, rel.ID, subject, day); err != nil {
-		return ch, err
-	}
-	if ch.Prev, ch.HasPrev, err = st.DayBefore(ctx, rel.ID, subject, day); err != nil {
+	if ch.Prev, ch.HasPrev, ch.Old, err = st.DaysAround(ctx, rel.ID, subject, day); err != nil {
 		return ch, err
 	}
 	later := ch.Old

@@ -117,108 +117,83 @@ func subjectColumn(subject string) string {
 	return "promise_id"
 }
 
-// Content implements scoring.Store.
+// Content implements scoring.Store, in one statement: every write
+// refreshes a day from it.
 func (s *Scores) Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
-	var c scoring.Content
-	col := subjectColumn(subject)
-	grace := scoring.Grace(rel)
-	// One statement for the occurrences, resolved and skipped, in due order.
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		var due, occurred int64
-		var status, ftID, outcome, verification, recordedBy string
-		if err := rows.Scan(&due, &status, &ftID, &occurred, &outcome, &verification, &recordedBy); err != nil {
-			return err
-		}
-		switch {
-		case status == promise.OccSkipped:
-			c.Skipped = append(c.Skipped, fromMicros(due))
-			return nil
-		case ftID == "": // resolved with no follow-through: nothing to score
-			return nil
-		}
-		c.Items = append(c.Items, score.OccurrenceItem(fromMicros(due), fromMicros(occurred), grace,
-			outcome, verification, recordedBy == promise.System))
-		return nil
-	}, `SELECT o.due_at, o.status, COALESCE(f.id, ''), COALESCE(f.occurred_at, 0), COALESCE(f.outcome, ''), COALESCE(f.verification, ''), COALESCE(f.recorded_by, '')
-		FROM occurrences o LEFT JOIN follow_throughs f ON f.id = o.follow_through_id AND o.status = ?
-		WHERE o.relationship_id = ? AND o.`+col+` = ? AND o.status IN (?, ?) AND o.due_at >= ? AND o.due_at < ?
-		ORDER BY o.due_at, o.id`,
-		promise.OccResolved, rel.ID, subject, promise.OccResolved, promise.OccSkipped, micros(from), micros(to))
-	if err != nil {
-		return c, translate(err, "occurrence")
-	}
-	if !scoring.IsMember(subject) {
-		return c, nil
-	}
-	err = scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		var at int64
-		var severity string
-		if err := rows.Scan(&at, &severity); err != nil {
-			return err
-		}
-		c.Items = append(c.Items, score.BreachItem(fromMicros(at), severity))
-		return nil
-	}, `SELECT occurred_at, severity FROM breaches
-		WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?
-		ORDER BY occurred_at, id`, rel.ID, subject, micros(from), micros(to))
-	if err != nil {
-		return c, translate(err, "breach")
-	}
-	err = scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		var at int64
-		var v int
-		if err := rows.Scan(&at, &v); err != nil {
-			return err
-		}
-		c.Felt = append(c.Felt, scoring.Felt{At: fromMicros(at), Value: v})
-		return nil
-	}, `SELECT created_at, felt_trust FROM check_ins
-		WHERE relationship_id = ? AND subject_id = ? AND created_at >= ? AND created_at < ?`,
-		rel.ID, subject, micros(from), micros(to))
-	return c, translate(err, "check-in")
+	c, _, err := s.dayContent(ctx, rel, subject, from, to, false)
+	return c, err
 }
 
 // Today implements scoring.Store, in one statement: a score reads it on
 // every request.
 func (s *Scores) Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, int, error) {
+	return s.dayContent(ctx, rel, subject, from, to, true)
+}
+
+// dayContent reads a subject's scored items and skipped occurrences in
+// [from, to) and a member's breaches, with one UNION ALL: with today set,
+// also the count of open occurrences due before to (a score); otherwise
+// the check-ins about a member (a rollup keeps felt trust).
+func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time, today bool) (scoring.Content, int, error) {
+	const (
+		kindItem = iota
+		kindSkipped
+		kindBreach
+		kindOpen
+		kindCheckIn
+	)
 	var c scoring.Content
 	open := 0
 	col := subjectColumn(subject)
 	grace := scoring.Grace(rel)
 	f, t := micros(from), micros(to)
+	q := `SELECT 0, o.due_at, o.id, f.occurred_at, f.outcome, f.verification, f.recorded_by
+			FROM occurrences o JOIN follow_throughs f ON f.id = o.follow_through_id
+			WHERE o.relationship_id = ? AND o.` + col + ` = ? AND o.status = ? AND o.due_at >= ? AND o.due_at < ?
+		UNION ALL SELECT 1, due_at, id, 0, '', '', '' FROM occurrences
+			WHERE relationship_id = ? AND ` + col + ` = ? AND status = ? AND due_at >= ? AND due_at < ?`
+	args := []any{rel.ID, subject, promise.OccResolved, f, t, rel.ID, subject, promise.OccSkipped, f, t}
+	if scoring.IsMember(subject) {
+		q += `
+		UNION ALL SELECT 2, occurred_at, id, 0, severity, '', '' FROM breaches
+			WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?`
+		args = append(args, rel.ID, subject, f, t)
+	}
+	if today {
+		q += `
+		UNION ALL SELECT 3, COUNT(*), '', 0, '', '', '' FROM occurrences
+			WHERE relationship_id = ? AND ` + col + ` = ? AND status = ? AND due_at < ?`
+		args = append(args, rel.ID, subject, promise.OccOpen, t)
+	} else if scoring.IsMember(subject) {
+		q += `
+		UNION ALL SELECT 4, created_at, id, felt_trust, '', '', '' FROM check_ins
+			WHERE relationship_id = ? AND subject_id = ? AND created_at >= ? AND created_at < ?`
+		args = append(args, rel.ID, subject, f, t)
+	}
+	q += `
+		ORDER BY 1, 2, 3`
 	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
 		var kind int
-		var at, occurred int64
+		var at, n int64
 		var key, outcome, verification, recordedBy string
-		if err := rows.Scan(&kind, &at, &key, &occurred, &outcome, &verification, &recordedBy); err != nil {
+		if err := rows.Scan(&kind, &at, &key, &n, &outcome, &verification, &recordedBy); err != nil {
 			return err
 		}
 		switch kind {
-		case 0:
-			c.Items = append(c.Items, score.OccurrenceItem(fromMicros(at), fromMicros(occurred), grace,
+		case kindItem:
+			c.Items = append(c.Items, score.OccurrenceItem(fromMicros(at), fromMicros(n), grace,
 				outcome, verification, recordedBy == promise.System))
-		case 1:
+		case kindSkipped:
 			c.Skipped = append(c.Skipped, fromMicros(at))
-		case 2:
+		case kindBreach:
 			c.Items = append(c.Items, score.BreachItem(fromMicros(at), outcome))
-		case 3:
+		case kindOpen:
 			open = int(at)
+		case kindCheckIn:
+			c.Felt = append(c.Felt, scoring.Felt{At: fromMicros(at), Value: int(n)})
 		}
 		return nil
-	}, `SELECT 0, o.due_at, o.id, f.occurred_at, f.outcome, f.verification, f.recorded_by
-			FROM occurrences o JOIN follow_throughs f ON f.id = o.follow_through_id
-			WHERE o.relationship_id = ? AND o.`+col+` = ? AND o.status = ? AND o.due_at >= ? AND o.due_at < ?
-		UNION ALL SELECT 1, due_at, id, 0, '', '', '' FROM occurrences
-			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at >= ? AND due_at < ?
-		UNION ALL SELECT 2, occurred_at, id, 0, severity, '', '' FROM breaches
-			WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?
-		UNION ALL SELECT 3, COUNT(*), '', 0, '', '', '' FROM occurrences
-			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at < ?
-		ORDER BY 1, 2, 3`,
-		rel.ID, subject, promise.OccResolved, f, t,
-		rel.ID, subject, promise.OccSkipped, f, t,
-		rel.ID, subject, f, t,
-		rel.ID, subject, promise.OccOpen, t)
+	}, q, args...)
 	return c, open, translate(err, "occurrence")
 }
 
@@ -336,6 +311,17 @@ func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (sco
 		FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
 		relID, subject, day)
 	return d, found, translate(err, "score day")
+}
+
+// DaysAround implements scoring.Store, in one statement: every write
+// refreshes from it.
+func (s *Scores) DaysAround(ctx context.Context, relID, subject, day string) (scoring.Day, bool, []scoring.Day, error) {
+	rows, err := s.days(ctx, `day >= COALESCE((SELECT MAX(day) FROM score_days
+		WHERE relationship_id = ? AND subject = ? AND day < ?), ?) ORDER BY day`, relID, subject, relID, subject, day, day)
+	if err != nil || len(rows) == 0 || rows[0].Day >= day {
+		return scoring.Day{}, false, rows, err
+	}
+	return rows[0], true, rows[1:], nil
 }
 
 // DaysFrom implements scoring.Store.
