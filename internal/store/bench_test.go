@@ -50,7 +50,7 @@ func BenchmarkReprepare(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			v := newDayValues()
+			v := newValues(34)
 			for b.Loop() {
 				rows, err := st.QueryContext(ctx, args...)
 				if err != nil {

@@ -205,11 +205,11 @@ const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kep
 // scanDay reads a row of scoreDayColumns. The values are scanned as
 // they come (database/sql converts an int64 into an *int by formatting and
 // parsing it) and converted here: a timeline reads hundreds of rows.
-func scanDay(rows *sql.Rows, v *dayValues) (scoring.Day, error) {
-	if err := rows.Scan(v.ptrs[:]...); err != nil {
+func scanDay(rows *sql.Rows, v *values) (scoring.Day, error) {
+	if err := rows.Scan(v.ptrs...); err != nil {
 		return scoring.Day{}, err
 	}
-	x := &v.vals
+	x := v.vals
 	var r scoreDayRow
 	r.RelationshipID, r.Subject, r.Day = asString(x[0]), asString(x[1]), asString(x[2])
 	r.DayEnd, r.A, r.B = asInt64(x[3]), asFloat(x[4]), asFloat(x[5])
@@ -225,14 +225,12 @@ func scanDay(rows *sql.Rows, v *dayValues) (scoring.Day, error) {
 	return toDay(r), nil
 }
 
-// dayValues is the scan buffer of scanDay, reused across rows.
-type dayValues struct {
-	vals [34]any
-	ptrs [34]any
-}
+// values is a scan buffer reused across rows: Scan(v.ptrs...) leaves each
+// column's value in v.vals, as the driver gave it.
+type values struct{ vals, ptrs []any }
 
-func newDayValues() *dayValues {
-	v := &dayValues{}
+func newValues(n int) *values {
+	v := &values{vals: make([]any, n), ptrs: make([]any, n)}
 	for i := range v.vals {
 		v.ptrs[i] = &v.vals[i]
 	}
@@ -272,7 +270,7 @@ func asFloat(v any) float64 {
 // days reads rollup rows of a subject: where is the condition on day.
 func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
 	var out []scoring.Day
-	v := newDayValues()
+	v := newValues(34)
 	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
 		d, err := scanDay(rows, v)
 		out = append(out, d)
@@ -286,13 +284,10 @@ func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring
 func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
 	var d scoring.Day
 	found := false
-	var v [16]any
-	var p [16]any
-	for i := range v {
-		p[i] = &v[i]
-	}
+	buf := newValues(16)
+	v := buf.vals
 	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		if err := rows.Scan(p[:]...); err != nil {
+		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}
 		found = true
@@ -332,13 +327,10 @@ func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]sc
 // DaysBetween implements scoring.Store: the columns a timeline reads.
 func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
 	var out []scoring.Day
-	var v [16]any
-	var p [16]any
-	for i := range v {
-		p[i] = &v[i]
-	}
+	buf := newValues(16)
+	v := buf.vals
 	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
-		if err := rows.Scan(p[:]...); err != nil {
+		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}
 		end := fromMicros(asInt64(v[1]))
