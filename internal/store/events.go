@@ -59,9 +59,9 @@ func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any
 	}
 	// Every write emits: hand-written SQL, without GORM's reflection or
 	// a RETURNING the caller does not need.
-	err = tx.WithContext(ctx).Exec(`INSERT INTO events (id, type, relationship_id, user_id, actor_id, data, created_at)
+	err = db.execSQL(ctx, tx, `INSERT INTO events (id, type, relationship_id, user_id, actor_id, data, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, nullable(e.RelationshipID), nullable(e.UserID), e.ActorID, string(data),
-		micros(e.CreatedAt)).Error
+		micros(e.CreatedAt))
 	return translate(err, "event")
 }
 

@@ -84,11 +84,50 @@ func rebind(d Dialect, q string, args []any) string {
 	}
 }
 
-// gormQuerier runs hand-written SQL inside a GORM transaction.
-type gormQuerier struct{ tx *gorm.DB }
+// sqlConn is what hand-written SQL runs on inside a GORM transaction:
+// its *sql.Tx.
+type sqlConn interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// rebound caches rebind's text per engine and query: the argument types
+// of a query are the same on every call.
+var rebound sync.Map // Dialect + query → text
+
+func reboundSQL(d Dialect, q string, args []any) string {
+	key := string(d) + "\x00" + q
+	if t, ok := rebound.Load(key); ok {
+		return t.(string)
+	}
+	t := rebind(d, q, args)
+	rebound.Store(key, t)
+	return t
+}
+
+// gormQuerier runs hand-written SQL inside a GORM transaction, on the
+// transaction's own *sql.Tx: GORM's statement building would cost more
+// than the statements (it binds, and casts, every value anew).
+type gormQuerier struct {
+	tx      *gorm.DB
+	dialect Dialect
+}
 
 func (g gormQuerier) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if c, ok := g.tx.Statement.ConnPool.(sqlConn); ok {
+		return c.QueryContext(ctx, reboundSQL(g.dialect, q, args), args...)
+	}
 	return g.tx.WithContext(ctx).Raw(q, args...).Rows()
+}
+
+// execSQL runs a hand-written statement on conn (a transaction, or the
+// writer), as gormQuerier runs queries.
+func (db *DB) execSQL(ctx context.Context, conn *gorm.DB, q string, args ...any) error {
+	if c, ok := conn.Statement.ConnPool.(sqlConn); ok {
+		_, err := c.ExecContext(ctx, reboundSQL(db.dialect, q, args), args...)
+		return err
+	}
+	return conn.WithContext(ctx).Exec(q, args...).Error
 }
 
 // querierFor is the querier that reads what conn reads: the reader pool's
@@ -97,7 +136,7 @@ func (db *DB) querierFor(conn *gorm.DB) querier {
 	if conn == db.r && db.reads != nil {
 		return db.reads
 	}
-	return gormQuerier{conn}
+	return gormQuerier{tx: conn, dialect: db.dialect}
 }
 
 // scanAll runs q and calls scan for each row.

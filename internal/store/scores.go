@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -101,7 +102,7 @@ func (db *DB) Scores() *Scores {
 }
 
 func (s *Scores) inTx(tx *gorm.DB) *Scores {
-	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx, q: gormQuerier{tx}}
+	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx, q: gormQuerier{tx: tx, dialect: s.db.dialect}}
 }
 
 // Relationship implements scoring.Store.
@@ -365,7 +366,7 @@ func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 				r.FeltSum, r.FeltN, r.Ca, r.Cb, r.CKept, r.CKeptLate, r.CPartial, r.CMissed, r.CDisputed,
 				r.CUnverified, r.CBreaches, r.CSkipped, r.CRunN, r.CRunPrefix, r.CRunSuffix, r.CRunMax)
 		}
-		if err := s.w.WithContext(ctx).Exec(putDaysSQL(n), args...).Error; err != nil {
+		if err := s.db.execSQL(ctx, s.w, putDaysSQL(n), args...); err != nil {
 			return translate(err, "score day")
 		}
 		days = days[n:]
@@ -375,6 +376,17 @@ func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 
 // putDaysSQL is the upsert of n rollup rows.
 func putDaysSQL(n int) string {
+	if q, ok := putDaysSQLs.Load(n); ok {
+		return q.(string)
+	}
+	q := buildPutDaysSQL(n)
+	putDaysSQLs.Store(n, q)
+	return q
+}
+
+var putDaysSQLs sync.Map // n → putDaysSQL(n)
+
+func buildPutDaysSQL(n int) string {
 	row := "(" + strings.Repeat("?, ", 33) + "?)"
 	var set []string
 	for _, c := range strings.Split(scoreDayColumns, ",") {
@@ -498,8 +510,8 @@ func (dirtyRow) TableName() string { return "score_dirty" }
 // markDirty notes, in the change's transaction, that a member's milestones
 // need a look.
 func (s *Scores) markDirty(ctx context.Context, relID, memberID string) error {
-	err := s.w.WithContext(ctx).Exec(`INSERT INTO score_dirty (relationship_id, member_id) VALUES (?, ?)
-		ON CONFLICT (relationship_id, member_id) DO NOTHING`, relID, memberID).Error
+	err := s.db.execSQL(ctx, s.w, `INSERT INTO score_dirty (relationship_id, member_id) VALUES (?, ?)
+		ON CONFLICT (relationship_id, member_id) DO NOTHING`, relID, memberID)
 	return translate(err, "score")
 }
 

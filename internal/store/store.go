@@ -45,7 +45,8 @@ type DB struct {
 	w, r    *gorm.DB
 	sqlW    *sql.DB
 	sqlR    *sql.DB
-	reads   *stmts // prepared statements on the readers, for the hot paths
+	reads   *stmts       // prepared statements on the readers, for the hot paths
+	batches *groupCommit // SQLite: write transactions committed in batches
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -149,7 +150,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, reads: newStmts(sr, SQLite)}, nil
+	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, reads: newStmts(sr, SQLite), batches: newGroupCommit(w)}, nil
 }
 
 // Dialect tells which engine this is.
@@ -176,8 +177,13 @@ func (db *DB) Close() error {
 	return err
 }
 
-// inTx runs fn in a write transaction on the writer.
+// inTx runs fn in a write transaction on the writer: on SQLite, in a
+// savepoint of a transaction shared with the writes queued at the same time
+// (groupCommit); on PostgreSQL, in a transaction of its own.
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if db.batches != nil {
+		return db.batches.do(ctx, fn)
+	}
 	return db.w.WithContext(ctx).Transaction(fn)
 }
 

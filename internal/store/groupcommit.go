@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// groupCommit runs the write transactions of concurrent requests on
+// SQLite's one writer connection as batches: one BEGIN IMMEDIATE, each
+// request's work inside a savepoint of its own, one COMMIT (one fsync with
+// synchronous=FULL) for all of them. A request whose work fails is rolled
+// back to its savepoint and the batch goes on; a batch whose commit fails
+// fails every request in it. A request is answered only after the commit
+// that holds its work, so nothing acknowledged is lost.
+//
+// There is no goroutine of its own: the first request to find the writer
+// idle leads a batch of everything queued, then hands the lead to the
+// first request that queued meanwhile.
+type groupCommit struct {
+	w        *gorm.DB
+	maxBatch int
+
+	mu    sync.Mutex
+	queue []*txReq
+	busy  bool // a leader is running a batch
+}
+
+type txReq struct {
+	ctx      context.Context
+	fn       func(tx *gorm.DB) error
+	err      error
+	panicked bool
+	panicVal any
+	lead     chan struct{} // this request is to lead the next batch
+	done     chan struct{} // its batch is over
+}
+
+func newGroupCommit(w *gorm.DB) *groupCommit { return &groupCommit{w: w, maxBatch: 64} }
+
+// do runs fn in a write transaction shared with the other requests of its
+// batch, and returns once that transaction has committed or failed.
+func (g *groupCommit) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	r := &txReq{ctx: ctx, fn: fn, lead: make(chan struct{}, 1), done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, r)
+	if !g.busy {
+		g.busy = true
+		r.lead <- struct{}{}
+	}
+	g.mu.Unlock()
+	select {
+	case <-r.done:
+	case <-r.lead:
+		g.mu.Lock()
+		n := min(len(g.queue), g.maxBatch)
+		batch := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
+		g.run(batch)
+		g.mu.Lock()
+		if len(g.queue) > 0 {
+			g.queue[0].lead <- struct{}{}
+		} else {
+			g.busy = false
+		}
+		g.mu.Unlock()
+		<-r.done
+	}
+	if r.panicked {
+		panic(r.panicVal)
+	}
+	return r.err
+}
+
+// run runs one batch and closes every request's done.
+func (g *groupCommit) run(batch []*txReq) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	// The transaction outlives any one request's context.
+	tx := g.w.WithContext(context.Background()).Begin()
+	if tx.Error != nil {
+		fail(batch, tx.Error)
+		return
+	}
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if err := tx.Exec("SAVEPOINT request").Error; err != nil {
+			tx.Rollback()
+			fail(batch, err)
+			return
+		}
+		r.call(tx.WithContext(r.ctx))
+		if r.err != nil || r.panicked {
+			if err := tx.Exec("ROLLBACK TO SAVEPOINT request").Error; err != nil {
+				tx.Rollback()
+				fail(batch, err)
+				return
+			}
+		}
+		if err := tx.Exec("RELEASE SAVEPOINT request").Error; err != nil {
+			tx.Rollback()
+			fail(batch, err)
+			return
+		}
+	}
+	if err := tx.Commit().Error; err != nil {
+		fail(batch, err)
+	}
+}
+
+// call runs the request's work, turning a panic into a value the request
+// panics with again in its own goroutine.
+func (r *txReq) call(tx *gorm.DB) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked, r.panicVal = true, v
+		}
+	}()
+	r.err = r.fn(tx)
+}
+
+// fail gives err to every request of a batch that has not failed already:
+// none of its work was committed.
+func fail(batch []*txReq, err error) {
+	for _, r := range batch {
+		if r.err == nil && !r.panicked {
+			r.err = fmt.Errorf("commit: %w", err)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+)
+
+// Concurrent writes share batches: each one's work commits or rolls back
+// on its own (an error or a panic undoes only that request's rows), and a
+// request returns only once its rows are committed.
+func TestGroupCommitIsolatesRequests(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "gc.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.batches == nil {
+		t.Fatal("SQLite writes are not batched")
+	}
+	w, r := db.SQL()
+	if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	errBoom := errors.New("boom")
+	const writers = 200
+	var wg sync.WaitGroup
+	results := make([]error, writers)
+	panics := make([]any, writers)
+	for i := range writers {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			results[i] = db.inTx(ctx, func(tx *gorm.DB) error {
+				// Two rows a request, so that a rollback must undo both.
+				for _, k := range []string{fmt.Sprint("a", i), fmt.Sprint("b", i)} {
+					if err := tx.Exec(`INSERT INTO t (k, n) VALUES (?, ?)`, k, i).Error; err != nil {
+						return err
+					}
+				}
+				switch i % 10 {
+				case 3:
+					return errBoom
+				case 7:
+					panic(fmt.Sprint("panic ", i))
+				}
+				return nil
+			})
+			if results[i] == nil {
+				// Acknowledged: a reader sees both rows now.
+				var n int
+				if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM t WHERE n = ?`, i).Scan(&n); err != nil || n != 2 {
+					results[i] = fmt.Errorf("acknowledged, but a reader sees %d rows (%v)", n, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range writers {
+		switch i % 10 {
+		case 3:
+			if !errors.Is(results[i], errBoom) {
+				t.Errorf("request %d: %v, want its own error", i, results[i])
+			}
+		case 7:
+			if panics[i] != fmt.Sprint("panic ", i) {
+				t.Errorf("request %d: panic %v, want its own", i, panics[i])
+			}
+		default:
+			if results[i] != nil || panics[i] != nil {
+				t.Errorf("request %d: %v / %v", i, results[i], panics[i])
+			}
+		}
+	}
+	var n int
+	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * writers * 8 / 10; n != want {
+		t.Errorf("%d rows committed, want %d (the failed requests' rows rolled back, every other kept)", n, want)
+	}
+}
+
+// A request whose context is cancelled before its turn writes nothing.
+func TestGroupCommitSkipsCancelled(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "gc.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	ran := false
+	err = db.inTx(cancelled, func(tx *gorm.DB) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("cancelled request: err %v, ran %v", err, ran)
+	}
+}
