@@ -54,25 +54,34 @@ func (g *groupCommit) do(ctx context.Context, fn func(tx *gorm.DB) error) error 
 	select {
 	case <-r.done:
 	case <-r.lead:
-		g.mu.Lock()
-		n := min(len(g.queue), g.maxBatch)
-		batch := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		g.mu.Unlock()
-		g.run(batch)
-		g.mu.Lock()
-		if len(g.queue) > 0 {
-			g.queue[0].lead <- struct{}{}
-		} else {
-			g.busy = false
-		}
-		g.mu.Unlock()
+		g.lead()
 		<-r.done
 	}
 	if r.panicked {
 		panic(r.panicVal)
 	}
 	return r.err
+}
+
+// lead runs a batch of what is queued (the leader's own request among
+// them), then hands the lead to the oldest request still queued, even if
+// the batch panicked.
+func (g *groupCommit) lead() {
+	g.mu.Lock()
+	n := min(len(g.queue), g.maxBatch)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if len(g.queue) > 0 {
+			g.queue[0].lead <- struct{}{}
+		} else {
+			g.busy, g.queue = false, nil
+		}
+	}()
+	g.run(batch)
 }
 
 // run runs one batch and closes every request's done.
