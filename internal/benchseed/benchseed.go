@@ -1,8 +1,8 @@
 // Package benchseed writes a long follow-through history straight into the
 // tables, for load tests and benchmarks: the API would take hours for a
-// million follow-throughs. It is a copy of the seeder in
-// internal/server/bench_test.go (same shape of history, same batching), so
-// that cmd/troth-bench can use it; see docs/performance.md.
+// million follow-throughs. The benchmarks (internal/server/bench_test.go)
+// and the load harness (cmd/troth-bench) both seed with it, so their
+// histories have the same shape; see docs/performance.md.
 package benchseed
 
 import (
@@ -20,9 +20,8 @@ import (
 	"github.com/troth-app/troth/internal/store"
 )
 
-// The shape of a seeded history (as in internal/server/bench_test.go): the
-// last year (and today) is the same for every size; the rest is spread over
-// the three years before it.
+// The shape of a seeded history: the last year (and today) is the same for
+// every size; the rest is spread over the three years before it.
 const (
 	benchRecentDays   = 366 // days (today included) at benchRecentPerDay
 	benchRecentPerDay = 8
