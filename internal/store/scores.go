@@ -93,16 +93,15 @@ type Scores struct {
 	db   *DB
 	rels *Relationships
 	w, r *gorm.DB
-	q    querier // reads what r reads, by hand-written SQL
 }
 
 // Scores returns the score store.
 func (db *DB) Scores() *Scores {
-	return &Scores{db: db, rels: db.Relationships(), w: db.w, r: db.r, q: db.querierFor(db.r)}
+	return &Scores{db: db, rels: db.Relationships(), w: db.w, r: db.r}
 }
 
 func (s *Scores) inTx(tx *gorm.DB) *Scores {
-	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx, q: gormQuerier{tx: tx, dialect: s.db.dialect}}
+	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx}
 }
 
 // Relationship implements scoring.Store.
@@ -173,7 +172,7 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 	}
 	q += `
 		ORDER BY 1, 2, 3`
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		var kind int
 		var at, n int64
 		var key, outcome, verification, recordedBy string
@@ -272,7 +271,7 @@ func asFloat(v any) float64 {
 func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
 	var out []scoring.Day
 	v := newValues(34)
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		d, err := scanDay(rows, v)
 		out = append(out, d)
 		return err
@@ -287,7 +286,7 @@ func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (sco
 	found := false
 	buf := newValues(16)
 	v := buf.vals
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}
@@ -330,7 +329,7 @@ func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to strin
 	var out []scoring.Day
 	buf := newValues(16)
 	v := buf.vals
-	err := scanAll(ctx, s.q, func(rows *sql.Rows) error {
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}

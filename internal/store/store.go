@@ -45,7 +45,6 @@ type DB struct {
 	w, r    *gorm.DB
 	sqlW    *sql.DB
 	sqlR    *sql.DB
-	reads   *stmts       // prepared statements on the readers, for the hot paths
 	batches *groupCommit // SQLite: write transactions committed in batches
 }
 
@@ -91,7 +90,7 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 		s.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s, reads: newStmts(s, Postgres)}, nil
+	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}, nil
 }
 
 // sqliteDSN builds a mattn/go-sqlite3 DSN. busy_timeout comes first so that
@@ -150,7 +149,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, reads: newStmts(sr, SQLite), batches: newGroupCommit(w)}, nil
+	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w)}, nil
 }
 
 // Dialect tells which engine this is.
