@@ -11,16 +11,27 @@ import (
 	"gorm.io/gorm"
 )
 
+// openTemp opens a fresh, migrated SQLite database for one test.
+func openTemp(tb testing.TB) *DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(tb.TempDir(), "troth.db"), Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
 // Concurrent writes share batches: each one's work commits or rolls back
 // on its own (an error or a panic undoes only that request's rows), and a
 // request returns only once its rows are committed.
 func TestGroupCommitIsolatesRequests(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "gc.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	if db.batches == nil {
 		t.Fatal("SQLite writes are not batched")
 	}
@@ -88,16 +99,11 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 
 // A request whose context is cancelled before its turn writes nothing.
 func TestGroupCommitSkipsCancelled(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "gc.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cancelled, cancel := context.WithCancel(ctx)
+	db := openTemp(t)
+	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	ran := false
-	err = db.inTx(cancelled, func(tx *gorm.DB) error { ran = true; return nil })
+	err := db.inTx(cancelled, func(tx *gorm.DB) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("cancelled request: err %v, ran %v", err, ran)
 	}
