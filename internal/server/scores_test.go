@@ -185,17 +185,27 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 	})
 }
 
+// rebuilding makes a pair whose Ana broke a promise 20 days ago (a major
+// breach recorded by Ben), kept one every other day since, and got a
+// check-in of 4 from Ben.
+func rebuilding(t *testing.T, app *servertest.App) (ana, ben servertest.User, rel string) {
+	t.Helper()
+	ana, ben, rel = pair(t, app)
+	now := app.Clock.Now()
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+		"member_id": ana.ID, "description": "broke a promise", "severity": "major", "occurred_at": ts(now.AddDate(0, 0, -20))})
+	for d := 19; d >= 1; d -= 2 {
+		keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -d), "kept", ben)
+	}
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 4})
+	return ana, ben, rel
+}
+
 func TestTimeline(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		app := servertest.New(t, b)
-		ana, ben, rel := pair(t, app)
+		ana, ben, rel := rebuilding(t, app)
 		now := app.Clock.Now()
-		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
-			"member_id": ana.ID, "description": "broke a promise", "severity": "major", "occurred_at": ts(now.AddDate(0, 0, -20))})
-		for d := 19; d >= 1; d -= 2 {
-			keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -d), "kept", ben)
-		}
-		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 4})
 		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 7})
 		// Something scheduled, for the projection's cadence.
 		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{

@@ -16,14 +16,7 @@ import (
 func TestTimelineSVG(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		app := servertest.New(t, b)
-		ana, ben, rel := pair(t, app)
-		now := app.Clock.Now()
-		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
-			"member_id": ana.ID, "description": "broke a promise", "severity": "major", "occurred_at": ts(now.AddDate(0, 0, -20))})
-		for d := 19; d >= 1; d -= 2 {
-			keptOn(t, app, rel, ana, ben, now.AddDate(0, 0, -d), "kept", ben)
-		}
-		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 4})
+		_, ben, rel := rebuilding(t, app)
 		path := "/v1/relationships/" + rel + "/timeline.svg"
 
 		res := app.Do(servertest.Request{Method: http.MethodGet, Path: path, Token: ben.AccessToken})
