@@ -45,16 +45,32 @@ type Result struct {
 	Open    int
 }
 
-// At evaluates a subject's score at t from the rollup of the day before t
-// and the items of t's own day.
+// At evaluates a subject's score at t. Most reads take one row: the latest
+// rollup on or before t's day is exact at t when it is of an earlier day,
+// or of t's day with nothing in it later than t (its sums are seen from the
+// day's end, and decay runs backwards as well as forwards). Otherwise the
+// score joins the rollup of the day before with the items of t's own day
+// up to t.
 func At(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Result, score.Summary, error) {
 	h := HalfLife(rel)
 	day, start, _ := Bounds(t, location(rel))
+	to := t.Add(time.Microsecond)
+	last, found, open, err := st.Latest(ctx, rel.ID, subject, day, to)
+	if err != nil {
+		return Result{}, score.Summary{}, err
+	}
+	if !found {
+		sum := score.Summary{Ref: t}
+		return Result{Subject: subject, Result: sum.Result(t, h), Open: open}, sum, nil
+	}
+	if last.Day < day || !last.Last.After(t) {
+		return Result{Subject: subject, Result: last.Cum.Result(t, h), Skipped: last.CumSkipped, Open: open}, last.Cum, nil
+	}
 	prev, hasPrev, err := st.DayBefore(ctx, rel.ID, subject, day)
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}
-	today, open, err := st.Today(ctx, rel, subject, start, t.Add(time.Microsecond))
+	today, open, err := st.Today(ctx, rel, subject, start, to)
 	if err != nil {
 		return Result{}, score.Summary{}, err
 	}

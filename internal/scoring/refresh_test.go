@@ -15,6 +15,7 @@ import (
 type memStore struct {
 	items []score.Item
 	days  map[string]Day
+	slow  int // reads that took the day before and today's items
 }
 
 func (m *memStore) Relationship(context.Context, string) (relationship.Relationship, error) {
@@ -32,8 +33,20 @@ func (m *memStore) Content(_ context.Context, _ relationship.Relationship, _ str
 }
 
 func (m *memStore) Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (Content, int, error) {
+	m.slow++
 	c, err := m.Content(ctx, rel, subject, from, to)
 	return c, 0, err
+}
+
+func (m *memStore) Latest(_ context.Context, _, _, day string, _ time.Time) (Day, bool, int, error) {
+	var last Day
+	ok := false
+	for _, d := range m.sorted() {
+		if d.Day <= day {
+			last, ok = d, true
+		}
+	}
+	return last, ok, 0, nil
 }
 
 func (m *memStore) sorted() []Day {
@@ -162,5 +175,58 @@ func TestRefreshFollowsItemsInAndOut(t *testing.T) {
 	check("a miss on day 9")
 	if before, after := ch.LevelsAt(testRel, day(6)); before.Score != after.Score {
 		t.Fatalf("a change on day 9 moved the score on day 6 from %v to %v", before.Score, after.Score)
+	}
+}
+
+// At gives the score a recomputation from the raw items gives, whether it
+// reads one rollup row (t after everything of its day) or the day before
+// and today's items (something of t's day is later than t).
+func TestAtMatchesEvaluate(t *testing.T) {
+	ctx := context.Background()
+	at := func(d, h int) time.Time { return time.Date(2026, 3, 1, h, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	m := &memStore{days: map[string]Day{}}
+	const subject = "usr_a"
+	add := func(it score.Item) {
+		m.items = append(m.items, it)
+		if _, err := Refresh(ctx, m, testRel, subject, it.T); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(score.Item{T: at(0, 9), V: 1, C: 1, Kind: score.KindKept})
+	add(score.Item{T: at(0, 18), V: 0, C: 1, Kind: score.KindMissed})
+	add(score.Item{T: at(2, 8), V: 0.5, C: 0.75, Kind: score.KindPartial})
+	add(score.Item{T: at(2, 20), V: 1, C: 1, Kind: score.KindKept})
+	add(score.Item{T: at(2, 20), V: 0, C: 3, Kind: score.KindBreach})
+
+	for _, c := range []struct {
+		t    time.Time
+		slow bool
+	}{
+		{at(-1, 12), false}, // before anything: no row
+		{at(0, 8), true},    // before the day's first item
+		{at(0, 12), true},   // between the day's items
+		{at(0, 18), false},  // at the day's last item
+		{at(1, 12), false},  // a day with no row: the day before's
+		{at(2, 19), true},
+		{at(2, 23), false},
+		{at(40, 0), false},
+	} {
+		m.slow = 0
+		got, sum, err := At(ctx, m, testRel, subject, c.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := score.Evaluate(m.items, c.t, HalfLife(testRel))
+		if math.Abs(got.Score-want.Score) > 1e-12 || math.Abs(got.Evidence-want.Evidence) > 1e-12 ||
+			got.Counts != want.Counts || got.CurrentStreak != want.CurrentStreak || got.LongestStreak != want.LongestStreak ||
+			!got.EvaluatedAt.Equal(c.t) {
+			t.Errorf("At(%v) = %+v, a recomputation gives %+v", c.t, got.Result, want)
+		}
+		if s := sum.At(c.t, HalfLife(testRel)).Score(); math.Abs(s-want.Score) > 1e-12 {
+			t.Errorf("At(%v): its summary seen from t scores %v, want %v", c.t, s, want.Score)
+		}
+		if (m.slow > 0) != c.slow {
+			t.Errorf("At(%v) read today's items: %v, want %v", c.t, m.slow > 0, c.slow)
+		}
 	}
 }

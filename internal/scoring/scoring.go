@@ -26,6 +26,7 @@ type Day struct {
 	Subject        string
 	Day            string    // YYYY-MM-DD in the relationship's zone
 	End            time.Time // the instant the local day ends
+	Last           time.Time // the latest item or skip of the day (zero: none)
 	Own            score.Summary
 	Skipped        int
 	FeltSum        int
@@ -64,6 +65,11 @@ type Store interface {
 	// DayBefore returns the latest row before day, if any: its day, end and
 	// cumulative part (the rest is left zero).
 	DayBefore(ctx context.Context, relID, subject, day string) (Day, bool, error)
+	// Latest returns, in one read, the latest row on or before day, if
+	// any (its day, end, last and cumulative part; the rest left zero),
+	// and how many of the subject's occurrences due before openBefore are
+	// still open.
+	Latest(ctx context.Context, relID, subject, day string, openBefore time.Time) (Day, bool, int, error)
 	// DaysAround returns the latest row before day, if any, and the rows
 	// from day on, in order (complete rows).
 	DaysAround(ctx context.Context, relID, subject, day string) (prev Day, hasPrev bool, from []Day, err error)
@@ -122,9 +128,12 @@ func Days(rel relationship.Relationship, subject string, c Content) []Day {
 	for _, it := range c.Items {
 		d := get(it.T)
 		items[d.Day] = append(items[d.Day], it)
+		d.Last = maxTime(d.Last, it.T)
 	}
 	for _, t := range c.Skipped {
-		get(t).Skipped++
+		d := get(t)
+		d.Skipped++
+		d.Last = maxTime(d.Last, t)
 	}
 	for _, f := range c.Felt {
 		d := get(f.At)

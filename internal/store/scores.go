@@ -24,6 +24,7 @@ type scoreDayRow struct {
 	Subject        string `gorm:"primaryKey"`
 	Day            string `gorm:"primaryKey"`
 	DayEnd         int64
+	LastT          int64
 	A, B           float64
 	Kept           int
 	KeptLate       int
@@ -59,7 +60,7 @@ func (scoreDayRow) TableName() string { return "score_days" }
 func fromDay(d scoring.Day) scoreDayRow {
 	o, c := d.Own, d.Cum
 	return scoreDayRow{
-		RelationshipID: d.RelationshipID, Subject: d.Subject, Day: d.Day, DayEnd: micros(d.End),
+		RelationshipID: d.RelationshipID, Subject: d.Subject, Day: d.Day, DayEnd: micros(d.End), LastT: micros(d.Last),
 		A: o.Sums.A, B: o.Sums.B, Kept: o.Counts.Kept, KeptLate: o.Counts.KeptLate, Partial: o.Counts.Partial,
 		Missed: o.Counts.Missed, Disputed: o.Counts.Disputed, Unverified: o.Counts.Unverified, Breaches: o.Counts.Breaches,
 		Skipped: d.Skipped, RunN: o.Run.N, RunPrefix: o.Run.Prefix, RunSuffix: o.Run.Suffix, RunMax: o.Run.Max,
@@ -73,7 +74,7 @@ func fromDay(d scoring.Day) scoreDayRow {
 func toDay(r scoreDayRow) scoring.Day {
 	end := fromMicros(r.DayEnd)
 	return scoring.Day{
-		RelationshipID: r.RelationshipID, Subject: r.Subject, Day: r.Day, End: end,
+		RelationshipID: r.RelationshipID, Subject: r.Subject, Day: r.Day, End: end, Last: fromMicros(r.LastT),
 		Own: score.Summary{Ref: end, Sums: score.Sums{A: r.A, B: r.B},
 			Counts: score.Counts{Kept: r.Kept, KeptLate: r.KeptLate, Partial: r.Partial, Missed: r.Missed,
 				Disputed: r.Disputed, Unverified: r.Unverified, Breaches: r.Breaches},
@@ -200,7 +201,7 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kept_late, partial, missed, disputed,
 	unverified, breaches, skipped, run_n, run_prefix, run_suffix, run_max, felt_sum, felt_n, ca, cb, c_kept,
 	c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches, c_skipped, c_run_n, c_run_prefix,
-	c_run_suffix, c_run_max`
+	c_run_suffix, c_run_max, last_t`
 
 // scanDay reads a row of scoreDayColumns. The values are scanned as
 // they come (database/sql converts an int64 into an *int by formatting and
@@ -222,6 +223,7 @@ func scanDay(rows *sql.Rows, v *values) (scoring.Day, error) {
 		&r.CBreaches, &r.CSkipped, &r.CRunN, &r.CRunPrefix, &r.CRunSuffix, &r.CRunMax} {
 		*f = int(asInt64(x[22+k]))
 	}
+	r.LastT = asInt64(x[34])
 	return toDay(r), nil
 }
 
@@ -270,7 +272,7 @@ func asFloat(v any) float64 {
 // days reads rollup rows of a subject: where is the condition on day.
 func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
 	var out []scoring.Day
-	v := newValues(34)
+	v := newValues(35)
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		d, err := scanDay(rows, v)
 		out = append(out, d)
@@ -279,33 +281,65 @@ func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring
 	return out, translate(err, "score day")
 }
 
-// DayBefore implements scoring.Store: the day, its end and the cumulative
-// columns, which are all a score, a refresh or a timeline reads of it.
+// cumColumns are the columns of a rollup row a score, a refresh or a
+// timeline reads of the row before: its day, end, last item and cumulative
+// part. scanCum reads them from v.
+const cumColumns = `day, day_end, last_t, ca, cb, c_kept, c_kept_late, c_partial, c_missed, c_disputed, c_unverified,
+	c_breaches, c_skipped, c_run_n, c_run_prefix, c_run_suffix, c_run_max`
+
+const nCumColumns = 17
+
+func scanCum(v []any, relID, subject string) scoring.Day {
+	end := fromMicros(asInt64(v[1]))
+	n := func(i int) int { return int(asInt64(v[i])) }
+	return scoring.Day{RelationshipID: relID, Subject: subject, Day: asString(v[0]), End: end, Last: fromMicros(asInt64(v[2])),
+		Cum: score.Summary{Ref: end, Sums: score.Sums{A: asFloat(v[3]), B: asFloat(v[4])},
+			Counts: score.Counts{Kept: n(5), KeptLate: n(6), Partial: n(7), Missed: n(8), Disputed: n(9),
+				Unverified: n(10), Breaches: n(11)},
+			Run: score.Run{N: n(13), Prefix: n(14), Suffix: n(15), Max: n(16)}},
+		CumSkipped: n(12),
+	}
+}
+
+// DayBefore implements scoring.Store.
 func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
 	var d scoring.Day
 	found := false
-	buf := newValues(16)
-	v := buf.vals
+	buf := newValues(nCumColumns)
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}
-		found = true
-		end := fromMicros(asInt64(v[1]))
-		n := func(i int) int { return int(asInt64(v[i])) }
-		d = scoring.Day{RelationshipID: relID, Subject: subject, Day: asString(v[0]), End: end,
-			Cum: score.Summary{Ref: end, Sums: score.Sums{A: asFloat(v[2]), B: asFloat(v[3])},
-				Counts: score.Counts{Kept: n(4), KeptLate: n(5), Partial: n(6), Missed: n(7), Disputed: n(8),
-					Unverified: n(9), Breaches: n(10)},
-				Run: score.Run{N: n(12), Prefix: n(13), Suffix: n(14), Max: n(15)}},
-			CumSkipped: n(11),
-		}
+		d, found = scanCum(buf.vals, relID, subject), true
 		return nil
-	}, `SELECT day, day_end, ca, cb, c_kept, c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches,
-			c_skipped, c_run_n, c_run_prefix, c_run_suffix, c_run_max
-		FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
+	}, `SELECT `+cumColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
 		relID, subject, day)
 	return d, found, translate(err, "score day")
+}
+
+// Latest implements scoring.Store, in one statement: nearly every score
+// read is this one statement. The count always comes back (one row); the
+// rollup's columns are NULL when the subject has no row yet.
+func (s *Scores) Latest(ctx context.Context, relID, subject, day string, openBefore time.Time) (scoring.Day, bool, int, error) {
+	var d scoring.Day
+	found, open := false, 0
+	buf := newValues(1 + nCumColumns)
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		if err := rows.Scan(buf.ptrs...); err != nil {
+			return err
+		}
+		open = int(asInt64(buf.vals[0]))
+		if found = buf.vals[1] != nil; found {
+			d = scanCum(buf.vals[1:], relID, subject)
+		}
+		return nil
+	}, `SELECT o.n, d.* FROM
+		(SELECT COUNT(*) AS n FROM occurrences
+			WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at < ?) o
+		LEFT JOIN (SELECT `+cumColumns+` FROM score_days
+			WHERE relationship_id = ? AND subject = ? AND day <= ? ORDER BY day DESC LIMIT 1) d ON 1 = 1`,
+		relID, subject, promise.OccOpen, micros(openBefore), relID, subject, day)
+	return d, found, open, translate(err, "score day")
 }
 
 // DaysAround implements scoring.Store, in one statement: every write
@@ -357,13 +391,13 @@ func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 	const perStmt = 25
 	for len(days) > 0 {
 		n := min(len(days), perStmt)
-		args := make([]any, 0, n*34)
+		args := make([]any, 0, n*35)
 		for _, d := range days[:n] {
 			r := fromDay(d)
 			args = append(args, r.RelationshipID, r.Subject, r.Day, r.DayEnd, r.A, r.B, r.Kept, r.KeptLate, r.Partial,
 				r.Missed, r.Disputed, r.Unverified, r.Breaches, r.Skipped, r.RunN, r.RunPrefix, r.RunSuffix, r.RunMax,
 				r.FeltSum, r.FeltN, r.Ca, r.Cb, r.CKept, r.CKeptLate, r.CPartial, r.CMissed, r.CDisputed,
-				r.CUnverified, r.CBreaches, r.CSkipped, r.CRunN, r.CRunPrefix, r.CRunSuffix, r.CRunMax)
+				r.CUnverified, r.CBreaches, r.CSkipped, r.CRunN, r.CRunPrefix, r.CRunSuffix, r.CRunMax, r.LastT)
 		}
 		if err := s.db.execSQL(ctx, s.w, putDaysSQL(n), args...); err != nil {
 			return translate(err, "score day")
@@ -386,7 +420,7 @@ func putDaysSQL(n int) string {
 var putDaysSQLs sync.Map // n → putDaysSQL(n)
 
 func buildPutDaysSQL(n int) string {
-	row := "(" + strings.Repeat("?, ", 33) + "?)"
+	row := "(" + strings.Repeat("?, ", 34) + "?)"
 	var set []string
 	for _, c := range strings.Split(scoreDayColumns, ",") {
 		c = strings.TrimSpace(c)
