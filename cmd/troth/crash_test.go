@@ -48,26 +48,58 @@ func TestCrashDurability(t *testing.T) {
 
 // buildTroth builds this command once, with -race when the test binary has
 // it, so that the packages the test already compiled are reused.
+// buildTroth builds the troth binary once per test run (with -race when the
+// tests have it) and returns its path.
 func buildTroth(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build troth with: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "troth")
-	args := []string{"build", "-o", bin}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "-race" && s.Value == "true" {
-				args = append(args, "-race")
+	built.once.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			built.skip = fmt.Sprintf("no go command to build troth with: %v", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "troth-test-bin")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		bin := filepath.Join(dir, "troth")
+		args := []string{"build", "-o", bin}
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "-race" && s.Value == "true" {
+					args = append(args, "-race")
+				}
 			}
 		}
+		if out, err := exec.Command(goBin, append(args, ".")...).CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.skip != "" {
+		t.Skip(built.skip)
 	}
-	cmd := exec.Command(goBin, append(args, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once           sync.Once
+	dir, bin, skip string
+	err            error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // crashProc is one running `troth serve`.

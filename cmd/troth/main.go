@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, cliStore)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func rotateKeys(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, cliStore)
 	if err != nil {
 		return err
 	}
@@ -153,6 +153,11 @@ func rotateKeys(ctx context.Context, cfg config.Config, stdout io.Writer) error 
 	fmt.Fprintf(stdout, "new signing key %s is active; running servers pick it up within 30 seconds\n", k.KID)
 	return nil
 }
+
+// cliStore opens the database for the one-off commands: shared, as they
+// gain nothing from keeping a SQLite file to themselves, and so that they
+// run beside a server started with TROTH_SQLITE_SHARED=true.
+var cliStore = store.Options{SQLiteShared: true}
 
 func printFlags(cmd string, w io.Writer) {
 	fmt.Fprintf(w, "usage: troth %s [flags]\n\n", cmd)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -107,5 +108,34 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop logged:\n%s", logs.String())
+	}
+}
+
+// A server on SQLite keeps the file to itself unless it runs shared: a
+// second process is told why it cannot open the database, and with
+// TROTH_SQLITE_SHARED=true `troth keys rotate` works while it runs.
+func TestSQLiteFileIsTheServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	bin := buildTroth(t)
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "troth.db")
+			p := startTroth(t, bin, path, fmt.Sprintf("TROTH_SQLITE_SHARED=%v", shared))
+			defer p.kill()
+			env := map[string]string{"TROTH_DATABASE_URL": path}
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"keys", "rotate"}, func(k string) string { return env[k] }, &out, &bytes.Buffer{})
+			switch {
+			case shared && err != nil:
+				t.Fatalf("keys rotate beside a shared server: %v", err)
+			case shared && !strings.Contains(out.String(), "new signing key"):
+				t.Fatalf("keys rotate printed %q", out.String())
+			case !shared && (err == nil || !strings.Contains(err.Error(), "TROTH_SQLITE_SHARED=true")):
+				t.Fatalf("keys rotate beside a server holding the file: %v, want a hint at TROTH_SQLITE_SHARED", err)
+			}
+		})
 	}
 }

@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{SQLiteReaders: cfg.SQLiteReaders})
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{SQLiteReaders: cfg.SQLiteReaders, SQLiteShared: cfg.SQLiteShared})
 	if err != nil {
 		return nil, err
 	}

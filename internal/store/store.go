@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -32,6 +33,13 @@ const (
 type Options struct {
 	// SQLiteReaders is the size of the SQLite reader pool (default 8).
 	SQLiteReaders int
+	// SQLiteShared lets other processes open the SQLite database while this
+	// one has it open. By default a process keeps the file to itself (the
+	// "unix-excl" VFS): SQLite then coordinates its connections in memory
+	// instead of taking file locks with a system call around every
+	// statement, which costs more than most of our statements themselves
+	// (docs/performance.md).
+	SQLiteShared bool
 	// PostgresMaxConns caps the PostgreSQL pool (default 20).
 	PostgresMaxConns int
 }
@@ -96,13 +104,19 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 // sqliteDSN builds a mattn/go-sqlite3 DSN. busy_timeout comes first so that
 // it applies while the other pragmas run. synchronous=FULL: in WAL mode an
 // acknowledged commit then survives power loss, not only a process crash.
-func sqliteDSN(path string, readOnly bool) string {
+// Unless shared, the unix-excl VFS: the first connection takes an exclusive
+// lock on the file for the life of the process, and the connections of the
+// process share the WAL index in memory, without system locks.
+func sqliteDSN(path string, readOnly, shared bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_stmt_cache_size", "256")
 	q.Set("_synchronous", "FULL")
+	if !shared {
+		q.Set("vfs", "unix-excl")
+	}
 	if readOnly {
 		q.Set("_query_only", "1")
 		q.Set("_txlock", "deferred")
@@ -119,9 +133,9 @@ func sqliteDSN(path string, readOnly bool) string {
 }
 
 func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options) (*DB, error) {
-	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false)), cfg)
+	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false, opt.SQLiteShared)), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
 	sw, err := w.DB()
 	if err != nil {
@@ -134,9 +148,9 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	// The writer creates the file and switches it to WAL before any reader opens it.
 	if err := sw.PingContext(ctx); err != nil {
 		sw.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
-	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true)), cfg)
+	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true, opt.SQLiteShared)), cfg)
 	if err != nil {
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
@@ -150,6 +164,17 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
 	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w)}, nil
+}
+
+// lockedHint explains a SQLite "database is locked" on opening: most
+// likely a running server holds the file to itself.
+func lockedHint(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrBusy {
+		return fmt.Errorf("%w: another process holds the database; a running troth serve keeps its SQLite "+
+			"database to itself unless started with TROTH_SQLITE_SHARED=true: stop it, or restart it with that setting", err)
+	}
+	return err
 }
 
 // Dialect tells which engine this is.
