@@ -1,6 +1,11 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -22,8 +27,51 @@ import (
 // the comparison affinity is the column's either way.
 type sqliteDialector struct{ *sqlite.Dialector }
 
-func newSQLiteDialector(dsn string) gorm.Dialector {
-	return sqliteDialector{Dialector: &sqlite.Dialector{DSN: dsn}}
+// newSQLiteDialector opens dsn, or uses conn when it is not nil.
+func newSQLiteDialector(dsn string, conn *sql.DB) gorm.Dialector {
+	d := &sqlite.Dialector{DSN: dsn}
+	if conn != nil {
+		d.Conn = conn
+	}
+	return sqliteDialector{Dialector: d}
+}
+
+// writerConnector opens the writer's connection as a writerConn.
+type writerConnector struct{ dsn string }
+
+func (c writerConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := (&sqlite3.SQLiteDriver{}).Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return writerConn{conn.(*sqlite3.SQLiteConn)}, nil
+}
+
+func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+
+// writerConn is a mattn/go-sqlite3 connection whose statements ignore the
+// cancellation of their context. Given a context that can be cancelled,
+// mattn runs every Exec (BEGIN, SAVEPOINT, each INSERT and UPDATE) on a
+// goroutine of its own and waits for it on a channel, to be able to
+// interrupt it: two goroutine switches a statement, in the serial path of
+// every write (the group commit runs a batch's statements one after the
+// other on this one connection). Statements on the writer are short and a
+// batch must not be cut short by one request's client going away (the
+// group commit skips a request whose context has ended before its turn,
+// and a transaction rolls back when its own context ends). Values of the context (the request id
+// in logs) are kept.
+type writerConn struct{ *sqlite3.SQLiteConn }
+
+func (c writerConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	return c.SQLiteConn.ExecContext(context.WithoutCancel(ctx), q, args)
+}
+
+func (c writerConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.SQLiteConn.QueryContext(context.WithoutCancel(ctx), q, args)
+}
+
+func (c writerConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.SQLiteConn.BeginTx(context.WithoutCancel(ctx), opts)
 }
 
 // BindVarTo implements gorm.Dialector.

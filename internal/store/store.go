@@ -133,7 +133,9 @@ func sqliteDSN(path string, readOnly, shared bool) string {
 }
 
 func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options) (*DB, error) {
-	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false, opt.SQLiteShared)), cfg)
+	// The writer's statements do not watch their context (writerConn).
+	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false, opt.SQLiteShared),
+		sql.OpenDB(writerConnector{dsn: sqliteDSN(path, false, opt.SQLiteShared)})), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
@@ -150,7 +152,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
-	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true, opt.SQLiteShared)), cfg)
+	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true, opt.SQLiteShared), nil), cfg)
 	if err != nil {
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
