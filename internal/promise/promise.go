@@ -191,9 +191,12 @@ type Store interface {
 	// InsertOccurrences adds occurrences, ignoring instances that exist.
 	InsertOccurrences(ctx context.Context, os []Occurrence) error
 	Occurrence(ctx context.Context, id string) (Occurrence, error)
-	// UpdateOccurrence writes o if its status is still fromStatus and
-	// reports whether it did (compare-and-set).
+	// UpdateOccurrence writes o's state (status, outcome, follow-through,
+	// update time) if its status is still fromStatus, and reports whether
+	// it did (compare-and-set). Nothing else of an occurrence is written.
 	UpdateOccurrence(ctx context.Context, o Occurrence, fromStatus string) (bool, error)
+	// MoveOccurrence writes o's due time and update time, likewise.
+	MoveOccurrence(ctx context.Context, o Occurrence, fromStatus string) (bool, error)
 	ListOccurrences(ctx context.Context, relID string, f OccurrenceFilter, pr page.Request) ([]Occurrence, error)
 	// CancelOpenOccurrences cancels a promise's open occurrences due after from.
 	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error

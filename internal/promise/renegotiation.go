@@ -148,7 +148,7 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 	switch o.Status {
 	case OccOpen:
 		o.DueAt, o.UpdatedAt = rn.ProposedDueAt, now
-		if ok, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil || !ok {
+		if ok, err := tx.MoveOccurrence(ctx, o, OccOpen); err != nil || !ok {
 			return conflictOr(err, "occurrence_changed")
 		}
 	case OccResolved:

@@ -308,11 +308,28 @@ func (s *Promises) Occurrence(ctx context.Context, id string) (promise.Occurrenc
 
 // UpdateOccurrence implements promise.Store.
 func (s *Promises) UpdateOccurrence(ctx context.Context, o promise.Occurrence, fromStatus string) (bool, error) {
-	row := fromOccurrence(o)
-	res := s.w.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND id = ? AND status = ?", o.RelationshipID, o.ID, fromStatus).
-		Select("*").Omit("id", "relationship_id", "promise_id", "created_at").Updates(&row)
-	return res.RowsAffected == 1, translate(res.Error, "occurrence")
+	return s.setOccurrence(ctx, o, fromStatus, "status = ?, outcome = ?, follow_through_id = ?, updated_at = ?",
+		o.Status, o.Outcome, o.FollowThroughID, micros(o.UpdatedAt))
+}
+
+// MoveOccurrence implements promise.Store.
+func (s *Promises) MoveOccurrence(ctx context.Context, o promise.Occurrence, fromStatus string) (bool, error) {
+	return s.setOccurrence(ctx, o, fromStatus, "due_at = ?, updated_at = ?", micros(o.DueAt), micros(o.UpdatedAt))
+}
+
+// setOccurrence sets columns of an occurrence whose status is still
+// fromStatus. Only the columns named are set: SQLite rewrites the entries
+// of every index holding a column an UPDATE sets, changed or not, and an
+// occurrence has seven indexes, three of them on its status and six on its
+// due time.
+func (s *Promises) setOccurrence(ctx context.Context, o promise.Occurrence, fromStatus, set string, args ...any) (bool, error) {
+	args = append(args, o.RelationshipID, o.ID, fromStatus)
+	res, err := s.db.execResult(ctx, s.w, "UPDATE occurrences SET "+set+" WHERE relationship_id = ? AND id = ? AND status = ?", args...)
+	if err != nil {
+		return false, translate(err, "occurrence")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, translate(err, "occurrence")
 }
 
 // ListOccurrences implements promise.Store.

@@ -35,8 +35,13 @@ func (q querier) query(ctx context.Context, s string, args ...any) (*sql.Rows, e
 // execSQL runs a hand-written statement on conn (a transaction, or the
 // writer).
 func (db *DB) execSQL(ctx context.Context, conn *gorm.DB, q string, args ...any) error {
-	_, err := conn.Statement.ConnPool.ExecContext(ctx, reboundSQL(db.dialect, q, args), args...)
+	_, err := db.execResult(ctx, conn, q, args...)
 	return err
+}
+
+// execResult is execSQL with the statement's result.
+func (db *DB) execResult(ctx context.Context, conn *gorm.DB, q string, args ...any) (sql.Result, error) {
+	return conn.Statement.ConnPool.ExecContext(ctx, reboundSQL(db.dialect, q, args), args...)
 }
 
 // rebind writes a query's ? placeholders for the engine: $1, $2, … on
@@ -68,15 +73,27 @@ func rebind(d Dialect, q string, args []any) string {
 
 // rebound caches rebind's text per engine and query: a query's argument
 // types are the same on every call, so the text made once fits them all.
-var rebound sync.Map // Dialect + query → text
+// A plain map under a read lock: looking a string up in it allocates
+// nothing, where a sync.Map boxes the key on every call.
+var rebound = map[Dialect]*reboundCache{SQLite: {m: map[string]string{}}, Postgres: {m: map[string]string{}}}
+
+type reboundCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
 
 func reboundSQL(d Dialect, q string, args []any) string {
-	key := string(d) + "\x00" + q
-	if t, ok := rebound.Load(key); ok {
-		return t.(string)
+	c := rebound[d]
+	c.mu.RLock()
+	t, ok := c.m[q]
+	c.mu.RUnlock()
+	if ok {
+		return t
 	}
-	t := rebind(d, q, args)
-	rebound.Store(key, t)
+	t = rebind(d, q, args)
+	c.mu.Lock()
+	c.m[q] = t
+	c.mu.Unlock()
 	return t
 }
 
