@@ -33,6 +33,9 @@ const (
 	benchItemsPerTx   = 25_000 // an occurrence and its follow-through each: 50,000 rows
 )
 
+// PoolPerDay is how many of OpenPool's occurrences fall on each day.
+const PoolPerDay = benchRecentPerDay
+
 // MinHistory is the smallest history History accepts: the recent year.
 const MinHistory = benchRecentDays * benchRecentPerDay
 

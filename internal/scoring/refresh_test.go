@@ -75,6 +75,21 @@ func (m *memStore) DaysAround(ctx context.Context, relID, subject, day string) (
 	return prev, ok, from, nil
 }
 
+// MemberContent gives the member's content; memStore knows no promises.
+func (m *memStore) MemberContent(ctx context.Context, rel relationship.Relationship, member, _ string, from, to time.Time) (Content, Content, error) {
+	c, err := m.Content(ctx, rel, member, from, to)
+	return c, Content{}, err
+}
+
+func (m *memStore) DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]Around, error) {
+	out := make([]Around, len(subjects))
+	for i, s := range subjects {
+		a := &out[i]
+		a.Prev, a.HasPrev, a.From, _ = m.DaysAround(ctx, relID, s, day)
+	}
+	return out, nil
+}
+
 func (m *memStore) DaysFrom(_ context.Context, _, _, day string) ([]Day, error) {
 	var out []Day
 	for _, d := range m.sorted() {

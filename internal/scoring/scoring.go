@@ -73,6 +73,12 @@ type Store interface {
 	// DaysAround returns the latest row before day, if any, and the rows
 	// from day on, in order (complete rows).
 	DaysAround(ctx context.Context, relID, subject, day string) (prev Day, hasPrev bool, from []Day, err error)
+	// MemberContent is Content for a member and, from the same read, for
+	// one of their promises (promiseID; empty: none).
+	MemberContent(ctx context.Context, rel relationship.Relationship, member, promiseID string, from, to time.Time) (Content, Content, error)
+	// DaysAroundAll is DaysAround for several subjects in one read, in the
+	// order of subjects.
+	DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]Around, error)
 	// DaysFrom returns the rows from day on, in order.
 	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
 	// DaysBetween returns the rows with from ≤ day ≤ to, in order, for
@@ -184,6 +190,14 @@ func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, n
 	return Result{Subject: c.Subject, Result: score.Result{Score: sc, Level: score.Level(sc), Evidence: sums.Evidence(), EvaluatedAt: now}}
 }
 
+// Around is a subject's latest row before a day, if any, and its rows from
+// that day on.
+type Around struct {
+	Prev    Day
+	HasPrev bool
+	From    []Day
+}
+
 // Refresh recomputes the rollup of the day containing t for a subject and
 // carries it through the cumulative sums of the days after. Call it in the
 // transaction of any change to an item, breach, skip or check-in at t.
@@ -197,20 +211,65 @@ func Refresh(ctx context.Context, st Store, rel relationship.Relationship, subje
 	if ch.Prev, ch.HasPrev, ch.Old, err = st.DaysAround(ctx, rel.ID, subject, day); err != nil {
 		return ch, err
 	}
-	later := ch.Old
-	if len(later) > 0 && later[0].Day == day {
-		later = later[1:]
-	}
-	own := Days(rel, subject, content)
-	if len(own) == 0 && len(later) < len(ch.Old) {
-		// The day is left empty: its row goes (an upsert cannot say so).
+	if ch.renew(rel, day, content) {
 		if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
 			return ch, err
 		}
 	}
+	return ch, st.PutDays(ctx, ch.New)
+}
+
+// RefreshMember is Refresh for a member and, unless promiseID is empty,
+// one of their promises, in three statements rather than six: a promise's
+// occurrences are all its promisor's, so one read of the member's day
+// holds the promise's items too, one read gives both subjects' rows
+// around the day, and one upsert writes both. It returns the member's
+// change.
+func RefreshMember(ctx context.Context, st Store, rel relationship.Relationship, member, promiseID string, t time.Time) (Change, error) {
+	day, start, end := Bounds(t, location(rel))
+	subjects := []string{member}
+	if promiseID != "" {
+		subjects = append(subjects, promiseID)
+	}
+	mc, pc, err := st.MemberContent(ctx, rel, member, promiseID, start, end)
+	if err != nil {
+		return Change{Subject: member}, err
+	}
+	around, err := st.DaysAroundAll(ctx, rel.ID, subjects, day)
+	if err != nil {
+		return Change{Subject: member}, err
+	}
+	var changes [2]Change
+	var put []Day
+	for i, subject := range subjects {
+		ch := Change{Subject: subject, Prev: around[i].Prev, HasPrev: around[i].HasPrev, Old: around[i].From}
+		content := mc
+		if i == 1 {
+			content = pc
+		}
+		if ch.renew(rel, day, content) {
+			if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
+				return changes[0], err
+			}
+		}
+		put = append(put, ch.New...)
+		changes[i] = ch
+	}
+	return changes[0], st.PutDays(ctx, put)
+}
+
+// renew sets ch.New from ch.Prev and ch.Old with day's rows made anew from
+// its content, and reports whether day's row must go (the day is left
+// empty, and an upsert cannot say so).
+func (ch *Change) renew(rel relationship.Relationship, day string, content Content) bool {
+	later := ch.Old
+	if len(later) > 0 && later[0].Day == day {
+		later = later[1:]
+	}
+	own := Days(rel, ch.Subject, content)
 	chain := append(append([]Day(nil), own...), later...) // ch.Old stays as it was
 	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, HalfLife(rel))
-	return ch, st.PutDays(ctx, ch.New)
+	return len(own) == 0 && len(later) < len(ch.Old)
 }
 
 // Cumulate recomputes the cumulative part of days (in order) following prev.

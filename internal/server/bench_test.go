@@ -30,7 +30,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +93,9 @@ type benchFixture struct {
 	hasBreach bool
 	want      score.Result // the score at seeding time, recomputed from the raw items
 	close     func()
+	anaToken  string
+	promises  []string  // ana's seeded promises
+	poolFrom  time.Time // where the next pool of open occurrences may start
 }
 
 var benchFixtures = struct {
@@ -247,6 +253,7 @@ func seedFixture(b *testing.B, dsn string, n int) *benchFixture {
 	}
 	f.breachAt = start.Add(-benchseed.BreachAgo).UTC().Truncate(time.Microsecond)
 	f.breachID, f.hasBreach = history.BreachID, true
+	f.anaToken, f.promises, f.poolFrom = anaTok, history.Promises, start
 
 	// The rollups must give the score a full recomputation gives.
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -322,6 +329,47 @@ func BenchmarkScoreRead(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkFollowThrough is POST …/follow-throughs through the whole HTTP
+// handler from 64 goroutines (on 2 CPUs; SetParallelism): each the
+// follow-through, the occurrence, the member's and the promise's rollups
+// and the event in one transaction, shared by the requests of a group
+// commit on SQLite. Each records ana keeping an open occurrence due beyond
+// the materialized window (benchseed.OpenPool). ns/op is the inverse of
+// the throughput.
+func BenchmarkFollowThrough(b *testing.B) {
+	eachHistory(b, func(b *testing.B, fx *benchFixture) {
+		ctx := context.Background()
+		occs, err := benchseed.OpenPool(ctx, fx.srv.DB, fx.rel.ID, fx.ana, fx.ben, fx.promises, b.N, fx.poolFrom)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fx.poolFrom = fx.poolFrom.AddDate(0, 0, b.N/benchseed.PoolPerDay+2)
+		body := map[string]any{"outcome": "kept"}
+		var next atomic.Int64
+		b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+		cpu0 := processCPU()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1) - 1
+				benchCall(b, fx.handler, "POST", "/v1/occurrences/"+occs[i]+"/follow-throughs", fx.anaToken, body, 201, nil)
+			}
+		})
+		b.StopTimer()
+		// CPU time is steadier than ns/op on a shared machine.
+		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkScoreAt is the score read alone (scoring.At on the store): one

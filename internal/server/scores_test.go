@@ -117,7 +117,7 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 		ana, ben, rel := pair(t, app)
 		rng := rand.New(rand.NewPCG(7, 11))
 		start := app.Clock.Now()
-		var fts []string
+		var fts, promises []string
 		for i := range 60 {
 			due := start.Add(-time.Duration(rng.Float64() * float64(200*24*time.Hour)))
 			switch op := rng.IntN(10); {
@@ -128,6 +128,7 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 				}
 				outcome := []string{"kept", "partial", "missed"}[rng.IntN(3)]
 				p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": fmt.Sprint("p", i), "due_at": ts(due)})
+				promises = append(promises, p["id"].(string))
 				occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
 				occurred := due.Add(time.Duration(rng.IntN(3)) * time.Hour)
 				if occurred.After(app.Clock.Now()) {
@@ -164,7 +165,9 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, subject := range []string{ana.ID, ben.ID} {
+		// Members, and each promise (a follow-through refreshes its
+		// promisor's rollups and the promise's together).
+		for _, subject := range append([]string{ana.ID, ben.ID}, promises...) {
 			incremental, _, err := scoring.At(ctx, st, relation, subject, now)
 			if err != nil {
 				t.Fatal(err)

@@ -121,21 +121,30 @@ func subjectColumn(subject string) string {
 // Content implements scoring.Store, in one statement: every write
 // refreshes a day from it.
 func (s *Scores) Content(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, error) {
-	c, _, err := s.dayContent(ctx, rel, subject, from, to, false)
+	c, _, _, err := s.dayContent(ctx, rel, subject, "", from, to, false)
 	return c, err
+}
+
+// MemberContent implements scoring.Store, in one statement.
+func (s *Scores) MemberContent(ctx context.Context, rel relationship.Relationship, member, promiseID string, from, to time.Time) (scoring.Content, scoring.Content, error) {
+	c, pc, _, err := s.dayContent(ctx, rel, member, promiseID, from, to, false)
+	return c, pc, err
 }
 
 // Today implements scoring.Store, in one statement: a score reads it on
 // every request.
 func (s *Scores) Today(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time) (scoring.Content, int, error) {
-	return s.dayContent(ctx, rel, subject, from, to, true)
+	c, _, open, err := s.dayContent(ctx, rel, subject, "", from, to, true)
+	return c, open, err
 }
 
 // dayContent reads a subject's scored items and skipped occurrences in
 // [from, to) and a member's breaches, with one UNION ALL: with today set,
 // also the count of open occurrences due before to (a score); otherwise
-// the check-ins about a member (a rollup keeps felt trust).
-func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, subject string, from, to time.Time, today bool) (scoring.Content, int, error) {
+// the check-ins about a member (a rollup keeps felt trust). With a
+// member's promiseID, the items and skips of that promise also make up
+// the second content returned.
+func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, subject, promiseID string, from, to time.Time, today bool) (scoring.Content, scoring.Content, int, error) {
 	const (
 		kindItem = iota
 		kindSkipped
@@ -143,31 +152,31 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 		kindOpen
 		kindCheckIn
 	)
-	var c scoring.Content
+	var c, pc scoring.Content
 	open := 0
 	col := subjectColumn(subject)
 	grace := scoring.Grace(rel)
 	f, t := micros(from), micros(to)
-	q := `SELECT 0, o.due_at, o.id, f.occurred_at, f.outcome, f.verification, f.recorded_by
+	q := `SELECT 0, o.due_at, o.id, f.occurred_at, f.outcome, f.verification, f.recorded_by, o.promise_id
 			FROM occurrences o JOIN follow_throughs f ON f.id = o.follow_through_id
 			WHERE o.relationship_id = ? AND o.` + col + ` = ? AND o.status = ? AND o.due_at >= ? AND o.due_at < ?
-		UNION ALL SELECT 1, due_at, id, 0, '', '', '' FROM occurrences
+		UNION ALL SELECT 1, due_at, id, 0, '', '', '', promise_id FROM occurrences
 			WHERE relationship_id = ? AND ` + col + ` = ? AND status = ? AND due_at >= ? AND due_at < ?`
 	args := []any{rel.ID, subject, promise.OccResolved, f, t, rel.ID, subject, promise.OccSkipped, f, t}
 	if scoring.IsMember(subject) {
 		q += `
-		UNION ALL SELECT 2, occurred_at, id, 0, severity, '', '' FROM breaches
+		UNION ALL SELECT 2, occurred_at, id, 0, severity, '', '', '' FROM breaches
 			WHERE relationship_id = ? AND member_id = ? AND occurred_at >= ? AND occurred_at < ?`
 		args = append(args, rel.ID, subject, f, t)
 	}
 	if today {
 		q += `
-		UNION ALL SELECT 3, COUNT(*), '', 0, '', '', '' FROM occurrences
+		UNION ALL SELECT 3, COUNT(*), '', 0, '', '', '', '' FROM occurrences
 			WHERE relationship_id = ? AND ` + col + ` = ? AND status = ? AND due_at < ?`
 		args = append(args, rel.ID, subject, promise.OccOpen, t)
 	} else if scoring.IsMember(subject) {
 		q += `
-		UNION ALL SELECT 4, created_at, id, felt_trust, '', '', '' FROM check_ins
+		UNION ALL SELECT 4, created_at, id, felt_trust, '', '', '', '' FROM check_ins
 			WHERE relationship_id = ? AND subject_id = ? AND created_at >= ? AND created_at < ?`
 		args = append(args, rel.ID, subject, f, t)
 	}
@@ -176,16 +185,23 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		var kind int
 		var at, n int64
-		var key, outcome, verification, recordedBy string
-		if err := rows.Scan(&kind, &at, &key, &n, &outcome, &verification, &recordedBy); err != nil {
+		var key, outcome, verification, recordedBy, prm string
+		if err := rows.Scan(&kind, &at, &key, &n, &outcome, &verification, &recordedBy, &prm); err != nil {
 			return err
 		}
+		ofPromise := promiseID != "" && prm == promiseID
 		switch kind {
 		case kindItem:
-			c.Items = append(c.Items, score.OccurrenceItem(fromMicros(at), fromMicros(n), grace,
-				outcome, verification, recordedBy == promise.System))
+			it := score.OccurrenceItem(fromMicros(at), fromMicros(n), grace, outcome, verification, recordedBy == promise.System)
+			c.Items = append(c.Items, it)
+			if ofPromise {
+				pc.Items = append(pc.Items, it)
+			}
 		case kindSkipped:
 			c.Skipped = append(c.Skipped, fromMicros(at))
+			if ofPromise {
+				pc.Skipped = append(pc.Skipped, fromMicros(at))
+			}
 		case kindBreach:
 			c.Items = append(c.Items, score.BreachItem(fromMicros(at), outcome))
 		case kindOpen:
@@ -195,7 +211,7 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 		}
 		return nil
 	}, q, args...)
-	return c, open, translate(err, "occurrence")
+	return c, pc, open, translate(err, "occurrence")
 }
 
 const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kept_late, partial, missed, disputed,
@@ -353,6 +369,42 @@ func (s *Scores) DaysAround(ctx context.Context, relID, subject, day string) (sc
 	return rows[0], true, rows[1:], nil
 }
 
+// DaysAroundAll implements scoring.Store, in one statement: a follow-through
+// refreshes a member and a promise from it.
+func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]scoring.Around, error) {
+	var q strings.Builder
+	var args []any
+	for i, subject := range subjects {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString(`SELECT ` + scoreDayColumns + ` FROM score_days WHERE relationship_id = ? AND subject = ? AND day >= COALESCE(
+			(SELECT MAX(day) FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ?), ?)`)
+		args = append(args, relID, subject, relID, subject, day, day)
+	}
+	q.WriteString(" ORDER BY subject, day")
+	out := make([]scoring.Around, len(subjects))
+	at := make(map[string]int, len(subjects))
+	for i, subject := range subjects {
+		at[subject] = i
+	}
+	v := newValues(35)
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		d, err := scanDay(rows, v)
+		if err != nil {
+			return err
+		}
+		a := &out[at[d.Subject]]
+		if d.Day < day {
+			a.Prev, a.HasPrev = d, true
+		} else {
+			a.From = append(a.From, d)
+		}
+		return nil
+	}, q.String(), args...)
+	return out, translate(err, "score day")
+}
+
 // DaysFrom implements scoring.Store.
 func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]scoring.Day, error) {
 	return s.days(ctx, "day >= ? ORDER BY day", relID, subject, day)
@@ -491,15 +543,14 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 	if err != nil {
 		return err
 	}
-	if promiseID != "" {
-		if _, err := scoring.Refresh(ctx, s, rel, promiseID, t); err != nil {
+	if memberID == "" {
+		if promiseID != "" {
+			_, err := scoring.Refresh(ctx, s, rel, promiseID, t)
 			return err
 		}
-	}
-	if memberID == "" {
 		return nil
 	}
-	ch, err := scoring.Refresh(ctx, s, rel, memberID, t)
+	ch, err := scoring.RefreshMember(ctx, s, rel, memberID, promiseID, t)
 	if err != nil {
 		return err
 	}
