@@ -221,10 +221,15 @@ func (s *Promises) CreatePromise(ctx context.Context, p promise.Promise) error {
 }
 
 // Promise implements promise.Store.
+// It is read in every write to a promise's occurrences: hand-written SQL.
 func (s *Promises) Promise(ctx context.Context, id string) (promise.Promise, error) {
-	var row promiseRow
-	err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return toPromise(row), translate(err, "promise")
+	var r promiseRow
+	err := s.db.queryRow(ctx, s.r, `SELECT id, relationship_id, promisor_id, promisee_id, title, details, kind, due_at,
+			rrule, time_zone, local_time, starts_on, status, materialized_until, created_at, updated_at
+		FROM promises WHERE id = ?`, []any{id},
+		&r.ID, &r.RelationshipID, &r.PromisorID, &r.PromiseeID, &r.Title, &r.Details, &r.Kind, &r.DueAt,
+		&r.Rrule, &r.TimeZone, &r.LocalTime, &r.StartsOn, &r.Status, &r.MaterializedUntil, &r.CreatedAt, &r.UpdatedAt)
+	return toPromise(r), translate(err, "promise")
 }
 
 // UpdatePromise implements promise.Store.
@@ -300,10 +305,15 @@ func (s *Promises) InsertOccurrences(ctx context.Context, os []promise.Occurrenc
 }
 
 // Occurrence implements promise.Store.
+// It is read in every write to an occurrence: hand-written SQL.
 func (s *Promises) Occurrence(ctx context.Context, id string) (promise.Occurrence, error) {
-	var row occurrenceRow
-	err := s.r.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return toOccurrence(row), translate(err, "occurrence")
+	var r occurrenceRow
+	err := s.db.queryRow(ctx, s.r, `SELECT id, relationship_id, promise_id, promisor_id, promisee_id, due_at, original_due_at,
+			status, outcome, follow_through_id, replaces_id, created_at, updated_at
+		FROM occurrences WHERE id = ?`, []any{id},
+		&r.ID, &r.RelationshipID, &r.PromiseID, &r.PromisorID, &r.PromiseeID, &r.DueAt, &r.OriginalDueAt,
+		&r.Status, &r.Outcome, &r.FollowThroughID, &r.ReplacesID, &r.CreatedAt, &r.UpdatedAt)
+	return toOccurrence(r), translate(err, "occurrence")
 }
 
 // UpdateOccurrence implements promise.Store.
@@ -402,9 +412,16 @@ func (s *Promises) OverdueOccurrences(ctx context.Context, now time.Time, limit 
 }
 
 // CreateFollowThrough implements promise.Store.
+// Every follow-through is one: hand-written SQL.
 func (s *Promises) CreateFollowThrough(ctx context.Context, f promise.FollowThrough) error {
-	row := fromFollowThrough(f)
-	return translate(s.w.WithContext(ctx).Create(&row).Error, "follow-through")
+	r := fromFollowThrough(f)
+	err := s.db.execSQL(ctx, s.w, `INSERT INTO follow_throughs (id, relationship_id, occurrence_id, promise_id, outcome,
+			occurred_at, note, recorded_by, verification, dispute_reason, accept_after, verified_at, superseded_at,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.RelationshipID, r.OccurrenceID, r.PromiseID, r.Outcome, r.OccurredAt, r.Note, r.RecordedBy,
+		r.Verification, r.DisputeReason, r.AcceptAfter, r.VerifiedAt, r.SupersededAt, r.CreatedAt, r.UpdatedAt)
+	return translate(err, "follow-through")
 }
 
 // FollowThrough implements promise.Store.

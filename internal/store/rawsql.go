@@ -97,6 +97,23 @@ func reboundSQL(d Dialect, q string, args []any) string {
 	return t
 }
 
+// queryRow runs q on what conn reads through and scans its first row into
+// dest; sql.ErrNoRows when there is none.
+func (db *DB) queryRow(ctx context.Context, conn *gorm.DB, q string, args []any, dest ...any) error {
+	found := false
+	err := scanAll(ctx, db.querierFor(conn), func(rows *sql.Rows) error {
+		if found {
+			return nil
+		}
+		found = true
+		return rows.Scan(dest...)
+	}, q, args...)
+	if err == nil && !found {
+		err = sql.ErrNoRows
+	}
+	return err
+}
+
 // scanAll runs q and calls scan for each row.
 func scanAll(ctx context.Context, qr querier, scan func(*sql.Rows) error, q string, args ...any) error {
 	rows, err := qr.query(ctx, q, args...)
