@@ -112,11 +112,16 @@ func NewQueue(ctx context.Context, cfg QueueConfig, w *Worker) (*Queue, error) {
 		// Finished jobs are only River's bookkeeping: the delivery log is ours.
 		CompletedJobRetentionPeriod: time.Hour,
 	}
-	if listener == nil {
-		// Without LISTEN/NOTIFY River finds new jobs by polling.
+	if cfg.Postgres && listener == nil {
+		// Without LISTEN/NOTIFY River finds new jobs by polling. (SQLite has
+		// River's own notification table, polled by its listener: each
+		// insert in a transaction wakes the producer once it commits, so a
+		// short fetch poll there would only add a write every poll.)
 		rc.FetchPollInterval = 50 * time.Millisecond
-		rc.FetchCooldown = 20 * time.Millisecond
 	}
+	// River fetches at most once a cooldown, at most MaxWorkers jobs each
+	// time: its default (100 ms) caps an instance at ten fetches a second.
+	rc.FetchCooldown = 20 * time.Millisecond
 	q.client, err = river.NewClient(driver, rc)
 	if err != nil {
 		q.Close()
