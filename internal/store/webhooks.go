@@ -252,25 +252,45 @@ func (s *Webhooks) Delivery(ctx context.Context, endpointID, id string) (webhook
 	return toDelivery(row), nil
 }
 
+// workSQL reads a delivery, its endpoint and its event (absent once
+// retention has removed it) in one statement: an attempt's first round trip.
+const workSQL = `
+SELECT d.id, d.endpoint_id, d.owner_id, d.event_id, d.event_type, d.status, d.attempt, d.response_code,
+	d.response_body, d.duration_ms, d.error, d.next_attempt_at, d.created_at, d.completed_at,
+	w.id, w.owner_id, w.url, w.event_types, w.description, w.secret, w.previous_secret, w.previous_expires_at,
+	w.disabled_at, w.disabled_reason, w.failing_since, w.from_seq, w.created_at, w.updated_at,
+	e.seq, e.id, e.type, e.relationship_id, e.user_id, e.actor_id, e.data, e.created_at
+FROM webhook_deliveries d
+JOIN webhook_endpoints w ON w.id = d.endpoint_id
+LEFT JOIN events e ON e.id = d.event_id
+WHERE d.id = ?`
+
 // Work loads a delivery with its endpoint and event; the event is zero
 // when retention has removed it.
 func (s *Webhooks) Work(ctx context.Context, deliveryID string) (webhook.Work, error) {
-	r := s.db.r.WithContext(ctx)
-	var d deliveryRow
-	if err := r.Where("id = ?", deliveryID).Take(&d).Error; err != nil {
+	var (
+		d  deliveryRow
+		e  endpointRow
+		ev struct {
+			Seq                     *int64
+			ID, Type, ActorID, Data *string
+			RelationshipID, UserID  *string
+			CreatedAt               *int64
+		}
+	)
+	err := s.db.queryRow(ctx, s.db.r.WithContext(ctx), workSQL, []any{deliveryID},
+		&d.ID, &d.EndpointID, &d.OwnerID, &d.EventID, &d.EventType, &d.Status, &d.Attempt, &d.ResponseCode,
+		&d.ResponseBody, &d.DurationMS, &d.Error, &d.NextAttemptAt, &d.CreatedAt, &d.CompletedAt,
+		&e.ID, &e.OwnerID, &e.URL, &e.EventTypes, &e.Description, &e.Secret, &e.PreviousSecret, &e.PreviousExpiresAt,
+		&e.DisabledAt, &e.DisabledReason, &e.FailingSince, &e.FromSeq, &e.CreatedAt, &e.UpdatedAt,
+		&ev.Seq, &ev.ID, &ev.Type, &ev.RelationshipID, &ev.UserID, &ev.ActorID, &ev.Data, &ev.CreatedAt)
+	if err != nil {
 		return webhook.Work{}, translate(err, "webhook delivery")
 	}
-	var e endpointRow
-	if err := r.Where("id = ?", d.EndpointID).Take(&e).Error; err != nil {
-		return webhook.Work{}, translate(err, "webhook")
-	}
 	w := webhook.Work{Delivery: toDelivery(d), Endpoint: toEndpoint(e)}
-	var ev []eventRow
-	if err := r.Where("id = ?", d.EventID).Limit(1).Find(&ev).Error; err != nil {
-		return webhook.Work{}, translate(err, "event")
-	}
-	if len(ev) == 1 {
-		w.Event = toEvent(ev[0])
+	if ev.Seq != nil {
+		w.Event = toEvent(eventRow{Seq: *ev.Seq, ID: *ev.ID, Type: *ev.Type, RelationshipID: ev.RelationshipID,
+			UserID: ev.UserID, ActorID: *ev.ActorID, Data: *ev.Data, CreatedAt: *ev.CreatedAt})
 	}
 	return w, nil
 }
@@ -288,20 +308,21 @@ func (s *Webhooks) Record(ctx context.Context, r webhook.Result, enqueue webhook
 		if r.Status == webhook.StatusSucceeded || r.Status == webhook.StatusFailed {
 			completed = &at
 		}
-		res := tx.Model(&deliveryRow{}).
-			Where("id = ? AND attempt = ? AND status IN ?", r.DeliveryID, r.Attempt-1, []string{webhook.StatusPending, webhook.StatusRetrying}).
-			Updates(map[string]any{
-				"status": r.Status, "attempt": r.Attempt, "response_code": r.Code, "response_body": r.Body,
-				"duration_ms": r.DurationMS, "error": r.Error, "next_attempt_at": microsPtr(r.NextAt), "completed_at": completed,
-			})
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
-		}
-		done = true
 		var d deliveryRow
-		if err := tx.Select("endpoint_id", "owner_id").Where("id = ?", r.DeliveryID).Take(&d).Error; err != nil {
+		err := s.db.queryRow(ctx, tx, `UPDATE webhook_deliveries SET status = ?, attempt = ?, response_code = ?,
+			response_body = ?, duration_ms = ?, error = ?, next_attempt_at = ?, completed_at = ?
+			WHERE id = ? AND attempt = ? AND status IN (?, ?)
+			RETURNING endpoint_id, owner_id`,
+			[]any{r.Status, r.Attempt, r.Code, r.Body, r.DurationMS, r.Error, microsPtr(r.NextAt), completed,
+				r.DeliveryID, r.Attempt - 1, webhook.StatusPending, webhook.StatusRetrying},
+			&d.EndpointID, &d.OwnerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
+		done = true
 		if err := s.recordEndpoint(ctx, tx, d, r); err != nil {
 			return err
 		}
@@ -315,12 +336,15 @@ func (s *Webhooks) Record(ctx context.Context, r webhook.Result, enqueue webhook
 
 func (s *Webhooks) recordEndpoint(ctx context.Context, tx *gorm.DB, d deliveryRow, r webhook.Result) error {
 	at := micros(r.At)
-	ep := tx.Model(&endpointRow{}).Where("id = ?", d.EndpointID)
 	switch {
 	case r.Skipped:
 		return nil
 	case r.Status == webhook.StatusSucceeded:
-		return ep.Update("failing_since", nil).Error
+		// Most endpoints are not failing: the condition leaves their row
+		// alone, unlocked and unwritten, instead of making every success
+		// of an endpoint wait for the commit of the one before.
+		return s.db.execSQL(ctx, tx, "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
+			d.EndpointID)
 	}
 	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", at, d.EndpointID).Error; err != nil {
 		return err
