@@ -107,7 +107,7 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		if ok, err := tx.UpdateOccurrence(ctx, o, from); err != nil || !ok {
 			return conflictOr(err, "occurrence_changed")
 		}
-		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+		if err := tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 			return err
 		}
 		if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) verdict(ctx context.Context, userID, ftID, to, reason string) 
 		if err != nil || !ok {
 			return conflictOr(err, "follow_through_changed")
 		}
-		if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+		if err := tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 			return err
 		}
 		typ := event.FollowThroughConfirmed

@@ -93,7 +93,7 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 				if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
 					return err
 				}
-				if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+				if err := tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 					return err
 				}
 			}

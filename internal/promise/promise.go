@@ -236,7 +236,7 @@ type Store interface {
 
 	// Rescore refreshes the score aggregates of a member and a promise
 	// after a change to what happened at t.
-	Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error
+	Rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error
 	// Emit records an event with a snapshot of resource, in the transaction.
 	Emit(ctx context.Context, e event.Event, resource any) error
 }

@@ -17,6 +17,16 @@ import (
 // batch bounds the work of one step.
 const batch = 200
 
+// rescore refreshes the scores an occurrence counts in, for the scheduler
+// (which has not read its relationship).
+func (s *Service) rescore(ctx context.Context, tx Store, o Occurrence) error {
+	rel, err := tx.Relationship(ctx, o.RelationshipID)
+	if err != nil {
+		return err
+	}
+	return tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now())
+}
+
 // miss scores an open occurrence missed on the system's behalf.
 func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Time) (bool, error) {
 	ft := FollowThrough{
@@ -33,7 +43,7 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
 		return false, err
 	}
-	if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+	if err := s.rescore(ctx, tx, o); err != nil {
 		return false, err
 	}
 	if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
@@ -95,7 +105,7 @@ func (s *Service) AcceptUnanswered(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				return tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now())
+				return s.rescore(ctx, tx, o)
 			})
 			if err != nil {
 				return total, fmt.Errorf("accept follow-through %s: %w", f.ID, err)
@@ -163,7 +173,7 @@ func (s *Service) insert(ctx context.Context, tx Store, os []Occurrence) error {
 	}
 	for _, o := range os {
 		if o.Status == OccSkipped {
-			if err := tx.Rescore(ctx, o.RelationshipID, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+			if err := s.rescore(ctx, tx, o); err != nil {
 				return err
 			}
 		}

@@ -474,8 +474,8 @@ func (s *Promises) Unanswered(ctx context.Context, now time.Time, limit int) ([]
 }
 
 // Rescore implements promise.Store.
-func (s *Promises) Rescore(ctx context.Context, relID, memberID, promiseID string, t, now time.Time) error {
-	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, promiseID, t, now)
+func (s *Promises) Rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error {
+	return s.db.Scores().inTx(s.w).rescore(ctx, rel, memberID, promiseID, t, now)
 }
 
 // CreateRenegotiation implements promise.Store.

@@ -543,6 +543,12 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 	if err != nil {
 		return err
 	}
+	return s.rescore(ctx, rel, memberID, promiseID, t, now)
+}
+
+// rescore is Rescore with the relationship already read in the transaction.
+func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error {
+	relID := rel.ID
 	if memberID == "" {
 		if promiseID != "" {
 			_, err := scoring.Refresh(ctx, s, rel, promiseID, t)
