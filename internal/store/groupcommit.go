@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 
@@ -97,25 +98,35 @@ func (g *groupCommit) run(batch []*txReq) {
 		fail(batch, tx.Error)
 		return
 	}
+	// The savepoint statements are prepared once a batch: mattn runs a
+	// statement without arguments through sqlite3_exec, which compiles it
+	// again on every call.
+	sp, err := g.savepoints(tx)
+	if err != nil {
+		tx.Rollback()
+		fail(batch, err)
+		return
+	}
+	defer sp.close()
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
 		}
-		if err := tx.Exec("SAVEPOINT request").Error; err != nil {
+		if _, err := sp.begin.Exec(); err != nil {
 			tx.Rollback()
 			fail(batch, err)
 			return
 		}
 		r.call(tx.WithContext(r.ctx))
 		if r.err != nil || r.panicked {
-			if err := tx.Exec("ROLLBACK TO SAVEPOINT request").Error; err != nil {
+			if _, err := sp.rollback.Exec(); err != nil {
 				tx.Rollback()
 				fail(batch, err)
 				return
 			}
 		}
-		if err := tx.Exec("RELEASE SAVEPOINT request").Error; err != nil {
+		if _, err := sp.release.Exec(); err != nil {
 			tx.Rollback()
 			fail(batch, err)
 			return
@@ -123,6 +134,37 @@ func (g *groupCommit) run(batch []*txReq) {
 	}
 	if err := tx.Commit().Error; err != nil {
 		fail(batch, err)
+	}
+}
+
+// savepointStmts are a batch's prepared SAVEPOINT, ROLLBACK TO and RELEASE.
+type savepointStmts struct{ begin, rollback, release *sql.Stmt }
+
+func (g *groupCommit) savepoints(tx *gorm.DB) (*savepointStmts, error) {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, fmt.Errorf("group commit: transaction is a %T", tx.Statement.ConnPool)
+	}
+	var sp savepointStmts
+	for _, x := range []struct {
+		stmt **sql.Stmt
+		q    string
+	}{{&sp.begin, "SAVEPOINT request"}, {&sp.rollback, "ROLLBACK TO SAVEPOINT request"}, {&sp.release, "RELEASE SAVEPOINT request"}} {
+		st, err := sqlTx.Prepare(x.q)
+		if err != nil {
+			sp.close()
+			return nil, err
+		}
+		*x.stmt = st
+	}
+	return &sp, nil
+}
+
+func (sp *savepointStmts) close() {
+	for _, st := range []*sql.Stmt{sp.begin, sp.rollback, sp.release} {
+		if st != nil {
+			st.Close()
+		}
 	}
 }
 
