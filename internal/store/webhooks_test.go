@@ -1,0 +1,109 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/store/storetest"
+	"github.com/troth-app/troth/internal/webhook"
+)
+
+// An attempt's work comes with its endpoint and event; its result is
+// recorded once, keeps the endpoint's failure record (a failure starts it,
+// a success clears it) and enqueues the next attempt in the same
+// transaction.
+func TestWebhookWorkAndRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := open(t, b)
+		u := newUser("hooks@example.com")
+		if err := db.Accounts().CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		s := db.Webhooks()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
+			CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		var jobs []webhook.Job
+		enqueue := func(_ context.Context, _ *sql.Tx, js []webhook.Job) error {
+			jobs = append(jobs, js...)
+			return nil
+		}
+		ev := event.Event{ID: id.New(id.Event), Type: event.WebhookPing, UserID: u.ID, ActorID: u.ID, CreatedAt: now}
+		d := webhook.NewDelivery(ep, ev.ID, ev.Type, now)
+		if err := s.Ping(ctx, ev, webhook.PingData{WebhookID: ep.ID, URL: ep.URL}, d, enqueue); err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0].DeliveryID != d.ID || jobs[0].Attempt != 1 {
+			t.Fatalf("ping enqueued %+v", jobs)
+		}
+
+		wk, err := s.Work(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wk.Delivery.ID != d.ID || wk.Delivery.Status != webhook.StatusPending || wk.Delivery.Attempt != 0 ||
+			wk.Endpoint.ID != ep.ID || wk.Endpoint.Secret != ep.Secret || wk.Endpoint.FailingSince != nil ||
+			wk.Event.ID != ev.ID || wk.Event.Type != ev.Type || !wk.Event.CreatedAt.Equal(now) || len(wk.Event.Data) == 0 {
+			t.Fatalf("work: %+v", wk)
+		}
+		if _, err := s.Work(ctx, "dlv_missing"); err == nil {
+			t.Fatal("work of a missing delivery: no error")
+		}
+
+		// The first attempt fails: the endpoint is failing since then, and
+		// the second attempt is enqueued.
+		code := 500
+		failedAt := now.Add(time.Second)
+		next := failedAt.Add(5 * time.Second)
+		jobs = nil
+		r := webhook.Result{DeliveryID: d.ID, Attempt: 1, Status: webhook.StatusRetrying, Code: &code, At: failedAt,
+			Next: &webhook.Job{DeliveryID: d.ID, Attempt: 2}, NextAt: &next, FailingBefore: failedAt.Add(-webhook.FailingFor)}
+		if done, err := s.Record(ctx, r, enqueue); err != nil || !done {
+			t.Fatalf("record a failure: %v %v", done, err)
+		}
+		if len(jobs) != 1 || jobs[0].Attempt != 2 {
+			t.Fatalf("failure enqueued %+v", jobs)
+		}
+		wk, err = s.Work(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wk.Delivery.Status != webhook.StatusRetrying || wk.Delivery.Attempt != 1 || wk.Endpoint.FailingSince == nil ||
+			!wk.Endpoint.FailingSince.Equal(failedAt) || !wk.Endpoint.Enabled() {
+			t.Fatalf("after a failure: %+v", wk)
+		}
+		// The same attempt again (River ran the job twice) changes nothing.
+		if done, err := s.Record(ctx, r, enqueue); err != nil || done {
+			t.Fatalf("record attempt 1 twice: %v %v", done, err)
+		}
+
+		// The second attempt succeeds: the failure record is cleared.
+		code = 204
+		ok := webhook.Result{DeliveryID: d.ID, Attempt: 2, Status: webhook.StatusSucceeded, Code: &code, At: failedAt.Add(5 * time.Second)}
+		if done, err := s.Record(ctx, ok, enqueue); err != nil || !done {
+			t.Fatalf("record a success: %v %v", done, err)
+		}
+		wk, err = s.Work(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wk.Delivery.Status != webhook.StatusSucceeded || wk.Delivery.Attempt != 2 || wk.Delivery.CompletedAt == nil ||
+			wk.Endpoint.FailingSince != nil {
+			t.Fatalf("after a success: %+v", wk)
+		}
+		if done, err := s.Record(ctx, ok, enqueue); err != nil || done {
+			t.Fatalf("record the success twice: %v %v", done, err)
+		}
+		if len(jobs) != 1 {
+			t.Fatalf("a success enqueued %+v", jobs[1:])
+		}
+	})
+}
