@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "keys rotate":
 		return rotateKeys(ctx, cfg, stdout)
 	}
+	tuneGC(getenv)
 	srv, err := server.New(ctx, cfg, log, server.Options{})
 	if err != nil {
 		return err
@@ -107,6 +108,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer srv.Close()
 	log.Info("starting troth", "version", buildVersion())
 	return srv.Serve(ctx)
+}
+
+// tuneGC gives the collector of a serving process more room than Go's
+// default, unless the operator set GOGC or GOMEMLIMIT. The live heap of a
+// busy server is small (tens of MiB), so the default (collect whenever the
+// heap has doubled) ran several collections a second under load, a tenth
+// of the CPU; GOGC=400 runs a quarter as many. The soft limit of 256 MiB
+// makes the collector work harder rather than let a larger live heap grow
+// five-fold.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
+	}
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
