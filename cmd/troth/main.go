@@ -92,14 +92,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(extra) > 0 {
 		return fmt.Errorf("unexpected arguments: %v", extra)
 	}
-	log := logging.New(stderr, cfg.LogLevel)
-
 	switch cmd {
 	case "migrate":
-		return migrate(ctx, cfg, log)
+		return migrate(ctx, cfg, logging.New(stderr, cfg.LogLevel))
 	case "keys rotate":
 		return rotateKeys(ctx, cfg, stdout)
 	}
+	// A server logs every request: its lines go out in batches (warnings
+	// and errors at once), and what is left when it stops is flushed.
+	logs := logging.NewBuffered(stderr, 200*time.Millisecond)
+	defer logs.Close()
+	log := logging.New(logs, cfg.LogLevel)
 	tuneGC(getenv)
 	srv, err := server.New(ctx, cfg, log, server.Options{})
 	if err != nil {

@@ -24,23 +24,29 @@ func RequestID(ctx context.Context) string {
 
 // New returns a JSON logger writing to w at the given level; records logged
 // with a context that carries a request id get a request_id attribute.
+// When w is a Buffered writer, a record at Warn or above is flushed at once.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(contextHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(contextHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}), w: w})
 }
 
-type contextHandler struct{ slog.Handler }
+type contextHandler struct {
+	slog.Handler
+	w io.Writer
+}
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	return h.Handler.Handle(ctx, r)
+	err := h.Handler.Handle(ctx, r)
+	flushAfter(h.w, r.Level)
+	return err
 }
 
 func (h contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return contextHandler{h.Handler.WithAttrs(as)}
+	return contextHandler{Handler: h.Handler.WithAttrs(as), w: h.w}
 }
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
-	return contextHandler{h.Handler.WithGroup(name)}
+	return contextHandler{Handler: h.Handler.WithGroup(name), w: h.w}
 }
