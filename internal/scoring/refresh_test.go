@@ -245,3 +245,20 @@ func TestAtMatchesEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// localDate is time.Format's YYYY-MM-DD.
+func TestLocalDate(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tm := range []time.Time{
+		time.Date(2026, 3, 29, 0, 0, 0, 0, berlin), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(999, 12, 31, 23, 59, 0, 0, time.UTC), time.Date(9999, 10, 5, 0, 0, 0, 0, berlin),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 6, 7, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := localDate(tm), tm.Format(time.DateOnly); got != want {
+			t.Errorf("localDate(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}

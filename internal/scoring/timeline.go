@@ -234,13 +234,15 @@ func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketE
 		offset := (int(start.Weekday()) + 6) % 7
 		start = start.AddDate(0, 0, -offset)
 	}
-	var out []bucketEnd
+	out := make([]bucketEnd, 0, min(MaxPoints+1, int(to.Sub(start).Hours()/24)+2))
 	for !start.After(to) && len(out) <= MaxPoints {
-		next := start.AddDate(0, 0, 1)
+		date := localDate(start)
+		next, last := start.AddDate(0, 0, 1), date
 		if bucket == "week" {
 			next = start.AddDate(0, 0, 7)
+			last = localDate(next.AddDate(0, 0, -1))
 		}
-		b := bucketEnd{date: start.Format(time.DateOnly), lastDay: next.AddDate(0, 0, -1).Format(time.DateOnly), start: start.UTC(), end: next.UTC()}
+		b := bucketEnd{date: date, lastDay: last, start: start.UTC(), end: next.UTC()}
 		if next.After(to) {
 			b.end = to
 		}
@@ -248,6 +250,18 @@ func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketE
 		start = next
 	}
 	return out
+}
+
+// localDate is t's date as YYYY-MM-DD in t's location: time.Format's
+// result, without parsing a layout (a timeline names up to 1000 days).
+func localDate(t time.Time) string {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 func patience(start time.Time, patienceDays int, now time.Time, breach bool) Patience {
