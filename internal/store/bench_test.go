@@ -14,16 +14,8 @@ import (
 //	go test -run '^$' -bench Reprepare ./internal/store/
 func BenchmarkReprepare(b *testing.B) {
 	ctx := context.Background()
-	db := openTemp(b)
+	db := benchPair(b)
 	w, r := db.SQL()
-	for _, q := range []string{
-		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
-		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
-	} {
-		if _, err := w.ExecContext(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
 	for d := range 365 {
 		day := fmt.Sprintf("2026-%02d-%02d", 1+d/31%12, 1+d%28)
 		if _, err := w.ExecContext(ctx, `INSERT OR IGNORE INTO score_days (`+scoreDayColumns+`) VALUES ('rel_a', 'usr_a', ?, 0,
@@ -78,18 +70,7 @@ func TestRebind(t *testing.T) {
 //	go test -run '^$' -bench HotReads -benchmem ./internal/store/
 func BenchmarkHotReads(b *testing.B) {
 	ctx := context.Background()
-	db := openTemp(b)
-	w, _ := db.SQL()
-	for _, q := range []string{
-		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
-		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0)`,
-		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
-		`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_a', 'owner', 1), ('rel_a', 'usr_b', 'member', 2)`,
-	} {
-		if _, err := w.ExecContext(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := benchPair(b)
 	b.Run("relationship", func(b *testing.B) {
 		rels := db.Relationships()
 		for b.Loop() {
@@ -114,4 +95,23 @@ func BenchmarkHotReads(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchPair opens a temporary database holding rel_a, a relationship of
+// usr_a and usr_b.
+func benchPair(b *testing.B) *DB {
+	b.Helper()
+	db := openTemp(b)
+	w, _ := db.SQL()
+	for _, q := range []string{
+		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
+		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0)`,
+		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
+		`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_a', 'owner', 1), ('rel_a', 'usr_b', 'member', 2)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
 }
