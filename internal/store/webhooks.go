@@ -252,18 +252,37 @@ func (s *Webhooks) Delivery(ctx context.Context, endpointID, id string) (webhook
 	return toDelivery(row), nil
 }
 
-// workSQL reads a delivery, its endpoint and its event (absent once
-// retention has removed it) in one statement: an attempt's first round trip.
-const workSQL = `
-SELECT d.id, d.endpoint_id, d.owner_id, d.event_id, d.event_type, d.status, d.attempt, d.response_code,
-	d.response_body, d.duration_ms, d.error, d.next_attempt_at, d.created_at, d.completed_at,
-	w.id, w.owner_id, w.url, w.event_types, w.description, w.secret, w.previous_secret, w.previous_expires_at,
-	w.disabled_at, w.disabled_reason, w.failing_since, w.from_seq, w.created_at, w.updated_at,
-	e.seq, e.id, e.type, e.relationship_id, e.user_id, e.actor_id, e.data, e.created_at
+// The columns an attempt reads, for hand-written SQL.
+const (
+	deliveryColumns = `d.id, d.endpoint_id, d.owner_id, d.event_id, d.event_type, d.status, d.attempt, d.response_code,
+	d.response_body, d.duration_ms, d.error, d.next_attempt_at, d.created_at, d.completed_at`
+	endpointColumns = `w.id, w.owner_id, w.url, w.event_types, w.description, w.secret, w.previous_secret,
+	w.previous_expires_at, w.disabled_at, w.disabled_reason, w.failing_since, w.from_seq, w.created_at, w.updated_at`
+	eventColumns = `e.seq, e.id, e.type, e.relationship_id, e.user_id, e.actor_id, e.data, e.created_at`
+)
+
+// workPostgres reads a delivery, its endpoint and its event (absent once
+// retention has removed it) in one statement: one round trip. SQLite reads
+// them one table at a time: a round trip costs it nothing, and its planner,
+// with statistics gathered when the tables were small (PRAGMA optimize at
+// start), scans a table of a join where a lookup by key alone uses the
+// index (events scanned for every attempt: deliveries fell from 1,400/s to
+// 290/s in the harness).
+const workPostgres = `SELECT ` + deliveryColumns + `, ` + endpointColumns + `, ` + eventColumns + `
 FROM webhook_deliveries d
 JOIN webhook_endpoints w ON w.id = d.endpoint_id
 LEFT JOIN events e ON e.id = d.event_id
 WHERE d.id = ?`
+
+// workEvent holds an event's columns, all NULL when the event is gone.
+type workEvent struct {
+	Seq, CreatedAt                                  *int64
+	ID, Type, ActorID, Data, RelationshipID, UserID *string
+}
+
+func (ev *workEvent) dest() []any {
+	return []any{&ev.Seq, &ev.ID, &ev.Type, &ev.RelationshipID, &ev.UserID, &ev.ActorID, &ev.Data, &ev.CreatedAt}
+}
 
 // Work loads a delivery with its endpoint and event; the event is zero
 // when retention has removed it.
@@ -271,21 +290,31 @@ func (s *Webhooks) Work(ctx context.Context, deliveryID string) (webhook.Work, e
 	var (
 		d  deliveryRow
 		e  endpointRow
-		ev struct {
-			Seq                     *int64
-			ID, Type, ActorID, Data *string
-			RelationshipID, UserID  *string
-			CreatedAt               *int64
-		}
+		ev workEvent
 	)
-	err := s.db.queryRow(ctx, s.db.r.WithContext(ctx), workSQL, []any{deliveryID},
-		&d.ID, &d.EndpointID, &d.OwnerID, &d.EventID, &d.EventType, &d.Status, &d.Attempt, &d.ResponseCode,
-		&d.ResponseBody, &d.DurationMS, &d.Error, &d.NextAttemptAt, &d.CreatedAt, &d.CompletedAt,
-		&e.ID, &e.OwnerID, &e.URL, &e.EventTypes, &e.Description, &e.Secret, &e.PreviousSecret, &e.PreviousExpiresAt,
-		&e.DisabledAt, &e.DisabledReason, &e.FailingSince, &e.FromSeq, &e.CreatedAt, &e.UpdatedAt,
-		&ev.Seq, &ev.ID, &ev.Type, &ev.RelationshipID, &ev.UserID, &ev.ActorID, &ev.Data, &ev.CreatedAt)
-	if err != nil {
-		return webhook.Work{}, translate(err, "webhook delivery")
+	dd := []any{&d.ID, &d.EndpointID, &d.OwnerID, &d.EventID, &d.EventType, &d.Status, &d.Attempt, &d.ResponseCode,
+		&d.ResponseBody, &d.DurationMS, &d.Error, &d.NextAttemptAt, &d.CreatedAt, &d.CompletedAt}
+	ed := []any{&e.ID, &e.OwnerID, &e.URL, &e.EventTypes, &e.Description, &e.Secret, &e.PreviousSecret, &e.PreviousExpiresAt,
+		&e.DisabledAt, &e.DisabledReason, &e.FailingSince, &e.FromSeq, &e.CreatedAt, &e.UpdatedAt}
+	r := s.db.r.WithContext(ctx)
+	if s.db.dialect == Postgres {
+		dest := append(append(dd, ed...), ev.dest()...)
+		if err := s.db.queryRow(ctx, r, workPostgres, []any{deliveryID}, dest...); err != nil {
+			return webhook.Work{}, translate(err, "webhook delivery")
+		}
+	} else {
+		err := s.db.queryRow(ctx, r, `SELECT `+deliveryColumns+` FROM webhook_deliveries d WHERE d.id = ?`, []any{deliveryID}, dd...)
+		if err != nil {
+			return webhook.Work{}, translate(err, "webhook delivery")
+		}
+		err = s.db.queryRow(ctx, r, `SELECT `+endpointColumns+` FROM webhook_endpoints w WHERE w.id = ?`, []any{d.EndpointID}, ed...)
+		if err != nil {
+			return webhook.Work{}, translate(err, "webhook")
+		}
+		err = s.db.queryRow(ctx, r, `SELECT `+eventColumns+` FROM events e WHERE e.id = ?`, []any{d.EventID}, ev.dest()...)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return webhook.Work{}, translate(err, "event")
+		}
 	}
 	w := webhook.Work{Delivery: toDelivery(d), Endpoint: toEndpoint(e)}
 	if ev.Seq != nil {
