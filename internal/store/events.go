@@ -62,6 +62,9 @@ func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any
 	err = db.execSQL(ctx, tx, `INSERT INTO events (id, type, relationship_id, user_id, actor_id, data, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Type, nullable(e.RelationshipID), nullable(e.UserID), e.ActorID, string(data),
 		micros(e.CreatedAt))
+	if err == nil {
+		db.eventWritten() // webhooks.go: wakes this process's webhook dispatcher
+	}
 	return translate(err, "event")
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -457,23 +458,65 @@ JOIN webhook_endpoints w ON w.owner_id = m.user_id
 WHERE e.seq > ? AND e.seq <= ? AND w.disabled_at IS NULL AND e.type <> ? AND e.seq > w.from_seq
 ORDER BY seq, endpoint_id`
 
+// written holds, for each database a dispatcher listens to, the channel
+// that emit signals after writing an event (see Written).
+var written sync.Map // *DB → chan struct{}
+
+// eventWritten tells the database's dispatcher, if one listens, that an
+// event was written; signals coalesce and never block the writer.
+func (db *DB) eventWritten() {
+	if c, ok := written.Load(db); ok {
+		select {
+		case c.(chan struct{}) <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Written returns a channel that receives a value (signals coalesce) after
+// this process writes an event, before the event's transaction commits,
+// and a function that stops the signals. One listener per database.
+func (s *Webhooks) Written() (<-chan struct{}, func()) {
+	c := make(chan struct{}, 1)
+	written.Store(s.db, c)
+	return c, func() { written.CompareAndDelete(s.db, c) }
+}
+
 // Dispatch turns the next events after the shared cursor into deliveries
 // and jobs and moves the cursor past them with a compare-and-set, in one
 // transaction: when two instances race, one commits and the other rolls
-// back and finds nothing left.
-func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enqueue webhook.Enqueue) (int, error) {
-	// A cheap look on a reader first: most polls find nothing new, and on
-	// SQLite the writer is precious.
-	var last, newest int64
-	r := s.db.r.WithContext(ctx)
-	if err := r.Raw("SELECT last_seq FROM webhook_dispatch WHERE id = 1").Scan(&last).Error; err != nil {
-		return 0, translate(err, "webhook dispatch")
-	}
-	if err := r.Raw("SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&newest).Error; err != nil {
-		return 0, translate(err, "webhook dispatch")
-	}
-	if newest <= last {
-		return 0, nil
+// back and finds nothing left. afterWrite says an event was just written
+// in this process (Written fired), its transaction perhaps not yet
+// committed: Dispatch then first waits for it.
+func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enqueue webhook.Enqueue, afterWrite bool) (int, error) {
+	switch {
+	case afterWrite && s.db.dialect == SQLite:
+		// Straight to the writer: the transaction that wrote the event
+		// holds it (group commit queues this one behind its batch), so
+		// the dispatch sees the event once it has committed, or not at all.
+	case afterWrite:
+		// A transaction that writes an event holds the event lock (emit)
+		// until it ends: taking the lock shared, alone in its own
+		// transaction, waits for every such transaction of the moment
+		// and blocks none that comes later.
+		if err := s.db.execSQL(ctx, s.db.w.WithContext(ctx), "SELECT pg_advisory_xact_lock_shared(727369)"); err != nil {
+			return 0, translate(err, "webhook dispatch")
+		}
+		fallthrough
+	default:
+		// A cheap look on a reader first: most polls find nothing new, and
+		// on SQLite the writer is precious.
+		var last, newest int64
+		r := s.db.r.WithContext(ctx)
+		if err := r.Raw("SELECT last_seq FROM webhook_dispatch WHERE id = 1").Scan(&last).Error; err != nil {
+			return 0, translate(err, "webhook dispatch")
+		}
+		if err := r.Raw("SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&newest).Error; err != nil {
+			return 0, translate(err, "webhook dispatch")
+		}
+		if newest <= last {
+			return 0, nil
+		}
 	}
 	n := 0
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {

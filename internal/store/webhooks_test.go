@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/store/storetest"
 	"github.com/troth-app/troth/internal/webhook"
 )
@@ -104,6 +106,99 @@ func TestWebhookWorkAndRecord(t *testing.T) {
 		}
 		if len(jobs) != 1 {
 			t.Fatalf("a success enqueued %+v", jobs[1:])
+		}
+	})
+}
+
+// A dispatch woken by an event's write, while the event's transaction is
+// still open, waits for that transaction and dispatches the event.
+func TestWebhookDispatchAfterWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := open(t, b)
+		u := newUser("wake@example.com")
+		if err := db.Accounts().CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		s := db.Webhooks()
+		now := time.Now().UTC()
+		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
+			CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		written, stop := s.Written()
+		defer stop()
+		var jobs []webhook.Job
+		enqueue := func(_ context.Context, _ *sql.Tx, js []webhook.Job) error {
+			jobs = append(jobs, js...)
+			return nil
+		}
+
+		commit := make(chan struct{})
+		var once sync.Once
+		release := func() { once.Do(func() { close(commit) }) }
+		defer release() // a failing test must not leave the transaction open
+		txDone := make(chan error, 1)
+		go func() {
+			txDone <- db.Relationships().InTx(ctx, func(tx relationship.Store) error {
+				ev := event.Event{Type: event.RelationshipCreated, UserID: u.ID, ActorID: u.ID, CreatedAt: now}
+				if err := tx.Emit(ctx, ev, map[string]string{"id": "x"}); err != nil {
+					return err
+				}
+				<-commit
+				return nil
+			})
+		}()
+		select {
+		case <-written:
+		case err := <-txDone:
+			t.Fatalf("the transaction ended before its event was signalled: %v", err)
+		}
+		type result struct {
+			n   int
+			err error
+		}
+		dispatched := make(chan result, 1)
+		go func() {
+			n, err := s.Dispatch(ctx, 10, now, enqueue, true)
+			dispatched <- result{n, err}
+		}()
+		if b.Name == "postgres" {
+			// The dispatch waits for the event lock the open transaction holds.
+			pg, err := sql.Open("pgx", b.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close()
+			for waiting := 0; waiting == 0; time.Sleep(time.Millisecond) {
+				select {
+				case r := <-dispatched:
+					t.Fatalf("the dispatch did not wait for the open transaction: %d events, %v", r.n, r.err)
+				default:
+				}
+				err := pg.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 727369
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT granted`).Scan(&waiting)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		select {
+		case r := <-dispatched:
+			t.Fatalf("the dispatch did not wait for the open transaction: %d events, %v", r.n, r.err)
+		default:
+		}
+		release()
+		if err := <-txDone; err != nil {
+			t.Fatal(err)
+		}
+		r := <-dispatched
+		if r.err != nil || r.n != 1 || len(jobs) != 1 || jobs[0].Attempt != 1 {
+			t.Fatalf("dispatch after the write: %d events, %v, jobs %+v", r.n, r.err, jobs)
+		}
+		if n, err := s.Dispatch(ctx, 10, now, enqueue, false); err != nil || n != 0 {
+			t.Fatalf("dispatch again: %d events, %v", n, err)
 		}
 	})
 }

@@ -168,8 +168,14 @@ type Store interface {
 	// it did.
 	Record(ctx context.Context, r Result, enqueue Enqueue) (bool, error)
 	// Dispatch turns up to limit undispatched events into deliveries and
-	// jobs, and reports how many events it consumed.
-	Dispatch(ctx context.Context, limit int, now time.Time, enqueue Enqueue) (int, error)
+	// jobs, and reports how many events it consumed. afterWrite says that
+	// Written has just fired: Dispatch then waits for the transactions
+	// that wrote events in this process to end before it looks.
+	Dispatch(ctx context.Context, limit int, now time.Time, enqueue Enqueue, afterWrite bool) (int, error)
+	// Written returns a channel that receives a value (signals coalesce)
+	// after this process writes an event, before the event's transaction
+	// commits, and a function that stops the signals.
+	Written() (<-chan struct{}, func())
 	// OldestDue returns the due time of the oldest delivery that is due and
 	// not done, if any.
 	OldestDue(ctx context.Context, now time.Time) (*time.Time, error)
