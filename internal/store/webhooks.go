@@ -332,14 +332,136 @@ const recordSQL = `UPDATE webhook_deliveries SET status = ?, attempt = ?, respon
 	WHERE id = ? AND attempt = ? AND status IN (?, ?)
 	RETURNING endpoint_id, owner_id`
 
-// recordSucceededPostgres is recordSQL for a success on PostgreSQL, with
-// the endpoint's failure record cleared (only when it is set, so that
-// most successes neither lock nor write the endpoint's row) in the same
-// statement: one round trip and one commit, not four.
-const recordSucceededPostgres = `WITH d AS (` + recordSQL + `),
+// recordSucceededPostgres records the successes of a batch of attempts on
+// PostgreSQL in one statement, run as its own transaction: each delivery
+// still waiting for its attempt gets its result, and the endpoints of
+// those recorded lose their failure record (only where it is set, so that
+// most successes neither lock nor write an endpoint's row). It returns the
+// deliveries it recorded.
+const recordSucceededPostgres = `WITH v AS (
+	SELECT * FROM unnest(?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::bigint[])
+		AS v(id, attempt, code, body, duration_ms, at)),
+d AS (UPDATE webhook_deliveries w SET status = 'succeeded', attempt = v.attempt, response_code = v.code,
+		response_body = v.body, duration_ms = v.duration_ms, error = NULL, next_attempt_at = NULL, completed_at = v.at
+	FROM v WHERE w.id = v.id AND w.attempt = v.attempt - 1 AND w.status IN ('pending', 'retrying')
+	RETURNING w.id, w.endpoint_id),
 e AS (UPDATE webhook_endpoints SET failing_since = NULL
-	WHERE id = (SELECT endpoint_id FROM d) AND failing_since IS NOT NULL)
-SELECT endpoint_id, owner_id FROM d`
+	WHERE id IN (SELECT endpoint_id FROM d) AND failing_since IS NOT NULL)
+SELECT id FROM d`
+
+// successes batches the successes recorded at the same time on each
+// PostgreSQL database: the first to find no batch running records
+// everything queued in one statement, then hands the lead to the oldest
+// success queued meanwhile. Each is answered after the commit that holds
+// it.
+var successes sync.Map // *DB → *successBatch
+
+type successBatch struct {
+	mu    sync.Mutex
+	queue []*successReq
+	busy  bool
+}
+
+type successReq struct {
+	r    webhook.Result
+	done bool
+	err  error
+	lead chan struct{}
+	fin  chan struct{}
+}
+
+// maxSuccessBatch bounds a batch's statement.
+const maxSuccessBatch = 128
+
+func (s *Webhooks) recordSuccess(ctx context.Context, r webhook.Result) (bool, error) {
+	v, _ := successes.LoadOrStore(s.db, &successBatch{})
+	b := v.(*successBatch)
+	q := &successReq{r: r, lead: make(chan struct{}, 1), fin: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, q)
+	if !b.busy {
+		b.busy = true
+		q.lead <- struct{}{}
+	}
+	b.mu.Unlock()
+	select {
+	case <-q.fin:
+	case <-q.lead:
+		s.leadSuccesses(b)
+		<-q.fin
+	}
+	return q.done, q.err
+}
+
+func (s *Webhooks) leadSuccesses(b *successBatch) {
+	b.mu.Lock()
+	n := min(len(b.queue), maxSuccessBatch)
+	batch := b.queue[:n:n]
+	b.queue = b.queue[n:]
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.queue) > 0 {
+			b.queue[0].lead <- struct{}{}
+		} else {
+			b.busy, b.queue = false, nil
+		}
+	}()
+	defer func() {
+		for _, q := range batch {
+			close(q.fin)
+		}
+	}()
+	var (
+		ids, bodies     []string
+		attempts, codes []int32
+		durations, ats  []int64
+		first           = map[string]*successReq{}
+	)
+	for _, q := range batch {
+		r := q.r
+		if first[r.DeliveryID] != nil {
+			continue // the same attempt twice: recorded once, by the first
+		}
+		first[r.DeliveryID] = q
+		ids, attempts, ats = append(ids, r.DeliveryID), append(attempts, int32(r.Attempt)), append(ats, micros(r.At))
+		codes, bodies, durations = append(codes, int32(deref32(r.Code))), append(bodies, deref(r.Body)), append(durations, deref64(r.DurationMS))
+	}
+	// The statement outlives any one attempt's context (Worker.record
+	// gives each a bounded one).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := scanAll(ctx, s.db.querierFor(s.db.w), func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if q := first[id]; q != nil {
+			q.done = true
+		}
+		return nil
+	}, recordSucceededPostgres, ids, attempts, codes, bodies, durations, ats)
+	if err != nil {
+		for _, q := range batch {
+			q.done, q.err = false, err
+		}
+	}
+}
+
+func deref32(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
 
 // Record stores an attempt's result, keeps the endpoint's failure record,
 // disables it when the result says so (telling the owner with a
@@ -355,15 +477,12 @@ func (s *Webhooks) Record(ctx context.Context, r webhook.Result, enqueue webhook
 	args := []any{r.Status, r.Attempt, r.Code, r.Body, r.DurationMS, r.Error, microsPtr(r.NextAt), completed,
 		r.DeliveryID, r.Attempt - 1, webhook.StatusPending, webhook.StatusRetrying}
 	var d deliveryRow
-	if s.db.dialect == Postgres && r.Status == webhook.StatusSucceeded && r.Next == nil {
-		// Every delivery that works ends here: one statement is its own
-		// transaction. (On SQLite group commit already shares a commit
-		// among the writes of the moment.)
-		err := s.db.queryRow(ctx, s.db.w.WithContext(ctx), recordSucceededPostgres, args, &d.EndpointID, &d.OwnerID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		return err == nil, translate(err, "webhook delivery")
+	if s.db.dialect == Postgres && r.Status == webhook.StatusSucceeded && r.Next == nil && r.Code != nil {
+		// Every delivery that works ends here: the successes of the
+		// moment share one statement and one commit. (On SQLite group
+		// commit already shares a commit among the writes of the moment.)
+		done, err := s.recordSuccess(ctx, r)
+		return done, translate(err, "webhook delivery")
 	}
 	done := false
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {

@@ -202,3 +202,66 @@ func TestWebhookDispatchAfterWrite(t *testing.T) {
 		}
 	})
 }
+
+// Successes recorded at the same time are each recorded once, and a
+// repeated attempt (River running a job twice) is not, whatever the
+// batches they fall in.
+func TestWebhookRecordConcurrentSuccesses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := open(t, b)
+		u := newUser("many@example.com")
+		if err := db.Accounts().CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		s := db.Webhooks()
+		now := time.Now().UTC()
+		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
+			CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		noJobs := func(context.Context, *sql.Tx, []webhook.Job) error { return nil }
+		var ds []webhook.Delivery
+		for range 40 {
+			ev := event.Event{ID: id.New(id.Event), Type: event.WebhookPing, UserID: u.ID, ActorID: u.ID, CreatedAt: now}
+			d := webhook.NewDelivery(ep, ev.ID, ev.Type, now)
+			if err := s.Ping(ctx, ev, webhook.PingData{WebhookID: ep.ID, URL: ep.URL}, d, noJobs); err != nil {
+				t.Fatal(err)
+			}
+			ds = append(ds, d)
+		}
+		code, body, ms := 204, "", int64(3)
+		dones := make([]int, len(ds))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, d := range ds {
+			for range 2 { // each attempt twice
+				wg.Go(func() {
+					r := webhook.Result{DeliveryID: d.ID, Attempt: 1, Status: webhook.StatusSucceeded, Code: &code, Body: &body,
+						DurationMS: &ms, At: now.Add(time.Second)}
+					done, err := s.Record(ctx, r, noJobs)
+					if err != nil {
+						t.Error(err)
+					}
+					if done {
+						mu.Lock()
+						dones[i]++
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for i, d := range ds {
+			wk, err := s.Work(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dones[i] != 1 || wk.Delivery.Status != webhook.StatusSucceeded || wk.Delivery.Attempt != 1 ||
+				wk.Delivery.ResponseCode == nil || *wk.Delivery.ResponseCode != code || wk.Delivery.CompletedAt == nil {
+				t.Fatalf("delivery %d recorded %d times: %+v", i, dones[i], wk.Delivery)
+			}
+		}
+	})
+}
