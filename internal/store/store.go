@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -54,6 +55,9 @@ type DB struct {
 	sqlW    *sql.DB
 	sqlR    *sql.DB
 	batches *groupCommit // SQLite: write transactions committed in batches
+
+	written   atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
+	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a

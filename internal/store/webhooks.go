@@ -349,13 +349,11 @@ e AS (UPDATE webhook_endpoints SET failing_since = NULL
 	WHERE id IN (SELECT endpoint_id FROM d) AND failing_since IS NOT NULL)
 SELECT id FROM d`
 
-// successes batches the successes recorded at the same time on each
-// PostgreSQL database: the first to find no batch running records
-// everything queued in one statement, then hands the lead to the oldest
-// success queued meanwhile. Each is answered after the commit that holds
-// it.
-var successes sync.Map // *DB → *successBatch
-
+// successBatch batches the successes recorded at the same time on a
+// PostgreSQL database (DB.successes): the first to find no batch running
+// records everything queued in one statement, then hands the lead to the
+// oldest success queued meanwhile. Each is answered after the commit that
+// holds it.
 type successBatch struct {
 	mu    sync.Mutex
 	queue []*successReq
@@ -374,8 +372,7 @@ type successReq struct {
 const maxSuccessBatch = 128
 
 func (s *Webhooks) recordSuccess(ctx context.Context, r webhook.Result) (bool, error) {
-	v, _ := successes.LoadOrStore(s.db, &successBatch{})
-	b := v.(*successBatch)
+	b := &s.db.successes
 	q := &successReq{r: r, lead: make(chan struct{}, 1), fin: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, q)
@@ -577,16 +574,13 @@ JOIN webhook_endpoints w ON w.owner_id = m.user_id
 WHERE e.seq > ? AND e.seq <= ? AND w.disabled_at IS NULL AND e.type <> ? AND e.seq > w.from_seq
 ORDER BY seq, endpoint_id`
 
-// written holds, for each database a dispatcher listens to, the channel
-// that emit signals after writing an event (see Written).
-var written sync.Map // *DB → chan struct{}
-
-// eventWritten tells the database's dispatcher, if one listens, that an
-// event was written; signals coalesce and never block the writer.
+// eventWritten tells the database's dispatcher, if one listens
+// (DB.written, set by Written), that an event was written; signals
+// coalesce and never block the writer.
 func (db *DB) eventWritten() {
-	if c, ok := written.Load(db); ok {
+	if c := db.written.Load(); c != nil {
 		select {
-		case c.(chan struct{}) <- struct{}{}:
+		case *c <- struct{}{}:
 		default:
 		}
 	}
@@ -597,8 +591,9 @@ func (db *DB) eventWritten() {
 // and a function that stops the signals. One listener per database.
 func (s *Webhooks) Written() (<-chan struct{}, func()) {
 	c := make(chan struct{}, 1)
-	written.Store(s.db, c)
-	return c, func() { written.CompareAndDelete(s.db, c) }
+	p := &c
+	s.db.written.Store(p)
+	return c, func() { s.db.written.CompareAndSwap(p, nil) }
 }
 
 // Dispatch turns the next events after the shared cursor into deliveries
