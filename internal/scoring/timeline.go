@@ -259,8 +259,9 @@ func localDate(t time.Time) string {
 	if y < 0 || y > 9999 {
 		return t.Format(time.DateOnly)
 	}
-	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
-		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	const digits = "0123456789"
+	b := [10]byte{digits[y/1000], digits[y/100%10], digits[y/10%10], digits[y%10], '-',
+		digits[m/10], digits[m%10], '-', digits[d/10], digits[d%10]}
 	return string(b[:])
 }
 

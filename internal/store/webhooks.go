@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -349,6 +350,18 @@ e AS (UPDATE webhook_endpoints SET failing_since = NULL
 	WHERE id IN (SELECT endpoint_id FROM d) AND failing_since IS NOT NULL)
 SELECT id FROM d`
 
+// clampInt32 is n as an int4 array element (attempts and status codes are
+// small; nothing real reaches the bounds).
+func clampInt32(n int) int32 {
+	switch {
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	case n < math.MinInt32:
+		return math.MinInt32
+	}
+	return int32(n)
+}
+
 // successBatch batches the successes recorded at the same time on a
 // PostgreSQL database (DB.successes): the first to find no batch running
 // records everything queued in one statement, then hands the lead to the
@@ -422,8 +435,8 @@ func (s *Webhooks) leadSuccesses(b *successBatch) {
 			continue // the same attempt twice: recorded once, by the first
 		}
 		first[r.DeliveryID] = q
-		ids, attempts, ats = append(ids, r.DeliveryID), append(attempts, int32(r.Attempt)), append(ats, micros(r.At))
-		codes, bodies, durations = append(codes, int32(deref32(r.Code))), append(bodies, deref(r.Body)), append(durations, deref64(r.DurationMS))
+		ids, attempts, ats = append(ids, r.DeliveryID), append(attempts, clampInt32(r.Attempt)), append(ats, micros(r.At))
+		codes, bodies, durations = append(codes, clampInt32(deref32(r.Code))), append(bodies, deref(r.Body)), append(durations, deref64(r.DurationMS))
 	}
 	// The statement outlives any one attempt's context (Worker.record
 	// gives each a bounded one).
