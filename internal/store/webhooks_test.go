@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/store"
 	"github.com/troth-app/troth/internal/store/storetest"
 	"github.com/troth-app/troth/internal/webhook"
 )
@@ -22,17 +24,9 @@ func TestWebhookWorkAndRecord(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := open(t, b)
-		u := newUser("hooks@example.com")
-		if err := db.Accounts().CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		s := db.Webhooks()
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
-			CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateEndpoint(ctx, ep); err != nil {
-			t.Fatal(err)
-		}
+		u, ep := userWithEndpoint(t, db, "hooks@example.com", now)
+		s := db.Webhooks()
 		var jobs []webhook.Job
 		enqueue := func(_ context.Context, _ *sql.Tx, js []webhook.Job) error {
 			jobs = append(jobs, js...)
@@ -116,17 +110,9 @@ func TestWebhookDispatchAfterWrite(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := open(t, b)
-		u := newUser("wake@example.com")
-		if err := db.Accounts().CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		s := db.Webhooks()
 		now := time.Now().UTC()
-		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
-			CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateEndpoint(ctx, ep); err != nil {
-			t.Fatal(err)
-		}
+		u, _ := userWithEndpoint(t, db, "wake@example.com", now)
+		s := db.Webhooks()
 		written, stop := s.Written()
 		defer stop()
 		var jobs []webhook.Job
@@ -210,17 +196,9 @@ func TestWebhookRecordConcurrentSuccesses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := open(t, b)
-		u := newUser("many@example.com")
-		if err := db.Accounts().CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		s := db.Webhooks()
 		now := time.Now().UTC()
-		ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
-			CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateEndpoint(ctx, ep); err != nil {
-			t.Fatal(err)
-		}
+		u, ep := userWithEndpoint(t, db, "many@example.com", now)
+		s := db.Webhooks()
 		noJobs := func(context.Context, *sql.Tx, []webhook.Job) error { return nil }
 		var ds []webhook.Delivery
 		for range 40 {
@@ -264,4 +242,20 @@ func TestWebhookRecordConcurrentSuccesses(t *testing.T) {
 			}
 		}
 	})
+}
+
+// userWithEndpoint creates a user with one webhook endpoint, created at now.
+func userWithEndpoint(t *testing.T, db *store.DB, email string, now time.Time) (account.User, webhook.Endpoint) {
+	t.Helper()
+	ctx := context.Background()
+	u := newUser(email)
+	if err := db.Accounts().CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	ep := webhook.Endpoint{ID: id.New(id.Webhook), OwnerID: u.ID, URL: "https://hooks.example.com/x", Secret: webhook.NewSecret(),
+		CreatedAt: now, UpdatedAt: now}
+	if err := db.Webhooks().CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	return u, ep
 }
