@@ -69,12 +69,6 @@ func (m *memStore) DayBefore(_ context.Context, _, _, day string) (Day, bool, er
 	return last, ok, nil
 }
 
-func (m *memStore) DaysAround(ctx context.Context, relID, subject, day string) (Day, bool, []Day, error) {
-	prev, ok, _ := m.DayBefore(ctx, relID, subject, day)
-	from, _ := m.DaysFrom(ctx, relID, subject, day)
-	return prev, ok, from, nil
-}
-
 // MemberContent gives the member's content; memStore knows no promises.
 func (m *memStore) MemberContent(ctx context.Context, rel relationship.Relationship, member, _ string, from, to time.Time) (Content, Content, error) {
 	c, err := m.Content(ctx, rel, member, from, to)
@@ -85,7 +79,8 @@ func (m *memStore) DaysAroundAll(ctx context.Context, relID string, subjects []s
 	out := make([]Around, len(subjects))
 	for i, s := range subjects {
 		a := &out[i]
-		a.Prev, a.HasPrev, a.From, _ = m.DaysAround(ctx, relID, s, day)
+		a.Prev, a.HasPrev, _ = m.DayBefore(ctx, relID, s, day)
+		a.From, _ = m.DaysFrom(ctx, relID, s, day)
 	}
 	return out, nil
 }

@@ -70,14 +70,12 @@ type Store interface {
 	// and how many of the subject's occurrences due before openBefore are
 	// still open.
 	Latest(ctx context.Context, relID, subject, day string, openBefore time.Time) (Day, bool, int, error)
-	// DaysAround returns the latest row before day, if any, and the rows
-	// from day on, in order (complete rows).
-	DaysAround(ctx context.Context, relID, subject, day string) (prev Day, hasPrev bool, from []Day, err error)
 	// MemberContent is Content for a member and, from the same read, for
 	// one of their promises (promiseID; empty: none).
 	MemberContent(ctx context.Context, rel relationship.Relationship, member, promiseID string, from, to time.Time) (Content, Content, error)
-	// DaysAroundAll is DaysAround for several subjects in one read, in the
-	// order of subjects.
+	// DaysAroundAll returns, for each subject in order and in one read, the
+	// latest row before day, if any, and the rows from day on, in order
+	// (complete rows).
 	DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]Around, error)
 	// DaysFrom returns the rows from day on, in order.
 	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
@@ -208,9 +206,11 @@ func Refresh(ctx context.Context, st Store, rel relationship.Relationship, subje
 	if err != nil {
 		return ch, err
 	}
-	if ch.Prev, ch.HasPrev, ch.Old, err = st.DaysAround(ctx, rel.ID, subject, day); err != nil {
+	around, err := st.DaysAroundAll(ctx, rel.ID, []string{subject}, day)
+	if err != nil {
 		return ch, err
 	}
+	ch.Prev, ch.HasPrev, ch.Old = around[0].Prev, around[0].HasPrev, around[0].From
 	if ch.renew(rel, day, content) {
 		if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
 			return ch, err
@@ -239,7 +239,7 @@ func RefreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 	if err != nil {
 		return Change{Subject: member}, err
 	}
-	var changes [2]Change
+	var memberChange Change
 	var put []Day
 	for i, subject := range subjects {
 		ch := Change{Subject: subject, Prev: around[i].Prev, HasPrev: around[i].HasPrev, Old: around[i].From}
@@ -249,13 +249,15 @@ func RefreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 		}
 		if ch.renew(rel, day, content) {
 			if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
-				return changes[0], err
+				return memberChange, err
 			}
 		}
 		put = append(put, ch.New...)
-		changes[i] = ch
+		if i == 0 {
+			memberChange = ch
+		}
 	}
-	return changes[0], st.PutDays(ctx, put)
+	return memberChange, st.PutDays(ctx, put)
 }
 
 // renew sets ch.New from ch.Prev and ch.Old with day's rows made anew from

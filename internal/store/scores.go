@@ -358,31 +358,13 @@ func (s *Scores) Latest(ctx context.Context, relID, subject, day string, openBef
 	return d, found, open, translate(err, "score day")
 }
 
-// DaysAround implements scoring.Store, in one statement: every write
-// refreshes from it.
-func (s *Scores) DaysAround(ctx context.Context, relID, subject, day string) (scoring.Day, bool, []scoring.Day, error) {
-	rows, err := s.days(ctx, `day >= COALESCE((SELECT MAX(day) FROM score_days
-		WHERE relationship_id = ? AND subject = ? AND day < ?), ?) ORDER BY day`, relID, subject, relID, subject, day, day)
-	if err != nil || len(rows) == 0 || rows[0].Day >= day {
-		return scoring.Day{}, false, rows, err
-	}
-	return rows[0], true, rows[1:], nil
-}
-
-// DaysAroundAll implements scoring.Store, in one statement: a follow-through
-// refreshes a member and a promise from it.
+// DaysAroundAll implements scoring.Store, in one statement: every write
+// refreshes from it (a follow-through, its member and its promise).
 func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]scoring.Around, error) {
-	var q strings.Builder
-	var args []any
-	for i, subject := range subjects {
-		if i > 0 {
-			q.WriteString(" UNION ALL ")
-		}
-		q.WriteString(`SELECT ` + scoreDayColumns + ` FROM score_days WHERE relationship_id = ? AND subject = ? AND day >= COALESCE(
-			(SELECT MAX(day) FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ?), ?)`)
+	args := make([]any, 0, 6*len(subjects))
+	for _, subject := range subjects {
 		args = append(args, relID, subject, relID, subject, day, day)
 	}
-	q.WriteString(" ORDER BY subject, day")
 	out := make([]scoring.Around, len(subjects))
 	at := make(map[string]int, len(subjects))
 	for i, subject := range subjects {
@@ -401,8 +383,24 @@ func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []str
 			a.From = append(a.From, d)
 		}
 		return nil
-	}, q.String(), args...)
+	}, daysAroundSQL(len(subjects)), args...)
 	return out, translate(err, "score day")
+}
+
+// daysAroundSQL reads the rows around a day of n subjects.
+func daysAroundSQL(n int) string {
+	if n < len(daysAroundSQLs) {
+		return daysAroundSQLs[n]
+	}
+	return buildDaysAroundSQL(n)
+}
+
+var daysAroundSQLs = [3]string{"", buildDaysAroundSQL(1), buildDaysAroundSQL(2)}
+
+func buildDaysAroundSQL(n int) string {
+	one := `SELECT ` + scoreDayColumns + ` FROM score_days WHERE relationship_id = ? AND subject = ? AND day >= COALESCE(
+			(SELECT MAX(day) FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ?), ?)`
+	return strings.TrimSuffix(strings.Repeat(one+" UNION ALL ", n), " UNION ALL ") + " ORDER BY subject, day"
 }
 
 // DaysFrom implements scoring.Store.
