@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -116,12 +117,12 @@ func (s *Accounts) UserByID(ctx context.Context, id string) (account.User, error
 // deleted. It runs on every request with an access token, so it reads one
 // column by hand-written SQL.
 func (s *Accounts) Active(ctx context.Context, id string) (bool, error) {
-	active, found := false, false
-	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
-		found = true
-		return rows.Scan(&active)
-	}, `SELECT deleted_at IS NULL FROM users WHERE id = ?`, id)
-	return found && active, translate(err, "user")
+	var active bool
+	err := s.db.queryRow(ctx, s.r, `SELECT deleted_at IS NULL FROM users WHERE id = ?`, []any{id}, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return active, translate(err, "user")
 }
 
 // UserByEmailKey implements account.Store.

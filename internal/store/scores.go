@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -319,18 +320,16 @@ func scanCum(v []any, relID, subject string) scoring.Day {
 
 // DayBefore implements scoring.Store.
 func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
-	var d scoring.Day
-	found := false
 	buf := newValues(nCumColumns)
-	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
-		if err := rows.Scan(buf.ptrs...); err != nil {
-			return err
-		}
-		d, found = scanCum(buf.vals, relID, subject), true
-		return nil
-	}, `SELECT `+cumColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
-		relID, subject, day)
-	return d, found, translate(err, "score day")
+	err := s.db.queryRow(ctx, s.r, `SELECT `+cumColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND day < ? ORDER BY day DESC LIMIT 1`,
+		[]any{relID, subject, day}, buf.ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return scoring.Day{}, false, nil
+	}
+	if err != nil {
+		return scoring.Day{}, false, translate(err, "score day")
+	}
+	return scanCum(buf.vals, relID, subject), true, nil
 }
 
 // Latest implements scoring.Store, in one statement: nearly every score
