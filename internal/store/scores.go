@@ -408,7 +408,33 @@ func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]sc
 }
 
 // DaysBetween implements scoring.Store: the columns a timeline reads.
+// Outside a transaction the rows come from memory while the subject's
+// version is unchanged (daycache.go); the slice is then shared, and no
+// caller writes to it.
 func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
+	if s.r != s.db.r {
+		return s.daysBetween(ctx, relID, subject, from, to)
+	}
+	v, ok, err := s.scoreVersion(ctx, relID, subject)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, translate(err, "score day")
+		}
+		return s.daysBetween(ctx, relID, subject, from, to)
+	}
+	key := dayKey{relID, subject}
+	if rows, ok := s.db.days.get(key, v, from, to); ok {
+		return rows, nil
+	}
+	rows, err := s.daysBetween(ctx, relID, subject, from, to)
+	if err == nil {
+		s.db.days.put(key, v, from, to, rows)
+	}
+	return rows, err
+}
+
+// daysBetween reads DaysBetween's rows from the database.
+func (s *Scores) daysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
 	var out []scoring.Day
 	buf := newValues(16)
 	v := buf.vals
@@ -438,6 +464,7 @@ func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to strin
 // active day of a history).
 func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 	const perStmt = 25
+	all := days
 	for len(days) > 0 {
 		n := min(len(days), perStmt)
 		args := make([]any, 0, n*35)
@@ -453,7 +480,7 @@ func (s *Scores) PutDays(ctx context.Context, days []scoring.Day) error {
 		}
 		days = days[n:]
 	}
-	return nil
+	return s.bumpVersions(ctx, all)
 }
 
 // putDaysSQL is the upsert of n rollup rows.
@@ -485,7 +512,10 @@ func buildPutDaysSQL(n int) string {
 // DeleteDay implements scoring.Store.
 func (s *Scores) DeleteDay(ctx context.Context, relID, subject, day string) error {
 	err := s.w.WithContext(ctx).Where("relationship_id = ? AND subject = ? AND day = ?", relID, subject, day).Delete(&scoreDayRow{}).Error
-	return translate(err, "score day")
+	if err != nil {
+		return translate(err, "score day")
+	}
+	return s.bumpKeys(ctx, []dayKey{{relID, subject}})
 }
 
 // PromiseRelationship implements scoring.ReadStore.
@@ -495,41 +525,46 @@ func (s *Scores) PromiseRelationship(ctx context.Context, promiseID string) (str
 	return row.RelationshipID, translate(err, "promise")
 }
 
-// LatestBreach implements scoring.ReadStore.
+// LatestBreach implements scoring.ReadStore. Every timeline reads it:
+// hand-written SQL.
 func (s *Scores) LatestBreach(ctx context.Context, relID, memberID string, t time.Time) (time.Time, string, bool, error) {
-	q := s.r.WithContext(ctx).Where("relationship_id = ? AND occurred_at <= ?", relID, micros(t))
+	q, args := `SELECT occurred_at, member_id FROM breaches WHERE relationship_id = ? AND occurred_at <= ?`, []any{relID, micros(t)}
 	if memberID != "" {
-		q = q.Where("member_id = ?", memberID)
+		q, args = q+` AND member_id = ?`, append(args, memberID)
 	}
-	var rows []breachRow
-	if err := q.Order("occurred_at DESC, id DESC").Limit(1).Find(&rows).Error; err != nil {
-		return time.Time{}, "", false, translate(err, "breach")
-	}
-	if len(rows) == 0 {
+	var at int64
+	var who string
+	err := s.db.queryRow(ctx, s.r, q+` ORDER BY occurred_at DESC, id DESC LIMIT 1`, args, &at, &who)
+	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, "", false, nil
 	}
-	return fromMicros(rows[0].OccurredAt), rows[0].MemberID, true, nil
+	if err != nil {
+		return time.Time{}, "", false, translate(err, "breach")
+	}
+	return fromMicros(at), who, true, nil
 }
 
 // DueCount implements scoring.ReadStore.
 func (s *Scores) DueCount(ctx context.Context, relID, memberID string, from, to time.Time) (int, error) {
 	var n int64
-	err := s.r.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND promisor_id = ? AND status IN ? AND due_at >= ? AND due_at < ?",
-			relID, memberID, []string{promise.OccOpen, promise.OccResolved}, micros(from), micros(to)).Count(&n).Error
+	err := s.db.queryRow(ctx, s.r, `SELECT COUNT(*) FROM occurrences
+		WHERE relationship_id = ? AND promisor_id = ? AND status IN (?, ?) AND due_at >= ? AND due_at < ?`,
+		[]any{relID, memberID, promise.OccOpen, promise.OccResolved, micros(from), micros(to)}, &n)
 	return int(n), translate(err, "occurrence")
 }
 
 // OpenDue implements scoring.ReadStore.
 func (s *Scores) OpenDue(ctx context.Context, relID, subject string, from, to time.Time) ([]time.Time, error) {
-	var dues []int64
-	err := s.r.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND "+subjectColumn(subject)+" = ? AND status = ? AND due_at >= ? AND due_at <= ?",
-			relID, subject, promise.OccOpen, micros(from), micros(to)).Pluck("due_at", &dues).Error
-	out := make([]time.Time, len(dues))
-	for i, d := range dues {
-		out[i] = fromMicros(d)
-	}
+	var out []time.Time
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		var due int64
+		if err := rows.Scan(&due); err != nil {
+			return err
+		}
+		out = append(out, fromMicros(due))
+		return nil
+	}, `SELECT due_at FROM occurrences WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at >= ? AND due_at <= ?`,
+		relID, subject, promise.OccOpen, micros(from), micros(to))
 	return out, translate(err, "occurrence")
 }
 

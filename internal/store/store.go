@@ -58,6 +58,7 @@ type DB struct {
 
 	written   atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
 	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
+	days      dayCache                      // rollup rows timelines read (daycache.go)
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/troth-app/troth/internal/score"
+	"github.com/troth-app/troth/internal/scoring"
+	"github.com/troth-app/troth/internal/store/storetest"
+	"gorm.io/gorm"
+)
+
+// Rollup rows kept in memory are used only while no write has changed the
+// subject's rows, including writes through another handle on the same
+// database (another instance, on PostgreSQL).
+func TestDaysBetweenSeesEveryWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		openDB := func() *DB {
+			db, err := Open(ctx, b.DSN, Options{SQLiteShared: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}
+		writer, reader := openDB(), openDB()
+		w, _ := writer.SQL()
+		for _, q := range []string{
+			`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
+			`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
+		} {
+			if _, err := w.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		day := func(subject, d string, kept int) scoring.Day {
+			end, _ := time.Parse(time.DateOnly, d)
+			end = end.Add(24 * time.Hour)
+			return scoring.Day{RelationshipID: "rel_a", Subject: subject, Day: d, End: end,
+				Own: score.Summary{Ref: end, Counts: score.Counts{Kept: kept}}, Cum: score.Summary{Ref: end}}
+		}
+		put := func(days ...scoring.Day) {
+			t.Helper()
+			if err := writer.Scores().PutDays(ctx, days); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read := func(from, to string) []scoring.Day {
+			t.Helper()
+			rows, err := reader.Scores().DaysBetween(ctx, "rel_a", "usr_a", from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rows
+		}
+		kept := func(rows []scoring.Day) []int {
+			out := []int{}
+			for _, r := range rows {
+				out = append(out, r.Own.Counts.Kept)
+			}
+			return out
+		}
+		same := func(got []scoring.Day, want ...int) {
+			t.Helper()
+			if g := kept(got); len(g) != len(want) || func() bool {
+				for i := range g {
+					if g[i] != want[i] {
+						return true
+					}
+				}
+				return false
+			}() {
+				t.Fatalf("kept per day %v, want %v", g, want)
+			}
+		}
+
+		put(day("usr_a", "2026-01-01", 1), day("usr_a", "2026-01-02", 2), day("usr_a", "2026-01-03", 3), day("rel_a_promise", "2026-01-02", 9))
+		first := read("2026-01-01", "2026-01-31")
+		same(first, 1, 2, 3)
+		again := read("2026-01-01", "2026-01-31")
+		if &again[0] != &first[0] {
+			t.Fatal("an unchanged subject was read from the database again")
+		}
+		if sub := read("2026-01-02", "2026-01-02"); len(sub) != 1 || &sub[0] != &first[1] {
+			t.Fatalf("a range inside the kept one: %v", kept(sub))
+		}
+		wider := read("2025-12-01", "2026-01-31") // from the database, kept instead
+		same(wider, 1, 2, 3)
+		if &wider[0] == &first[0] {
+			t.Fatal("a wider range came from the narrower rows kept")
+		}
+		first = wider
+
+		put(day("rel_a_promise", "2026-01-02", 8)) // another subject's write
+		if again := read("2026-01-01", "2026-01-31"); &again[0] != &first[0] {
+			t.Fatal("a write to another subject dropped the kept rows")
+		}
+		put(day("usr_a", "2026-01-02", 5))
+		same(read("2026-01-01", "2026-01-31"), 1, 5, 3)
+		if err := writer.Scores().DeleteDay(ctx, "rel_a", "usr_a", "2026-01-01"); err != nil {
+			t.Fatal(err)
+		}
+		same(read("2026-01-01", "2026-01-31"), 5, 3)
+
+		// A write rolled back leaves the rows, and reads after it, as they were.
+		_ = writer.inTx(ctx, func(tx *gorm.DB) error {
+			if err := writer.Scores().inTx(tx).PutDays(ctx, []scoring.Day{day("usr_a", "2026-01-03", 7)}); err != nil {
+				t.Fatal(err)
+			}
+			return errRollback
+		})
+		same(read("2026-01-01", "2026-01-31"), 5, 3)
+	})
+}
+
+var errRollback = rollback{}
+
+type rollback struct{}
+
+func (rollback) Error() string { return "roll back" }
