@@ -161,5 +161,17 @@ func (h *handlers) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toAPITimeline(t))
+	buf := timelineBufs.Get().(*[]byte)
+	body, err := timelineJSON((*buf)[:0], toAPITimeline(t))
+	if err != nil {
+		return err
+	}
+	// With the newline c.JSON's encoder ends every other body with; the
+	// response writer copies the bytes.
+	err = c.JSONBlob(http.StatusOK, append(body, '\n'))
+	if cap(body) <= 1<<20 {
+		*buf = body[:0]
+		timelineBufs.Put(buf)
+	}
+	return err
 }

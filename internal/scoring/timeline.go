@@ -138,7 +138,8 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 			Fields:  []fault.FieldError{{Field: "from", Code: "too_many_points", Message: "at most 1000 points"}}}
 	}
 
-	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
+	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to,
+		Points: make([]Point, 0, len(ends))}
 	firstDay, _, _ := Bounds(from, loc)
 	lastDay, _, _ := Bounds(to, loc)
 	prev, hasPrev, err := s.store.DayBefore(ctx, rel.ID, member, firstDay)
