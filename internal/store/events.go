@@ -39,18 +39,14 @@ func toEvent(r eventRow) event.Event {
 }
 
 // emit writes an event in the caller's transaction tx, with a snapshot of
-// resource as the API shows it. On PostgreSQL it first takes the commit
-// lock (serialize), so that events commit in seq order and a feed reader
-// paging by seq never skips one that commits late; the lock is held only
-// from here (or from a rescore earlier in the transaction) to the commit,
-// as events are written last.
+// resource as the API shows it. Events commit in seq order, so that a feed
+// reader paging by seq never skips one that commits late: on SQLite the
+// single writer runs one write transaction at a time, and on PostgreSQL
+// every write transaction holds the write lock until it commits (inTx).
 func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any) error {
 	data, err := json.Marshal(wire.Snapshot(resource))
 	if err != nil {
 		return fmt.Errorf("snapshot for %s: %w", e.Type, err)
-	}
-	if err := db.serialize(ctx, tx, "event"); err != nil {
-		return err
 	}
 	if e.ID == "" {
 		e.ID = id.New(id.Event)
@@ -66,21 +62,20 @@ func (db *DB) emit(ctx context.Context, tx *gorm.DB, e event.Event, resource any
 	return translate(err, "event")
 }
 
-// serialize takes, on PostgreSQL, a transaction-scoped lock that every
-// write transaction takes before its events and before it refreshes score
-// rollups, held until commit (taking it again in the same transaction is
-// free). Events then commit in seq order, and a refresh reads every item
-// committed before it: two transactions refreshing the same rollup row
-// concurrently would each miss the other's item, and the later upsert would
-// overwrite the earlier (READ COMMITTED). One lock for both, so that no two
-// transactions can take them in opposite orders. On SQLite the single writer
-// already serializes write transactions.
+// serialize takes, on PostgreSQL, the write lock: a transaction-scoped
+// advisory lock every write transaction takes first and holds until it
+// commits (inTx), so that write transactions run one at a time, as on
+// SQLite. The webhook dispatcher takes it shared to wait for commits in
+// flight (webhooks.go).
 func (db *DB) serialize(ctx context.Context, tx *gorm.DB, what string) error {
 	if db.dialect != Postgres {
 		return nil
 	}
-	return translate(db.execSQL(ctx, tx, "SELECT pg_advisory_xact_lock(727369)"), what)
+	return translate(db.execSQL(ctx, tx, "SELECT pg_advisory_xact_lock("+writeLock+")"), what)
 }
+
+// writeLock is the key of serialize's lock.
+const writeLock = "727369"
 
 // Events reads the event log.
 type Events struct{ db *DB }

@@ -9,13 +9,17 @@ import (
 	"gorm.io/gorm"
 )
 
-// groupCommit runs the write transactions of concurrent requests on
-// SQLite's one writer connection as batches: one BEGIN IMMEDIATE, each
-// request's work inside a savepoint of its own, one COMMIT (one fsync with
-// synchronous=FULL) for all of them. A request whose work fails is rolled
+// groupCommit runs the write transactions of concurrent requests as
+// batches, one at a time: one transaction (BEGIN IMMEDIATE on SQLite's one
+// writer connection; on PostgreSQL one of the pool's, which first takes
+// the write lock), each request's work inside a savepoint of its own, one
+// COMMIT (one fsync) for all of them. A request whose work fails is rolled
 // back to its savepoint and the batch goes on; a batch whose commit fails
 // fails every request in it. A request is answered only after the commit
-// that holds its work, so nothing acknowledged is lost.
+// that holds its work, so nothing acknowledged is lost. A request's work
+// runs to its end even if its client goes away meanwhile (its context's
+// cancellation is not passed on): a cancelled statement would end the
+// PostgreSQL connection, and with it the batch.
 //
 // There is no goroutine of its own: the first request to find the writer
 // idle leads a batch of everything queued, then hands the lead to the
@@ -23,6 +27,7 @@ import (
 type groupCommit struct {
 	w        *gorm.DB
 	maxBatch int
+	first    func(tx *gorm.DB) error // run first in every batch, if set
 
 	mu    sync.Mutex
 	queue []*txReq
@@ -39,7 +44,9 @@ type txReq struct {
 	done     chan struct{} // its batch is over
 }
 
-func newGroupCommit(w *gorm.DB) *groupCommit { return &groupCommit{w: w, maxBatch: 64} }
+func newGroupCommit(w *gorm.DB, first func(tx *gorm.DB) error) *groupCommit {
+	return &groupCommit{w: w, maxBatch: 64, first: first}
+}
 
 // do runs fn in a write transaction shared with the other requests of its
 // batch, and returns once that transaction has committed or failed.
@@ -98,6 +105,13 @@ func (g *groupCommit) run(batch []*txReq) {
 		fail(batch, tx.Error)
 		return
 	}
+	if g.first != nil {
+		if err := g.first(tx); err != nil {
+			tx.Rollback()
+			fail(batch, err)
+			return
+		}
+	}
 	// The savepoint statements are prepared once a batch: mattn runs a
 	// statement without arguments through sqlite3_exec, which compiles it
 	// again on every call.
@@ -118,13 +132,21 @@ func (g *groupCommit) run(batch []*txReq) {
 			fail(batch, err)
 			return
 		}
-		r.call(tx.WithContext(r.ctx))
-		if r.err != nil || r.panicked {
-			if _, err := sp.rollback.Exec(); err != nil {
-				tx.Rollback()
-				fail(batch, err)
-				return
+		r.call(tx.WithContext(context.WithoutCancel(r.ctx)))
+		if r.err == nil && !r.panicked {
+			// On PostgreSQL a statement that failed, even one whose error
+			// the work handled, leaves the transaction refusing any other:
+			// the release fails, and this request alone is undone.
+			_, err := sp.release.Exec()
+			if err == nil {
+				continue
 			}
+			r.err = err
+		}
+		if _, err := sp.rollback.Exec(); err != nil {
+			tx.Rollback()
+			fail(batch, err)
+			return
 		}
 		if _, err := sp.release.Exec(); err != nil {
 			tx.Rollback()

@@ -290,9 +290,6 @@ func (s *Relationships) RescoreAll(ctx context.Context, relID string) error {
 	if err := s.w.WithContext(ctx).Model(&promiseRow{}).Where("relationship_id = ?", relID).Pluck("id", &promises).Error; err != nil {
 		return translate(err, "promise")
 	}
-	if err := s.db.serialize(ctx, s.w, "score day"); err != nil {
-		return err
-	}
 	sc := s.db.Scores().inTx(s.w)
 	for _, subject := range append(subjects, promises...) {
 		if err := scoring.Rebuild(ctx, sc, relID, subject); err != nil {

@@ -580,9 +580,6 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 
 // rescore is Rescore with the relationship already read in the transaction.
 func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error {
-	if err := s.db.serialize(ctx, s.w, "score day"); err != nil {
-		return err
-	}
 	relID := rel.ID
 	if memberID == "" {
 		if promiseID != "" {

@@ -54,7 +54,7 @@ type DB struct {
 	w, r    *gorm.DB
 	sqlW    *sql.DB
 	sqlR    *sql.DB
-	batches *groupCommit // SQLite: write transactions committed in batches
+	batches *groupCommit // write transactions, committed in batches
 
 	written   atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
 	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
@@ -103,7 +103,9 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 		s.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}, nil
+	db := &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}
+	db.batches = newGroupCommit(g, func(tx *gorm.DB) error { return db.serialize(context.Background(), tx, "transaction") })
+	return db, nil
 }
 
 // sqliteDSN builds a mattn/go-sqlite3 DSN. busy_timeout comes first so that
@@ -170,7 +172,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w)}, nil
+	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}, nil
 }
 
 // lockedHint explains a SQLite "database is locked" on opening: most
@@ -208,14 +210,16 @@ func (db *DB) Close() error {
 	return err
 }
 
-// inTx runs fn in a write transaction on the writer: on SQLite, in a
-// savepoint of a transaction shared with the writes queued at the same time
-// (groupCommit); on PostgreSQL, in a transaction of its own.
+// inTx runs fn in a write transaction, in a savepoint of a transaction
+// shared with the writes queued at the same time (groupCommit). Write
+// transactions run one at a time: on SQLite there is one writer; on
+// PostgreSQL each batch first takes the write lock (serialize), which
+// orders batches across instances too. A write reads what it changes and
+// decides from it (a status, a member list, settings, the rows a rollup
+// refresh adds to); under READ COMMITTED two such transactions at once
+// would each decide from a state the other is about to change.
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if db.batches != nil {
-		return db.batches.do(ctx, fn)
-	}
-	return db.w.WithContext(ctx).Transaction(fn)
+	return db.batches.do(ctx, fn)
 }
 
 // inTxOr runs fn in conn when conn is already a transaction, otherwise in a

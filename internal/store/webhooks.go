@@ -165,21 +165,27 @@ func (s *Webhooks) Endpoints(ctx context.Context, ownerID string, p page.Request
 	return out, nil
 }
 
-// UpdateEndpoint writes every mutable field of an endpoint.
-func (s *Webhooks) UpdateEndpoint(ctx context.Context, e webhook.Endpoint) error {
+// UpdateEndpoint writes every mutable field of an endpoint if it is still
+// as the caller read it (was): the same updated_at, and the same
+// failing_since, which deliveries set and clear without touching
+// updated_at.
+func (s *Webhooks) UpdateEndpoint(ctx context.Context, e, was webhook.Endpoint) (bool, error) {
 	r := fromEndpoint(e)
-	res := s.db.w.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND owner_id = ?", e.ID, e.OwnerID).Updates(map[string]any{
+	q := s.db.w.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND owner_id = ? AND updated_at = ?", e.ID, e.OwnerID, micros(was.UpdatedAt))
+	if was.FailingSince == nil {
+		q = q.Where("failing_since IS NULL")
+	} else {
+		q = q.Where("failing_since = ?", micros(*was.FailingSince))
+	}
+	res := q.Updates(map[string]any{
 		"url": r.URL, "event_types": r.EventTypes, "description": r.Description, "secret": r.Secret,
 		"previous_secret": r.PreviousSecret, "previous_expires_at": r.PreviousExpiresAt, "disabled_at": r.DisabledAt,
 		"disabled_reason": r.DisabledReason, "failing_since": r.FailingSince, "updated_at": r.UpdatedAt,
 	})
 	if res.Error != nil {
-		return translate(res.Error, "webhook")
+		return false, translate(res.Error, "webhook")
 	}
-	if res.RowsAffected == 0 {
-		return fault.NotFound("webhook")
-	}
-	return nil
+	return res.RowsAffected > 0, nil
 }
 
 // DeleteEndpoint deletes an endpoint and, by cascade, its deliveries.
@@ -635,11 +641,11 @@ func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enque
 		// holds it (group commit queues this one behind its batch), so
 		// the dispatch sees the event once it has committed, or not at all.
 	case afterWrite:
-		// A transaction that writes an event holds the event lock (emit)
-		// until it ends: taking the lock shared, alone in its own
+		// A transaction that writes an event holds the write lock
+		// (serialize) until it ends: taking the lock shared, alone in its own
 		// transaction, waits for every such transaction of the moment
 		// and blocks none that comes later.
-		if err := s.db.execSQL(ctx, s.db.w.WithContext(ctx), "SELECT pg_advisory_xact_lock_shared(727369)"); err != nil {
+		if err := s.db.execSQL(ctx, s.db.w.WithContext(ctx), "SELECT pg_advisory_xact_lock_shared("+writeLock+")"); err != nil {
 			return 0, translate(err, "webhook dispatch")
 		}
 		fallthrough
