@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, ownerID string, in Input) (Endpoin
 	if err := s.check(ctx, in); err != nil {
 		return Endpoint{}, err
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
 	e := Endpoint{ID: id.New(id.Webhook), OwnerID: ownerID, URL: *in.URL, Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
 	if in.EventTypes != nil {
 		e.EventTypes = normalTypes(*in.EventTypes)
@@ -128,39 +128,61 @@ func (s *Service) Get(ctx context.Context, ownerID, id string) (Endpoint, error)
 // Update changes an endpoint after check accepts its current state (the
 // HTTP layer's If-Match). Enabling it again clears its failure record.
 func (s *Service) Update(ctx context.Context, ownerID, id string, in Input, check func(Endpoint) error) (Endpoint, error) {
-	e, err := s.store.Endpoint(ctx, ownerID, id)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	if err := check(e); err != nil {
-		return Endpoint{}, err
-	}
 	if err := s.check(ctx, in); err != nil {
 		return Endpoint{}, err
 	}
-	now := s.now().UTC()
-	if in.URL != nil {
-		e.URL = *in.URL
-	}
-	if in.EventTypes != nil {
-		e.EventTypes = normalTypes(*in.EventTypes)
-	}
-	if in.Description != nil {
-		e.Description = *in.Description
-	}
-	if in.Enabled != nil {
-		switch {
-		case *in.Enabled && !e.Enabled():
-			e.DisabledAt, e.DisabledReason, e.FailingSince = nil, "", nil
-		case !*in.Enabled && e.Enabled():
-			e.DisabledAt, e.DisabledReason = &now, DisabledByOwner
+	return s.change(ctx, ownerID, id, func(e *Endpoint, now time.Time) error {
+		if err := check(*e); err != nil {
+			return err
+		}
+		if in.URL != nil {
+			e.URL = *in.URL
+		}
+		if in.EventTypes != nil {
+			e.EventTypes = normalTypes(*in.EventTypes)
+		}
+		if in.Description != nil {
+			e.Description = *in.Description
+		}
+		if in.Enabled != nil {
+			switch {
+			case *in.Enabled && !e.Enabled():
+				e.DisabledAt, e.DisabledReason, e.FailingSince = nil, "", nil
+			case !*in.Enabled && e.Enabled():
+				e.DisabledAt, e.DisabledReason = &now, DisabledByOwner
+			}
+		}
+		return nil
+	})
+}
+
+// change reads an endpoint, applies fn and writes it back if no other
+// change came in between (UpdateEndpoint compares), else starts again from
+// the endpoint as it is now: two changes at once both take effect, as if
+// made one after the other.
+func (s *Service) change(ctx context.Context, ownerID, id string, fn func(e *Endpoint, now time.Time) error) (Endpoint, error) {
+	for attempt := 1; ; attempt++ {
+		e, err := s.store.Endpoint(ctx, ownerID, id)
+		if err != nil {
+			return Endpoint{}, err
+		}
+		was := e
+		now := s.now().UTC().Truncate(time.Microsecond) // as stored
+		if !now.After(was.UpdatedAt) {
+			now = was.UpdatedAt.Add(time.Microsecond) // a new updated_at, for the next change to compare
+		}
+		if err := fn(&e, now); err != nil {
+			return Endpoint{}, err
+		}
+		e.UpdatedAt = now
+		ok, err := s.store.UpdateEndpoint(ctx, e, was)
+		if err != nil || ok {
+			return e, err
+		}
+		if attempt == 5 {
+			return Endpoint{}, fault.New(fault.KindConflict, "webhook_changed", "the endpoint kept changing at the same time; read it again and retry")
 		}
 	}
-	e.UpdatedAt = now
-	if err := s.store.UpdateEndpoint(ctx, e); err != nil {
-		return Endpoint{}, err
-	}
-	return e, nil
 }
 
 // Delete removes an endpoint and its delivery log; deliveries not yet made
@@ -179,18 +201,12 @@ func (s *Service) Delete(ctx context.Context, ownerID, id string, check func(End
 // RotateSecret gives the endpoint a new secret, returned this once. The
 // old one keeps signing, beside the new one, for SecretOverlap.
 func (s *Service) RotateSecret(ctx context.Context, ownerID, id string) (Endpoint, error) {
-	e, err := s.store.Endpoint(ctx, ownerID, id)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	now := s.now().UTC()
-	until := now.Add(SecretOverlap)
-	e.PreviousSecret, e.PreviousExpiresAt = e.Secret, &until
-	e.Secret, e.UpdatedAt = NewSecret(), now
-	if err := s.store.UpdateEndpoint(ctx, e); err != nil {
-		return Endpoint{}, err
-	}
-	return e, nil
+	return s.change(ctx, ownerID, id, func(e *Endpoint, now time.Time) error {
+		until := now.Add(SecretOverlap)
+		e.PreviousSecret, e.PreviousExpiresAt = e.Secret, &until
+		e.Secret = NewSecret()
+		return nil
+	})
 }
 
 // NewDelivery returns a pending delivery of an event to an endpoint.
@@ -213,7 +229,7 @@ func (s *Service) Ping(ctx context.Context, ownerID, id string) (Delivery, error
 	if !e.Enabled() {
 		return Delivery{}, disabledConflict()
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
 	ev := event.Event{ID: newEventID(), Type: event.WebhookPing, UserID: ownerID, ActorID: ownerID, CreatedAt: now}
 	d := NewDelivery(e, ev.ID, ev.Type, now)
 	if err := s.store.Ping(ctx, ev, PingData{WebhookID: e.ID, URL: e.URL}, d, s.enqueue); err != nil {

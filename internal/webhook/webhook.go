@@ -151,7 +151,9 @@ type Store interface {
 	CreateEndpoint(ctx context.Context, e Endpoint) error
 	Endpoint(ctx context.Context, ownerID, id string) (Endpoint, error)
 	Endpoints(ctx context.Context, ownerID string, p page.Request) ([]Endpoint, error)
-	UpdateEndpoint(ctx context.Context, e Endpoint) error
+	// UpdateEndpoint writes every mutable field of an endpoint if it is
+	// still as read (was), and reports whether it did.
+	UpdateEndpoint(ctx context.Context, e, was Endpoint) (bool, error)
 	DeleteEndpoint(ctx context.Context, ownerID, id string) error
 	// Ping records a webhook.ping event addressed to the endpoint's owner
 	// and its delivery to that endpoint alone, with the job, in one
