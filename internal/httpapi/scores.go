@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/troth-app/troth/internal/wire"
 
@@ -166,9 +167,11 @@ func (h *handlers) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// With the newline c.JSON's encoder ends every other body with; the
-	// response writer copies the bytes.
-	err = c.JSONBlob(http.StatusOK, append(body, '\n'))
+	// With the newline c.JSON's encoder ends every other body with, and
+	// its length (not chunked); the response writer copies the bytes.
+	body = append(body, '\n')
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	err = c.JSONBlob(http.StatusOK, body)
 	if cap(body) <= 1<<20 {
 		*buf = body[:0]
 		timelineBufs.Put(buf)

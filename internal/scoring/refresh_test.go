@@ -241,8 +241,8 @@ func TestAtMatchesEvaluate(t *testing.T) {
 	}
 }
 
-// localDate is time.Format's YYYY-MM-DD.
-func TestLocalDate(t *testing.T) {
+// civilDate is time.Format's YYYY-MM-DD.
+func TestCivilDate(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skip(err)
@@ -252,8 +252,60 @@ func TestLocalDate(t *testing.T) {
 		time.Date(999, 12, 31, 23, 59, 0, 0, time.UTC), time.Date(9999, 10, 5, 0, 0, 0, 0, berlin),
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 6, 7, 0, 0, 0, 0, time.UTC),
 	} {
-		if got, want := localDate(tm), tm.Format(time.DateOnly); got != want {
-			t.Errorf("localDate(%v) = %q, want %q", tm, got, want)
+		if got, want := civilDate(tm.Date()), tm.Format(time.DateOnly); got != want {
+			t.Errorf("civilDate(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// bucketEnds gives, for every local date from from's to to's (or every
+// week), the bucket time.Date gives for its first instant, across zones
+// whose clocks change at midnight, by half an hour, or skipped a whole day.
+func TestBucketEnds(t *testing.T) {
+	for _, zone := range []string{"UTC", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Pacific/Apia", "America/Havana", "Asia/Kathmandu"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Skip(err)
+		}
+		for _, r := range []struct{ from, to time.Time }{
+			{time.Date(2011, 12, 1, 15, 0, 0, 0, time.UTC), time.Date(2012, 2, 1, 3, 0, 0, 0, time.UTC)},
+			{time.Date(2018, 10, 1, 2, 0, 0, 0, time.UTC), time.Date(2019, 11, 20, 23, 0, 0, 0, time.UTC)},
+			{time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 22, 30, 0, 0, time.UTC)},
+			{time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)},
+		} {
+			for _, bucket := range []string{"day", "week"} {
+				got := bucketEnds(r.from, r.to, loc, bucket)
+				// The reference: each date's first instant from time.Date.
+				var want []bucketEnd
+				l := r.from.In(loc)
+				day := time.Date(l.Year(), l.Month(), l.Day(), 12, 0, 0, 0, time.UTC) // a civil date
+				step := 1
+				if bucket == "week" {
+					step = 7
+					day = day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
+				}
+				first := func(c time.Time) time.Time { return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, loc) }
+				for first(day).Compare(r.to) <= 0 {
+					next := day.AddDate(0, 0, step)
+					b := bucketEnd{date: day.Format(time.DateOnly), lastDay: next.AddDate(0, 0, -1).Format(time.DateOnly),
+						start: first(day).UTC(), end: first(next).UTC()}
+					if b.end.After(r.to) {
+						b.end = r.to
+					}
+					if first(next).After(first(day)) {
+						want = append(want, b)
+					}
+					day = next
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%s %s %v: %d buckets, want %d", zone, bucket, r.from, len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s %s: bucket %d = %+v, want %+v", zone, bucket, i, got[i], want[i])
+					}
+				}
+			}
 		}
 	}
 }

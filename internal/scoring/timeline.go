@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/troth-app/troth/internal/fault"
@@ -160,7 +161,8 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	}
 	tl.Current = current
 
-	i := 0
+	slices.SortFunc(open, time.Time.Compare) // walked once, bucket by bucket
+	i, j := 0, 0
 	cum, hasCum := prev.Cum, hasPrev
 	for k, b := range ends {
 		p := Point{Date: b.date, End: b.end}
@@ -177,10 +179,11 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 			cum, hasCum = r.Cum, true
 			i++
 		}
-		for _, due := range open {
-			if !due.Before(b.start) && due.Before(b.end) {
-				p.Open++
-			}
+		for j < len(open) && open[j].Before(b.start) {
+			j++
+		}
+		for ; j < len(open) && open[j].Before(b.end); j++ {
+			p.Open++
 		}
 		if feltN > 0 {
 			avg := math.Round(float64(feltSum)/float64(feltN)*100) / 100
@@ -227,38 +230,53 @@ type bucketEnd struct {
 }
 
 // bucketEnds lists the buckets covering [from, to] in the zone: local days,
-// or ISO weeks starting on Monday.
+// or ISO weeks starting on Monday. It walks the calendar in integers and
+// asks the zone only for each bucket's first instant (a year of days is
+// 366 of these). A bucket starts at local midnight or, where a clock change
+// skips midnight, at the first instant of its date; a date the zone
+// skipped whole has no bucket.
 func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketEnd {
-	l := from.In(loc)
-	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	y, m, d := from.In(loc).Date()
+	step := 1
 	if bucket == "week" {
-		offset := (int(start.Weekday()) + 6) % 7
-		start = start.AddDate(0, 0, -offset)
+		step = 7
+		y, m, d = civil(y, m, d-(int(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Weekday())+6)%7)
 	}
-	out := make([]bucketEnd, 0, min(MaxPoints+1, int(to.Sub(start).Hours()/24)+2))
+	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	out := make([]bucketEnd, 0, min(MaxPoints+1, int(to.Sub(start).Hours()/24)/step+2))
 	for !start.After(to) && len(out) <= MaxPoints {
-		date := localDate(start)
-		next, last := start.AddDate(0, 0, 1), date
-		if bucket == "week" {
-			next = start.AddDate(0, 0, 7)
-			last = localDate(next.AddDate(0, 0, -1))
+		ny, nm, nd := civil(y, m, d+step)
+		next := time.Date(ny, nm, nd, 0, 0, 0, 0, loc)
+		if next.After(start) {
+			date, last := civilDate(y, m, d), ""
+			if step == 1 {
+				last = date
+			} else {
+				last = civilDate(civil(ny, nm, nd-1))
+			}
+			b := bucketEnd{date: date, lastDay: last, start: start.UTC(), end: next.UTC()}
+			if next.After(to) {
+				b.end = to
+			}
+			out = append(out, b)
 		}
-		b := bucketEnd{date: date, lastDay: last, start: start.UTC(), end: next.UTC()}
-		if next.After(to) {
-			b.end = to
-		}
-		out = append(out, b)
-		start = next
+		start, y, m, d = next, ny, nm, nd
 	}
 	return out
 }
 
-// localDate is t's date as YYYY-MM-DD in t's location: time.Format's
-// result, without parsing a layout (a timeline names up to 1000 days).
-func localDate(t time.Time) string {
-	y, m, d := t.Date()
+// civil normalizes a date whose day may lie outside its month.
+func civil(y int, m time.Month, d int) (int, time.Month, int) {
+	if d >= 1 && d <= 28 {
+		return y, m, d
+	}
+	return time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
+}
+
+// civilDate writes a date as YYYY-MM-DD, as time.Format does.
+func civilDate(y int, m time.Month, d int) string {
 	if y < 0 || y > 9999 {
-		return t.Format(time.DateOnly)
+		return time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Format(time.DateOnly)
 	}
 	const digits = "0123456789"
 	b := [10]byte{digits[y/1000], digits[y/100%10], digits[y/10%10], digits[y%10], '-',

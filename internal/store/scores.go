@@ -563,7 +563,7 @@ func (s *Scores) OpenDue(ctx context.Context, relID, subject string, from, to ti
 		}
 		out = append(out, fromMicros(due))
 		return nil
-	}, `SELECT due_at FROM occurrences WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at >= ? AND due_at <= ?`,
+	}, `SELECT due_at FROM occurrences WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at >= ? AND due_at <= ? ORDER BY due_at`,
 		relID, subject, promise.OccOpen, micros(from), micros(to))
 	return out, translate(err, "occurrence")
 }
