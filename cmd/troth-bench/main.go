@@ -73,7 +73,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", "", "database for the started server (SQLite path or postgres:// URL); empty: a temporary SQLite file")
 	flag.StringVar(&o.trothBin, "troth-bin", "", "troth binary to start; empty: go build ./cmd/troth into a temporary directory")
 	flag.IntVar(&o.history, "history", 10_000, "follow-throughs of history to seed")
-	flag.IntVar(&o.pool, "pool", 0, "open occurrences to seed for the follow-through writes; 0: 30000 when started, 5000 with -target")
+	flag.IntVar(&o.pool, "pool", 0, "open occurrences to seed for the follow-through writes; 0: 60000 when started, 5000 with -target")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "workers (and connections)")
 	flag.IntVar(&o.rate, "rate", 0, "requests a second; 0: as fast as the workers go")
@@ -126,7 +126,7 @@ func run(o options) error {
 		}
 	} else {
 		if o.pool == 0 {
-			o.pool = 30_000
+			o.pool = 60_000
 		}
 		dsn := o.databaseURL
 		if dsn == "" {
