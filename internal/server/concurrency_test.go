@@ -437,3 +437,57 @@ func TestWebhookEditRacingRotation(t *testing.T) {
 		}
 	})
 }
+
+// A check-in or a breach racing an archive or a departure is either
+// recorded before it, in the feed's order, or refused: never written into
+// a relationship already archived, or about a member already gone.
+func TestTrustRecordsRacingArchiveAndLeave(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		for round := range 8 {
+			ana, ben, rel := pair(t, app)
+			var rec, end *servertest.Response
+			leave := round%2 == 1
+			together(
+				func() {
+					if round%4 < 2 {
+						rec = call(app, "POST", "/v1/relationships/"+rel+"/check-ins", ana.AccessToken,
+							map[string]any{"subject_id": ben.ID, "felt_trust": 5})
+					} else {
+						rec = call(app, "POST", "/v1/relationships/"+rel+"/breaches", ana.AccessToken,
+							map[string]any{"member_id": ben.ID, "description": "x", "severity": "minor"})
+					}
+				},
+				func() {
+					if leave {
+						end = call(app, "DELETE", "/v1/relationships/"+rel+"/members/me", ben.AccessToken, nil)
+					} else {
+						end = call(app, "DELETE", "/v1/relationships/"+rel, ana.AccessToken, nil)
+					}
+				})
+			noServerErrors(t, app, "record/end", rec, end)
+			if end.Status >= 300 {
+				t.Fatalf("round %d: archive or leave %d %s", round, end.Status, end.Body)
+			}
+			if rec.Status != http.StatusCreated {
+				continue // refused: it came after
+			}
+			events, _ := feed(t, app, ana.AccessToken, "", "")
+			recorded, ended := -1, -1
+			for i, e := range events {
+				if e["relationship_id"] != rel {
+					continue
+				}
+				switch data, _ := e["data"].(map[string]any); {
+				case e["type"] == "check_in.recorded" || e["type"] == "breach.recorded":
+					recorded = i
+				case e["type"] == "member.left" || (e["type"] == "relationship.updated" && data["status"] == "archived"):
+					ended = i
+				}
+			}
+			if recorded < 0 || ended < 0 || recorded > ended {
+				t.Fatalf("round %d (leave %v): recorded (201) at feed position %d, archive or leave at %d", round, leave, recorded, ended)
+			}
+		}
+	})
+}

@@ -77,7 +77,14 @@ const maxBackdate = 365 * 24 * time.Hour
 // writableRelationship checks membership (not_found otherwise) and that the
 // relationship is not archived.
 func (s *Service) writableRelationship(ctx context.Context, userID, relID string) (relationship.Relationship, error) {
-	rel, err := s.visible(ctx, userID, relID)
+	return writableIn(ctx, s.store, userID, relID)
+}
+
+// writableIn is writableRelationship on st (a transaction: a write checks
+// again inside it, so that a member leaving or an archive committed since
+// the first check is seen).
+func writableIn(ctx context.Context, st Store, userID, relID string) (relationship.Relationship, error) {
+	rel, err := visibleIn(ctx, st, userID, relID)
 	if err != nil {
 		return rel, err
 	}
@@ -88,18 +95,37 @@ func (s *Service) writableRelationship(ctx context.Context, userID, relID string
 }
 
 func (s *Service) visible(ctx context.Context, userID, relID string) (relationship.Relationship, error) {
+	return visibleIn(ctx, s.store, userID, relID)
+}
+
+func visibleIn(ctx context.Context, st Store, userID, relID string) (relationship.Relationship, error) {
 	notFound := fault.NotFound("relationship")
 	if !id.Valid(relID, id.Relationship) {
 		return relationship.Relationship{}, notFound
 	}
-	ok, err := s.store.IsMember(ctx, relID, userID)
+	ok, err := st.IsMember(ctx, relID, userID)
 	if err != nil {
 		return relationship.Relationship{}, err
 	}
 	if !ok {
 		return relationship.Relationship{}, notFound
 	}
-	return s.store.Relationship(ctx, relID)
+	return st.Relationship(ctx, relID)
+}
+
+// stillMember checks again, inside the write's transaction, that the
+// relationship takes writes from userID and that member is still a member.
+func stillMember(ctx context.Context, tx Store, userID, relID, member, field string) error {
+	if _, err := writableIn(ctx, tx, userID, relID); err != nil {
+		return err
+	}
+	ok, err := tx.IsMember(ctx, relID, member)
+	if err != nil || ok {
+		return err
+	}
+	var v fault.Validation
+	v.Add(field, "not_a_member", "must be a current member of the relationship")
+	return v.Err()
 }
 
 // NewBreach is the input of RecordBreach.
@@ -150,6 +176,9 @@ func (s *Service) RecordBreach(ctx context.Context, userID, relID string, in New
 		return Breach{}, err
 	}
 	return b, s.store.InTx(ctx, func(tx Store) error {
+		if err := stillMember(ctx, tx, userID, relID, b.MemberID, "member_id"); err != nil {
+			return err
+		}
 		if err := tx.CreateBreach(ctx, b); err != nil {
 			return err
 		}
@@ -212,6 +241,9 @@ func (s *Service) RecordCheckIn(ctx context.Context, userID, relID string, in Ne
 		return CheckIn{}, err
 	}
 	return c, s.store.InTx(ctx, func(tx Store) error {
+		if err := stillMember(ctx, tx, userID, relID, c.SubjectID, "subject_id"); err != nil {
+			return err
+		}
 		if err := tx.CreateCheckIn(ctx, c); err != nil {
 			return err
 		}
