@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/troth-app/troth/internal/score"
-	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/server/servertest"
 	"github.com/troth-app/troth/internal/store/storetest"
 )
@@ -357,12 +354,7 @@ func TestFollowThroughsRacingHalfLifeChange(t *testing.T) {
 		ana, ben, rel := pair(t, app)
 		due := app.Clock.Now().Add(-20 * time.Hour)
 		const n = 16
-		occs := make([]string, n)
-		for i := range occs {
-			p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
-				map[string]any{"title": fmt.Sprint("p", i), "due_at": ts(due)})
-			occs[i] = occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
-		}
+		occs := oneOffs(t, app, rel, ana, due, n)
 		res := make([]*servertest.Response, n)
 		var patch *servertest.Response
 		fns := []func(){func() {
@@ -382,25 +374,7 @@ func TestFollowThroughsRacingHalfLifeChange(t *testing.T) {
 			t.Fatalf("patch: %d %s", patch.Status, patch.Body)
 		}
 		later(t, app, 48*time.Hour, &ana, &ben)
-		ctx := context.Background()
-		st := app.Server.DB.Scores()
-		now := app.Clock.Now()
-		relation, err := st.Relationship(ctx, rel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		incremental, _, err := scoring.At(ctx, st, relation, ana.ID, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all, err := st.Content(ctx, relation, ana.ID, time.Unix(0, 0), now.Add(time.Microsecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		full := score.Evaluate(all.Items, now, 7)
-		if incremental.Counts != full.Counts || math.Abs(incremental.Score-full.Score) > 1e-9 {
-			t.Fatalf("from the rollups %+v\nfrom the history %+v", incremental.Result, full)
-		}
+		rollupsMatchHistory(t, app, rel, ana.ID, 7)
 	})
 }
 

@@ -159,31 +159,11 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 		later(t, app, 80*time.Hour, &ana, &ben) // past every dispute window
 		tick(t, app)
 
-		ctx := context.Background()
-		st := app.Server.DB.Scores()
-		now := app.Clock.Now()
-		relation, err := st.Relationship(ctx, rel)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// Members, and each promise (a follow-through refreshes its
 		// promisor's rollups and the promise's together).
 		for _, subject := range append([]string{ana.ID, ben.ID}, promises...) {
-			incremental, _, err := scoring.At(ctx, st, relation, subject, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			all, err := st.Content(ctx, relation, subject, time.Unix(0, 0), now.Add(time.Microsecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			full := score.Evaluate(all.Items, now, 30)
-			if math.Abs(incremental.Score-full.Score) > 1e-9 || math.Abs(incremental.Evidence-full.Evidence) > 1e-9 ||
-				incremental.Counts != full.Counts || incremental.CurrentStreak != full.CurrentStreak || incremental.LongestStreak != full.LongestStreak {
-				t.Fatalf("%s: incremental %+v\nfull %+v", subject, incremental.Result, full)
-			}
-			if subject == ana.ID && len(all.Items) < 20 {
-				t.Fatalf("only %d items: the random history is too thin to prove anything", len(all.Items))
+			if n := rollupsMatchHistory(t, app, rel, subject, 30); subject == ana.ID && n < 20 {
+				t.Fatalf("only %d items: the random history is too thin to prove anything", n)
 			}
 		}
 	})
@@ -199,12 +179,7 @@ func TestConcurrentFollowThroughsLoseNothing(t *testing.T) {
 		ana, ben, rel := pair(t, app)
 		due := app.Clock.Now().Add(-20 * time.Hour)
 		const n = 24
-		occs := make([]string, n)
-		for i := range occs {
-			p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
-				map[string]any{"title": fmt.Sprint("p", i), "due_at": ts(due)})
-			occs[i] = occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
-		}
+		occs := oneOffs(t, app, rel, ana, due, n)
 		var wg sync.WaitGroup
 		statuses := make([]int, n)
 		for i, occ := range occs {
@@ -223,24 +198,8 @@ func TestConcurrentFollowThroughsLoseNothing(t *testing.T) {
 		}
 		// Two days on, the score reads the day's finished rollup row.
 		later(t, app, 48*time.Hour, &ana, &ben)
-		ctx := context.Background()
-		st := app.Server.DB.Scores()
-		now := app.Clock.Now()
-		relation, err := st.Relationship(ctx, rel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		incremental, _, err := scoring.At(ctx, st, relation, ana.ID, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all, err := st.Content(ctx, relation, ana.ID, time.Unix(0, 0), now.Add(time.Microsecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		full := score.Evaluate(all.Items, now, 30)
-		if len(all.Items) != n || incremental.Counts != full.Counts || math.Abs(incremental.Score-full.Score) > 1e-9 {
-			t.Fatalf("%d items; from the rollups %+v\nfrom the history %+v", len(all.Items), incremental.Result, full)
+		if got := rollupsMatchHistory(t, app, rel, ana.ID, 30); got != n {
+			t.Fatalf("%d items, want %d", got, n)
 		}
 	})
 }
@@ -358,4 +317,46 @@ func TestTimelineRightAfterBreach(t *testing.T) {
 	if n := len(tl["points"].([]any)); n != 1 {
 		t.Fatalf("%d points, want 1", n)
 	}
+}
+
+// rollupsMatchHistory fails unless a subject's score now, read from the
+// rollups (scoring.At), equals its recomputation from every item it has
+// (score.Evaluate with halfLife): score and evidence to 1e-9, counts and
+// streaks exactly. It returns how many items there were.
+func rollupsMatchHistory(t *testing.T, app *servertest.App, rel, subject string, halfLife float64) int {
+	t.Helper()
+	ctx := context.Background()
+	st := app.Server.DB.Scores()
+	now := app.Clock.Now()
+	relation, err := st.Relationship(ctx, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incremental, _, err := scoring.At(ctx, st, relation, subject, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.Content(ctx, relation, subject, time.Unix(0, 0), now.Add(time.Microsecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := score.Evaluate(all.Items, now, halfLife)
+	if math.Abs(incremental.Score-full.Score) > 1e-9 || math.Abs(incremental.Evidence-full.Evidence) > 1e-9 ||
+		incremental.Counts != full.Counts || incremental.CurrentStreak != full.CurrentStreak || incremental.LongestStreak != full.LongestStreak {
+		t.Fatalf("%s, %d items: from the rollups %+v\nfrom the history %+v", subject, len(all.Items), incremental.Result, full)
+	}
+	return len(all.Items)
+}
+
+// oneOffs makes n one-off promises from promisor, all due at due, and
+// returns their occurrences.
+func oneOffs(t *testing.T, app *servertest.App, rel string, promisor servertest.User, due time.Time, n int) []string {
+	t.Helper()
+	occs := make([]string, n)
+	for i := range occs {
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", promisor.AccessToken,
+			map[string]any{"title": fmt.Sprint("p", i), "due_at": ts(due)})
+		occs[i] = occurrencesOf(t, app, promisor.AccessToken, p["id"].(string), "")[0]["id"].(string)
+	}
+	return occs
 }
