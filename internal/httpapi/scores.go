@@ -162,6 +162,9 @@ func (h *handlers) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.QueryParams().Has("pretty") {
+		return c.JSON(http.StatusOK, toAPITimeline(t)) // indented, as Echo does for ?pretty
+	}
 	buf := timelineBufs.Get().(*[]byte)
 	body, err := timelineJSON((*buf)[:0], toAPITimeline(t))
 	if err != nil {

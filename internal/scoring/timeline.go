@@ -233,8 +233,9 @@ type bucketEnd struct {
 // or ISO weeks starting on Monday. It walks the calendar in integers and
 // asks the zone only for each bucket's first instant (a year of days is
 // 366 of these). A bucket starts at local midnight or, where a clock change
-// skips midnight, at the first instant of its date; a date the zone
-// skipped whole has no bucket.
+// skips midnight, where time.Date puts that midnight (in some zones an hour
+// early, in others an hour late; Bounds, which names a rollup's day, does
+// the same); a date the zone skipped whole has no bucket.
 func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketEnd {
 	y, m, d := from.In(loc).Date()
 	step := 1

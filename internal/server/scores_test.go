@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,6 +274,16 @@ func TestTimeline(t *testing.T) {
 		pr := tl["projection"].(map[string]any)
 		if pr["cadence"] == 0.0 || (pr["estimated_date"] == nil && pr["reason"] == nil) {
 			t.Fatalf("projection %v", pr)
+		}
+
+		// The hand-written body and ?pretty's indented one (encoding/json)
+		// hold the same JSON.
+		plain := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/timeline?member=" + ana.ID, Token: ana.AccessToken})
+		pretty := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/timeline?pretty&member=" + ana.ID, Token: ana.AccessToken})
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, pretty.Body); err != nil || !bytes.Contains(pretty.Body, []byte("\n  ")) ||
+			compact.String() != strings.TrimSuffix(string(plain.Body), "\n") {
+			t.Fatalf("?pretty (%v):\n%s\nplain:\n%s", err, pretty.Body, plain.Body)
 		}
 
 		week := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?bucket=week&member="+ana.ID, ana.AccessToken, nil)

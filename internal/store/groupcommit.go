@@ -18,8 +18,8 @@ import (
 // fails every request in it. A request is answered only after the commit
 // that holds its work, so nothing acknowledged is lost. A request's work
 // runs to its end even if its client goes away meanwhile (its context's
-// cancellation is not passed on): a cancelled statement would end the
-// PostgreSQL connection, and with it the batch.
+// cancellation is not passed on, uncancelledTx): a cancelled statement
+// would end the PostgreSQL connection, and with it the batch.
 //
 // There is no goroutine of its own: the first request to find the writer
 // idle leads a batch of everything queued, then hands the lead to the
@@ -132,7 +132,7 @@ func (g *groupCommit) run(batch []*txReq) {
 			fail(batch, err)
 			return
 		}
-		r.call(tx.WithContext(context.WithoutCancel(r.ctx)))
+		r.call(uncancelledTx(r.ctx, tx))
 		if r.err == nil && !r.panicked {
 			// On PostgreSQL a statement that failed, even one whose error
 			// the work handled, leaves the transaction refusing any other:
@@ -157,6 +157,40 @@ func (g *groupCommit) run(batch []*txReq) {
 	if err := tx.Commit().Error; err != nil {
 		fail(batch, err)
 	}
+}
+
+// uncancelledTx is the batch's transaction as one request's work sees it:
+// with the request's context (its values: the request id in logs), whose
+// cancellation no statement passes on, whatever context the store method
+// hands the statement. pgx ends the connection when a statement's context
+// is cancelled, and with it the batch: every other request in it would
+// fail (on SQLite, writerConn already ignores cancellation).
+func uncancelledTx(ctx context.Context, tx *gorm.DB) *gorm.DB {
+	rtx := tx.WithContext(context.WithoutCancel(ctx)) // a Statement of its own
+	if sqlTx, ok := rtx.Statement.ConnPool.(*sql.Tx); ok {
+		rtx.Statement.ConnPool = uncancelled{sqlTx}
+	}
+	return rtx
+}
+
+// uncancelled is a *sql.Tx whose statements ignore their context's
+// cancellation (see uncancelledTx).
+type uncancelled struct{ *sql.Tx }
+
+func (u uncancelled) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return u.Tx.PrepareContext(context.WithoutCancel(ctx), q)
+}
+
+func (u uncancelled) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return u.Tx.ExecContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (u uncancelled) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return u.Tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (u uncancelled) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return u.Tx.QueryRowContext(context.WithoutCancel(ctx), q, args...)
 }
 
 // savepointStmts are a batch's prepared SAVEPOINT, ROLLBACK TO and RELEASE.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -128,4 +129,64 @@ func TestGroupCommitSkipsCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("cancelled request: err %v, ran %v", err, ran)
 	}
+}
+
+// A request whose context is cancelled while its statement runs (its
+// client went away) does not take the batch down with it: the other
+// requests of the batch commit. On PostgreSQL a cancelled statement ends
+// the connection, so the batch's statements must not pass it on.
+func TestGroupCommitOutlivesACancelledRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db, err := Open(ctx, b.DSN, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		w, r := db.SQL()
+		if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		slow := `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT COUNT(*) FROM c`
+		if db.dialect == Postgres {
+			slow = `SELECT pg_sleep(0.3)`
+		}
+		// A first request holds the writer while the others queue, so that
+		// they share the next batch.
+		holding, release := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_ = db.inTx(ctx, func(tx *gorm.DB) error {
+				close(holding)
+				<-release
+				return nil
+			})
+		})
+		<-holding
+		results := make([]error, 5)
+		for i := range results {
+			wg.Go(func() {
+				results[i] = db.inTx(ctx, func(tx *gorm.DB) error {
+					if i == 2 {
+						cctx, cancel := context.WithCancel(ctx)
+						time.AfterFunc(50*time.Millisecond, cancel)
+						return db.execSQL(cctx, tx, slow)
+					}
+					return db.execSQL(ctx, tx, `INSERT INTO t (k) VALUES (?)`, fmt.Sprint("k", i))
+				})
+			})
+		}
+		time.Sleep(100 * time.Millisecond) // all five queued
+		close(release)
+		wg.Wait()
+		for i, err := range results {
+			if i != 2 && err != nil {
+				t.Errorf("request %d failed with the cancelled one: %v", i, err)
+			}
+		}
+		var n int
+		if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil || n != 4 {
+			t.Fatalf("%d rows committed (%v), want 4", n, err)
+		}
+	})
 }

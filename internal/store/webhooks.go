@@ -95,6 +95,8 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 	switch p := tx.Statement.ConnPool.(type) {
 	case *sql.Tx:
 		return p, nil
+	case uncancelled:
+		return p.Tx, nil
 	case *gorm.PreparedStmtTX:
 		if t, ok := p.Tx.(*sql.Tx); ok {
 			return t, nil
@@ -111,7 +113,9 @@ func enqueueIn(ctx context.Context, tx *gorm.DB, enqueue webhook.Enqueue, jobs [
 	if err != nil {
 		return err
 	}
-	if err := enqueue(ctx, t, jobs); err != nil {
+	// River runs its inserts on the *sql.Tx itself: without the
+	// cancellation, as every statement of a group commit's batch.
+	if err := enqueue(context.WithoutCancel(ctx), t, jobs); err != nil {
 		return fmt.Errorf("enqueue %d delivery jobs: %w", len(jobs), err)
 	}
 	return nil
