@@ -259,8 +259,9 @@ func TestCivilDate(t *testing.T) {
 }
 
 // bucketEnds gives, for every local date from from's to to's (or every
-// week), the bucket time.Date gives for its first instant, across zones
-// whose clocks change at midnight, by half an hour, or skipped a whole day.
+// week), the bucket from its first instant (found by brute force), across
+// zones whose clocks change at midnight, by half an hour, or skipped a
+// whole day.
 func TestBucketEnds(t *testing.T) {
 	for _, zone := range []string{"UTC", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Pacific/Apia", "America/Havana", "Asia/Kathmandu"} {
 		loc, err := time.LoadLocation(zone)
@@ -284,7 +285,9 @@ func TestBucketEnds(t *testing.T) {
 					step = 7
 					day = day.AddDate(0, 0, -(int(day.Weekday())+6)%7)
 				}
-				first := func(c time.Time) time.Time { return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, loc) }
+				first := func(c time.Time) time.Time {
+					return firstInstant(loc, c.Year(), c.Month(), c.Day(), time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, loc).Add(-4*time.Hour))
+				}
 				for first(day).Compare(r.to) <= 0 {
 					next := day.AddDate(0, 0, step)
 					b := bucketEnd{date: day.Format(time.DateOnly), lastDay: next.AddDate(0, 0, -1).Format(time.DateOnly),
@@ -306,6 +309,56 @@ func TestBucketEnds(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// Bounds names the local date holding t and spans exactly the instants of
+// that date: found by brute force, minute by minute, around every clock
+// change from 2000 to 2030 in zones whose changes skip or repeat midnight,
+// skip a whole day, or move by half an hour.
+func TestBoundsAroundClockChanges(t *testing.T) {
+	for _, zone := range []string{"America/Havana", "America/Santiago", "Atlantic/Azores", "America/Asuncion",
+		"America/Sao_Paulo", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "Asia/Gaza", "UTC"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Skip(err)
+		}
+		first := func(y int, m time.Month, d int, from time.Time) time.Time { return firstInstant(loc, y, m, d, from) }
+		for at := time.Date(2000, 1, 1, 12, 0, 0, 0, time.UTC); at.Year() < 2031; {
+			_, end := at.In(loc).ZoneBounds()
+			if end.IsZero() {
+				break
+			}
+			// The days around the change.
+			for probe := end.Add(-50 * time.Hour); probe.Before(end.Add(50 * time.Hour)); probe = probe.Add(5 * time.Hour) {
+				name, start, stop := Bounds(probe, loc)
+				y, m, d := probe.In(loc).Date()
+				if want := civilDate(y, m, d); name != want {
+					t.Fatalf("%s %v: day %s, want %s", zone, probe, name, want)
+				}
+				ny, nm, nd := civil(y, m, d+1)
+				if want := first(y, m, d, start.Add(-3*time.Hour)); !start.Equal(want) {
+					t.Fatalf("%s %s: starts %v, want %v", zone, name, start.In(loc), want.In(loc))
+				}
+				if want := first(ny, nm, nd, stop.Add(-3*time.Hour)); !stop.Equal(want) {
+					t.Fatalf("%s %s: ends %v, want %v", zone, name, stop.In(loc), want.In(loc))
+				}
+				if probe.Before(start) || !probe.Before(stop) {
+					t.Fatalf("%s %s: [%v, %v) does not hold %v", zone, name, start, stop, probe)
+				}
+			}
+			at = end.Add(time.Hour)
+		}
+	}
+}
+
+// firstInstant is the first minute at or after from whose local date is
+// y-m-d or later.
+func firstInstant(loc *time.Location, y int, m time.Month, d int, from time.Time) time.Time {
+	for at := from.Truncate(time.Minute); ; at = at.Add(time.Minute) {
+		if ay, am, ad := at.In(loc).Date(); ay > y || ay == y && (am > m || am == m && ad >= d) {
+			return at
 		}
 	}
 }

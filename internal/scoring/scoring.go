@@ -101,10 +101,50 @@ func Grace(rel relationship.Relationship) time.Duration {
 
 // Bounds returns the local day containing t: its name, start and end.
 func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
-	l := t.In(loc)
-	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
-	end := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
-	return start.Format(time.DateOnly), start.UTC(), end.UTC()
+	y, m, d := t.In(loc).Date()
+	ny, nm, nd := civil(y, m, d+1)
+	return civilDate(y, m, d), DayStart(y, m, d, loc).UTC(), DayStart(ny, nm, nd, loc).UTC()
+}
+
+// DayStart is the first instant of a local date: its midnight, or where a
+// clock change skips or repeats midnight, the earliest instant that bears
+// the date (time.Date may give a skipped midnight on the day before, and a
+// repeated one the second time). A date a zone skipped whole starts where
+// the next one does.
+func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if !dateBefore(t, y, m, d) {
+		if zs, _ := t.ZoneBounds(); zs.IsZero() || zs.Before(t.Add(-clockChangeWindow)) {
+			return t // no clock change in the hours before: the common case
+		}
+	}
+	// A clock change near midnight: the first second bearing the date, by
+	// bisection over the hours around it (no change moves a clock further).
+	lo, hi := t.Add(-clockChangeWindow).Unix(), t.Add(clockChangeWindow).Unix()
+	if dateBefore(time.Unix(hi, 0).In(loc), y, m, d) {
+		// Further still (Apia skipped 2011-12-30 whole): the next zone's
+		// first instant.
+		if _, end := t.ZoneBounds(); end.After(t) {
+			return end.In(loc)
+		}
+		return time.Unix(hi, 0).In(loc)
+	}
+	for lo+1 < hi {
+		if mid := lo + (hi-lo)/2; dateBefore(time.Unix(mid, 0).In(loc), y, m, d) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return time.Unix(hi, 0).In(loc)
+}
+
+const clockChangeWindow = 3 * time.Hour
+
+// dateBefore reports whether t's date (in its location) comes before y-m-d.
+func dateBefore(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	return ty < y || ty == y && (tm < m || tm == m && td < d)
 }
 
 func location(rel relationship.Relationship) *time.Location {

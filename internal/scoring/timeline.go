@@ -232,10 +232,9 @@ type bucketEnd struct {
 // bucketEnds lists the buckets covering [from, to] in the zone: local days,
 // or ISO weeks starting on Monday. It walks the calendar in integers and
 // asks the zone only for each bucket's first instant (a year of days is
-// 366 of these). A bucket starts at local midnight or, where a clock change
-// skips midnight, where time.Date puts that midnight (in some zones an hour
-// early, in others an hour late; Bounds, which names a rollup's day, does
-// the same); a date the zone skipped whole has no bucket.
+// 366 of these). A bucket starts at the first instant of its first date
+// (DayStart, as Bounds, which names a rollup's day); a date the zone
+// skipped whole has no bucket.
 func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketEnd {
 	y, m, d := from.In(loc).Date()
 	step := 1
@@ -243,11 +242,11 @@ func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketE
 		step = 7
 		y, m, d = civil(y, m, d-(int(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Weekday())+6)%7)
 	}
-	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	start := DayStart(y, m, d, loc)
 	out := make([]bucketEnd, 0, min(MaxPoints+1, int(to.Sub(start).Hours()/24)/step+2))
 	for !start.After(to) && len(out) <= MaxPoints {
 		ny, nm, nd := civil(y, m, d+step)
-		next := time.Date(ny, nm, nd, 0, 0, 0, 0, loc)
+		next := DayStart(ny, nm, nd, loc)
 		if next.After(start) {
 			date, last := civilDate(y, m, d), ""
 			if step == 1 {

@@ -373,3 +373,35 @@ func oneOffs(t *testing.T, app *servertest.App, rel string, promisor servertest.
 	}
 	return occs
 }
+
+// RebuildRollups (which migration 0013 runs once) builds every rollup again
+// from the items: rows that disagree with them are replaced.
+func TestRebuildRollupsRepairsThem(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		for i := range 5 {
+			keptOn(t, app, rel, ana, ben, now.Add(-time.Duration(30*i+30)*time.Hour), "kept", ben)
+		}
+		later(t, app, 48*time.Hour, &ana, &ben)
+		kept := func() any {
+			s := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ana.AccessToken, nil)
+			return s["counts"].(map[string]any)["kept"]
+		}
+		w, _ := app.Server.DB.SQL()
+		if _, err := w.Exec(`UPDATE score_days SET kept = kept + 5, c_kept = c_kept + 5`); err != nil {
+			t.Fatal(err)
+		}
+		if got := kept(); got == 5.0 {
+			t.Fatalf("kept %v: the rows were not changed", got)
+		}
+		if err := app.Server.DB.RebuildRollups(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := kept(); got != 5.0 {
+			t.Fatalf("kept %v after the rebuild, want 5", got)
+		}
+		rollupsMatchHistory(t, app, rel, ana.ID, 30)
+	})
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 //go:embed migrations
@@ -129,6 +131,11 @@ func (db *DB) apply(ctx context.Context, m Migration) (bool, error) {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, err
 	}
+	if step := migrationSteps[m.Name]; step != nil {
+		if err := step(ctx, db, tx); err != nil {
+			return false, err
+		}
+	}
 	// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (`+
 		db.placeholder(1)+`, `+db.placeholder(2)+`, `+db.placeholder(3)+`)`,
@@ -150,4 +157,51 @@ func (db *DB) placeholder(n int) string {
 		return "$" + strconv.Itoa(n)
 	}
 	return "?"
+}
+
+// migrationSteps are work in Go that a migration does after its SQL, in
+// the same transaction (so that it is recorded done only once done), by
+// the migration's name.
+var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) error{
+	// Rollup days were split where time.Date put a local midnight; where a
+	// clock change skips or repeats midnight that could be the day before,
+	// and two days' items shared a row. Every rollup is built again with
+	// the days scoring.Bounds names now.
+	"rebuild_rollups": func(ctx context.Context, db *DB, tx *sql.Tx) error {
+		return db.rebuildRollups(ctx, tx)
+	},
+}
+
+// RebuildRollups builds every relationship's score rollups again from the
+// items, in one transaction (migration 0013 does it once).
+func (db *DB) RebuildRollups(ctx context.Context) error {
+	tx, err := db.sqlW.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if err := db.rebuildRollups(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// rebuildRollups builds every relationship's score rollups again, in tx.
+func (db *DB) rebuildRollups(ctx context.Context, tx *sql.Tx) error {
+	gtx := db.w.Session(&gorm.Session{NewDB: true, Context: ctx}) // a Statement of its own
+	gtx.Statement.ConnPool = tx
+	if err := db.serialize(ctx, gtx, "relationship"); err != nil { // no write runs meanwhile
+		return err
+	}
+	var ids []string
+	if err := gtx.Model(&relationshipRow{}).Order("id").Pluck("id", &ids).Error; err != nil {
+		return translate(err, "relationship")
+	}
+	rels := &Relationships{db: db, w: gtx, r: gtx}
+	for _, id := range ids {
+		if err := rels.RescoreAll(ctx, id); err != nil {
+			return fmt.Errorf("rebuild the rollups of %s: %w", id, err)
+		}
+	}
+	return nil
 }
