@@ -117,6 +117,11 @@ func (m *memStore) DeleteDay(_ context.Context, _, _, day string) error {
 	return nil
 }
 
+func (m *memStore) DeleteDays(context.Context, string, string) error {
+	clear(m.days)
+	return nil
+}
+
 var testRel = relationship.Relationship{ID: "rel_x", TimeZone: "UTC", Settings: relationship.Settings{HalfLifeDays: 30}}
 
 // Refresh keeps the rollups equal to a rebuild from scratch as items come

@@ -77,8 +77,6 @@ type Store interface {
 	// latest row before day, if any, and the rows from day on, in order
 	// (complete rows).
 	DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]Around, error)
-	// DaysFrom returns the rows from day on, in order.
-	DaysFrom(ctx context.Context, relID, subject, day string) ([]Day, error)
 	// DaysBetween returns the rows with from ≤ day ≤ to, in order, for
 	// reading: their own counts (not unverified), run and felt trust, and
 	// their cumulative sums; the cumulative counts, runs and skips are
@@ -86,6 +84,8 @@ type Store interface {
 	DaysBetween(ctx context.Context, relID, subject, from, to string) ([]Day, error)
 	PutDays(ctx context.Context, days []Day) error
 	DeleteDay(ctx context.Context, relID, subject, day string) error
+	// DeleteDays deletes every row of a subject.
+	DeleteDays(ctx context.Context, relID, subject string) error
 }
 
 // IsMember reports whether a subject is a member (else a promise).
@@ -337,14 +337,8 @@ func Rebuild(ctx context.Context, st Store, relID, subject string) error {
 	if err != nil {
 		return err
 	}
-	old, err := st.DaysFrom(ctx, relID, subject, "")
-	if err != nil {
+	if err := st.DeleteDays(ctx, relID, subject); err != nil {
 		return err
-	}
-	for _, d := range old {
-		if err := st.DeleteDay(ctx, relID, subject, d.Day); err != nil {
-			return err
-		}
 	}
 	all, err := st.Content(ctx, rel, subject, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {

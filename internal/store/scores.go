@@ -286,18 +286,6 @@ func asFloat(v any) float64 {
 	return 0
 }
 
-// days reads rollup rows of a subject: where is the condition on day.
-func (s *Scores) days(ctx context.Context, where string, args ...any) ([]scoring.Day, error) {
-	var out []scoring.Day
-	v := newValues(35)
-	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
-		d, err := scanDay(rows, v)
-		out = append(out, d)
-		return err
-	}, `SELECT `+scoreDayColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND `+where, args...)
-	return out, translate(err, "score day")
-}
-
 // cumColumns are the columns of a rollup row a score, a refresh or a
 // timeline reads of the row before: its day, end, last item and cumulative
 // part. scanCum reads them from v.
@@ -402,11 +390,6 @@ func buildDaysAroundSQL(n int) string {
 	return strings.TrimSuffix(strings.Repeat(one+" UNION ALL ", n), " UNION ALL ") + " ORDER BY subject, day"
 }
 
-// DaysFrom implements scoring.Store.
-func (s *Scores) DaysFrom(ctx context.Context, relID, subject, day string) ([]scoring.Day, error) {
-	return s.days(ctx, "day >= ? ORDER BY day", relID, subject, day)
-}
-
 // DaysBetween implements scoring.Store: the columns a timeline reads.
 // Outside a transaction the rows come from memory while the subject's
 // version is unchanged (daycache.go); the slice is then shared, and no
@@ -507,6 +490,15 @@ func buildPutDaysSQL(n int) string {
 	return "INSERT INTO score_days (" + scoreDayColumns + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
 		" ON CONFLICT (relationship_id, subject, day) DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// DeleteDays implements scoring.Store, in one statement (a rebuild starts
+// with it).
+func (s *Scores) DeleteDays(ctx context.Context, relID, subject string) error {
+	if err := s.db.execSQL(ctx, s.w, `DELETE FROM score_days WHERE relationship_id = ? AND subject = ?`, relID, subject); err != nil {
+		return translate(err, "score day")
+	}
+	return s.bumpKeys(ctx, []dayKey{{relID, subject}})
 }
 
 // DeleteDay implements scoring.Store.
