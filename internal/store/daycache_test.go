@@ -18,11 +18,7 @@ func TestDaysBetweenSeesEveryWrite(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		openDB := func() *DB {
-			db, err := Open(ctx, b.DSN, Options{SQLiteShared: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := openBackend(t, b, Options{SQLiteShared: true})
 			if _, err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -40,13 +40,20 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) { groupCommitIsolates(t, b) })
 }
 
-func groupCommitIsolates(t *testing.T, b storetest.Backend) {
-	ctx := context.Background()
-	db, err := Open(ctx, b.DSN, Options{})
+// openBackend opens b's database, not migrated, for one test.
+func openBackend(t *testing.T, b storetest.Backend, opt Options) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), b.DSN, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func groupCommitIsolates(t *testing.T, b storetest.Backend) {
+	ctx := context.Background()
+	db := openBackend(t, b, Options{})
 	w, r := db.SQL()
 	if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -138,11 +145,7 @@ func TestGroupCommitSkipsCancelled(t *testing.T) {
 func TestGroupCommitOutlivesACancelledRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db, err := Open(ctx, b.DSN, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db := openBackend(t, b, Options{})
 		w, r := db.SQL()
 		if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
 			t.Fatal(err)
