@@ -99,11 +99,26 @@ func Grace(rel relationship.Relationship) time.Duration {
 	return time.Duration(rel.Settings.GraceMinutes) * time.Minute
 }
 
-// Bounds returns the local day containing t: its name, start and end.
+// Bounds returns the local day containing t: its name, start and end. A
+// day runs from its DayStart to the next date's, and t belongs to the span
+// that holds it: where a clock goes back across midnight and a late hour of
+// a date comes again after the next date began, that hour counts in the
+// next date's day (so that every instant lies in the day it is filed in).
 func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
 	y, m, d := t.In(loc).Date()
+	start := DayStart(y, m, d, loc)
+	for t.Before(start) { // not seen in tzdata; kept for safety
+		y, m, d = civil(y, m, d-1)
+		start = DayStart(y, m, d, loc)
+	}
 	ny, nm, nd := civil(y, m, d+1)
-	return civilDate(y, m, d), DayStart(y, m, d, loc).UTC(), DayStart(ny, nm, nd, loc).UTC()
+	end := DayStart(ny, nm, nd, loc)
+	for !t.Before(end) {
+		y, m, d, start = ny, nm, nd, end
+		ny, nm, nd = civil(y, m, d+1)
+		end = DayStart(ny, nm, nd, loc)
+	}
+	return civilDate(y, m, d), start.UTC(), end.UTC()
 }
 
 // DayStart is the first instant of a local date: its midnight, or where a
@@ -121,6 +136,9 @@ func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	// A clock change near midnight: the first second bearing the date, by
 	// bisection over the hours around it (no change moves a clock further).
 	lo, hi := t.Add(-clockChangeWindow).Unix(), t.Add(clockChangeWindow).Unix()
+	for w := 2 * clockChangeWindow; !dateBefore(time.Unix(lo, 0).In(loc), y, m, d) && w <= 48*time.Hour; w *= 2 {
+		lo = t.Add(-w).Unix() // a change as large as the window (Casey, 2010): look further back
+	}
 	if dateBefore(time.Unix(hi, 0).In(loc), y, m, d) {
 		// Further still (Apia skipped 2011-12-30 whole): the next zone's
 		// first instant.
