@@ -361,7 +361,11 @@ func attack(op operation, o options, pid int, debugAddr string) row {
 	}
 	c := o.concurrency
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(c)), vegeta.MaxWorkers(uint64(c)),
-		vegeta.Connections(c), vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+		vegeta.Connections(c), vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second),
+		// Bodies are read to the end and dropped: only status codes are
+		// checked, and keeping every body would spend the shared cores on
+		// copying and collecting them.
+		vegeta.MaxBody(0))
 	rate := vegeta.Rate{Freq: o.rate, Per: time.Second}
 	var m vegeta.Metrics
 	for res := range atk.Attack(op.targeter, rate, o.duration, op.name) {
