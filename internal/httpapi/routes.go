@@ -69,6 +69,9 @@ type Deps struct {
 	AuthRatePerMin int
 	// APIRatePerMin limits authenticated routes per caller; 0 disables.
 	APIRatePerMin int
+	// ReadConcurrency is how many API reads run at once, the rest queued
+	// in arrival order; 0 admits them all.
+	ReadConcurrency int
 	// Now is the clock.
 	Now func() time.Time
 	// Outer middleware, outermost first (tests add response validation).
@@ -106,7 +109,7 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.Use(d.Outer...)
-	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody())
+	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), readGate(d.ReadConcurrency))
 	h.routes(e)
 	return e
 }

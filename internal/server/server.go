@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -111,26 +112,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		return fail(fmt.Errorf("webhooks: %w", err))
 	}
 	h := httpapi.New(httpapi.Deps{
-		Accounts:       accounts,
-		APIKeys:        apikey.NewService(db.APIKeys(), opt.Now),
-		Tokens:         tokens,
-		Relationships:  relationship.NewService(db.Relationships(), opt.Now),
-		Idempotency:    db.Idempotency(),
-		Promises:       promises,
-		Trust:          trust.NewService(db.Trust(), opt.Now),
-		Scores:         scores,
-		Feed:           event.NewFeed(db.Events()),
-		DB:             db,
-		Webhooks:       hooks.Service,
-		Export:         export.NewService(db.Exports(), scores, opt.Now),
-		Metrics:        metrics,
-		Log:            log,
-		OpenAPI:        troth.OpenAPI,
-		IPExtractor:    ipExtractor(cfg),
-		AuthRatePerMin: cfg.AuthRatePerMin,
-		APIRatePerMin:  cfg.APIRatePerMin,
-		Now:            opt.Now,
-		Outer:          opt.Outer,
+		Accounts:        accounts,
+		APIKeys:         apikey.NewService(db.APIKeys(), opt.Now),
+		Tokens:          tokens,
+		Relationships:   relationship.NewService(db.Relationships(), opt.Now),
+		Idempotency:     db.Idempotency(),
+		Promises:        promises,
+		Trust:           trust.NewService(db.Trust(), opt.Now),
+		Scores:          scores,
+		Feed:            event.NewFeed(db.Events()),
+		DB:              db,
+		Webhooks:        hooks.Service,
+		Export:          export.NewService(db.Exports(), scores, opt.Now),
+		Metrics:         metrics,
+		Log:             log,
+		OpenAPI:         troth.OpenAPI,
+		IPExtractor:     ipExtractor(cfg),
+		AuthRatePerMin:  cfg.AuthRatePerMin,
+		APIRatePerMin:   cfg.APIRatePerMin,
+		ReadConcurrency: readConcurrency(cfg, db.Dialect()),
+		Now:             opt.Now,
+		Outer:           opt.Outer,
 	})
 	sched := &schedule.Scheduler{
 		Promises: promises, Purger: db.Idempotency(), KeepIdempotency: idempotency.TTL,
@@ -257,4 +259,17 @@ func (s *Server) serveDebug() (func(), error) {
 	go func() { _ = srv.Serve(ln) }()
 	s.log.Warn("debug listener serves pprof", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
+}
+
+// readConcurrency resolves TROTH_READ_CONCURRENCY: by default one read per
+// CPU on SQLite, where a read is CPU work in this process, and no limit on
+// PostgreSQL, where reads wait on the network.
+func readConcurrency(cfg config.Config, d store.Dialect) int {
+	switch {
+	case cfg.ReadConcurrency > 0:
+		return cfg.ReadConcurrency
+	case cfg.ReadConcurrency == 0 && d == store.SQLite:
+		return runtime.GOMAXPROCS(0)
+	}
+	return 0
 }
