@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/store/storetest"
@@ -119,3 +122,53 @@ var errRollback = rollback{}
 type rollback struct{}
 
 func (rollback) Error() string { return "roll back" }
+
+// Scores.Relationship, the lighter read every score starts from, gives what
+// Relationships.Get does but the names: the settings and the current
+// members, in the same order.
+func TestScoresRelationshipMatchesGet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := openBackend(t, b, Options{})
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := db.SQL()
+		for _, q := range []string{
+			`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES
+				('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0), ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0),
+				('usr_c', 'c@x', 'c@x', 'C', 'UTC', 'h', 0, 0), ('usr_d', 'd@x', 'd@x', 'D', 'UTC', 'h', 0, 0)`,
+			`INSERT INTO relationships (id, name, partner_name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at, archived_at) VALUES
+				('rel_a', 'R', 'P', 'Europe/Paris', 21, 15, 48, 30, 70, 60, 'archived', 'usr_a', 5, 9, 9),
+				('rel_b', 'S', NULL, 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_d', 1, 1, NULL)`,
+			// joined out of id order, one of them twice at once, one gone
+			`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at, left_at) VALUES
+				('rel_a', 'usr_a', 'owner', 7, NULL), ('rel_a', 'usr_c', 'member', 3, NULL),
+				('rel_a', 'usr_b', 'member', 3, NULL), ('rel_a', 'usr_d', 'member', 1, 4)`,
+		} {
+			if _, err := w.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []string{"rel_a", "rel_b"} {
+			want, err := db.Relationships().Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.Name, want.PartnerName = "", nil
+			for i := range want.Members {
+				want.Members[i].DisplayName, want.Members[i].Role = "", ""
+			}
+			got, err := db.Scores().Relationship(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("%s (-Get +Scores.Relationship):\n%s", id, diff)
+			}
+		}
+		if _, err := db.Scores().Relationship(ctx, "rel_none"); !fault.Is(err, "not_found") {
+			t.Fatalf("a missing relationship: %v", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -93,22 +94,57 @@ func toDay(r scoreDayRow) scoring.Day {
 // transaction).
 type Scores struct {
 	db   *DB
-	rels *Relationships
 	w, r *gorm.DB
 }
 
 // Scores returns the score store.
 func (db *DB) Scores() *Scores {
-	return &Scores{db: db, rels: db.Relationships(), w: db.w, r: db.r}
+	return &Scores{db: db, w: db.w, r: db.r}
 }
 
 func (s *Scores) inTx(tx *gorm.DB) *Scores {
-	return &Scores{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx}
+	return &Scores{db: s.db, w: tx, r: tx}
 }
 
-// Relationship implements scoring.Store.
+// Relationship implements scoring.Store: what scores need, in one
+// statement on one index. Names are left out (the relationship's, its
+// partner's and its members'): no score shows them, and every read of a
+// score starts here.
 func (s *Scores) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
-	return s.rels.Get(ctx, relID)
+	var rel relationship.Relationship
+	found := false
+	var r relationshipRow
+	var member *string
+	var joined *int64
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		if err := rows.Scan(&r.ID, &r.TimeZone, &r.HalfLifeDays, &r.GraceMinutes, &r.DisputeWindowHours,
+			&r.RemindMinutes, &r.TargetScore, &r.PatienceDays, &r.Status, &r.CreatedBy, &r.CreatedAt,
+			&r.UpdatedAt, &r.ArchivedAt, &member, &joined); err != nil {
+			return err
+		}
+		if !found {
+			rel, found = toRelationship(r), true
+		}
+		if member != nil {
+			rel.Members = append(rel.Members, relationship.Member{RelationshipID: r.ID, UserID: *member, JoinedAt: fromMicros(*joined)})
+		}
+		return nil
+	}, `SELECT r.id, r.time_zone, r.half_life_days, r.grace_minutes, r.dispute_window_hours, r.remind_minutes,
+			r.target_score, r.patience_days, r.status, r.created_by, r.created_at, r.updated_at, r.archived_at,
+			m.user_id, m.joined_at
+		FROM relationships r LEFT JOIN relationship_members m ON m.relationship_id = r.id AND m.left_at IS NULL
+		WHERE r.id = ?`, relID)
+	if err == nil && !found {
+		err = sql.ErrNoRows
+	}
+	// In the order Relationships.Get gives them.
+	slices.SortFunc(rel.Members, func(a, b relationship.Member) int {
+		if c := a.JoinedAt.Compare(b.JoinedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserID, b.UserID)
+	})
+	return rel, translate(err, "relationship")
 }
 
 // subjectColumn is the occurrences column a subject is matched on.
