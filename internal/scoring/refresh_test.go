@@ -374,3 +374,23 @@ func firstInstant(loc *time.Location, y int, m time.Month, d int, from time.Time
 		}
 	}
 }
+
+// The day starts kept a year at a time are the ones worked out each time,
+// for every date, in zones whose clocks change around midnight.
+func TestCalendarKeepsDayStarts(t *testing.T) {
+	for _, zone := range []string{"America/Havana", "America/Santiago", "Pacific/Apia", "Antarctica/Casey",
+		"America/St_Johns", "Asia/Gaza", "Europe/Berlin", "UTC"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Skip(err)
+		}
+		for y := 2000; y <= 2035; y++ {
+			for d := time.Date(y, 1, 1, 12, 0, 0, 0, time.UTC); d.Year() == y; d = d.AddDate(0, 0, 1) {
+				yy, mm, dd := d.Date()
+				if got, want := DayStart(yy, mm, dd, loc), dayStart(yy, mm, dd, loc); !got.Equal(want) || got.Location() != loc {
+					t.Fatalf("%s %s: %v, want %v", zone, d.Format(time.DateOnly), got, want)
+				}
+			}
+		}
+	}
+}

@@ -106,17 +106,18 @@ func Grace(rel relationship.Relationship) time.Duration {
 // next date's day (so that every instant lies in the day it is filed in).
 func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
 	y, m, d := t.In(loc).Date()
-	start := DayStart(y, m, d, loc)
+	w := dayWalk{loc: loc}
+	start := w.start(y, m, d)
 	for t.Before(start) { // not seen in tzdata; kept for safety
 		y, m, d = civil(y, m, d-1)
-		start = DayStart(y, m, d, loc)
+		start = w.start(y, m, d)
 	}
 	ny, nm, nd := civil(y, m, d+1)
-	end := DayStart(ny, nm, nd, loc)
+	end := w.start(ny, nm, nd)
 	for !t.Before(end) {
 		y, m, d, start = ny, nm, nd, end
 		ny, nm, nd = civil(y, m, d+1)
-		end = DayStart(ny, nm, nd, loc)
+		end = w.start(ny, nm, nd)
 	}
 	return civilDate(y, m, d), start.UTC(), end.UTC()
 }
@@ -127,6 +128,12 @@ func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
 // repeated one the second time). A date a zone skipped whole starts where
 // the next one does.
 func DayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	w := dayWalk{loc: loc}
+	return w.start(y, m, d)
+}
+
+// dayStart is DayStart worked out (calendarOf keeps what it gives).
+func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	if !dateBefore(t, y, m, d) {
 		if zs, _ := t.ZoneBounds(); zs.IsZero() || zs.Before(t.Add(-clockChangeWindow)) {

@@ -242,11 +242,12 @@ func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketE
 		step = 7
 		y, m, d = civil(y, m, d-(int(time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Weekday())+6)%7)
 	}
-	start := DayStart(y, m, d, loc)
+	w := dayWalk{loc: loc}
+	start := w.start(y, m, d)
 	out := make([]bucketEnd, 0, min(MaxPoints+1, int(to.Sub(start).Hours()/24)/step+2))
 	for !start.After(to) && len(out) <= MaxPoints {
 		ny, nm, nd := civil(y, m, d+step)
-		next := DayStart(ny, nm, nd, loc)
+		next := w.start(ny, nm, nd)
 		if next.After(start) {
 			date, last := civilDate(y, m, d), ""
 			if step == 1 {
