@@ -88,6 +88,13 @@ func appendPoint(b []byte, p api.TimelinePoint) ([]byte, error) {
 // appendFloat writes f as encoding/json does: the shortest decimal that
 // reads back as f, in exponent form below 1e-6 and from 1e21.
 func appendFloat(b []byte, f float64) ([]byte, error) {
+	if f >= 0 && f <= 1 && !math.Signbit(f) {
+		// Scores and averages, rounded to four decimals: the decimal of
+		// the ten-thousandths is the shortest that reads back as f.
+		if k := math.Round(f * 1e4); k/1e4 == f {
+			return appendTenThousandths(b, int(k)), nil
+		}
+	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, fmt.Errorf("json: unsupported value: %v", f)
 	}
@@ -104,6 +111,23 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendTenThousandths writes k/10000 for 0 <= k <= 10000 with no
+// trailing zeros: 0, 0.25, 0.7333, 1.
+func appendTenThousandths(b []byte, k int) []byte {
+	if k == 10000 {
+		return append(b, '1')
+	}
+	if k == 0 {
+		return append(b, '0')
+	}
+	d := [6]byte{'0', '.', byte('0' + k/1000), byte('0' + k/100%10), byte('0' + k/10%10), byte('0' + k%10)}
+	n := len(d)
+	for d[n-1] == '0' {
+		n--
+	}
+	return append(b, d[:n]...)
 }
 
 // appendString writes s as a JSON string; anything but plain printable

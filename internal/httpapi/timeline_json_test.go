@@ -58,3 +58,27 @@ func TestTimelineJSON(t *testing.T) {
 		t.Fatal("NaN encoded")
 	}
 }
+
+// Every four-decimal value a score or an average takes, and floats near
+// them, are written as encoding/json writes them.
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := appendFloat(nil, f); err != nil || string(got) != string(want) {
+			t.Fatalf("%v: %s (%v), want %s", f, got, err, want)
+		}
+	}
+	for k := 0; k <= 10000; k++ {
+		f := float64(k) / 1e4
+		check(f)
+		check(math.Nextafter(f, 2))
+		check(math.Nextafter(f, -1))
+	}
+	for _, f := range []float64{math.Copysign(0, -1), 1.00005, 3.25, 1e-7, 5e-5, 123456.5, 1e21, -0.25} {
+		check(f)
+	}
+}
