@@ -96,6 +96,13 @@ func (s *Accounts) EraseUser(ctx context.Context, u account.User) error {
 	if res.Error == nil && res.RowsAffected == 0 {
 		return translate(gorm.ErrRecordNotFound, "user")
 	}
+	if res.Error == nil {
+		if s.erased != nil {
+			*s.erased = append(*s.erased, u.ID) // forgotten once the transaction commits
+		} else {
+			s.db.live.forget(u.ID)
+		}
+	}
 	return translate(res.Error, "user")
 }
 

@@ -88,6 +88,9 @@ func toRefreshToken(r refreshTokenRow) account.RefreshToken {
 type Accounts struct {
 	db   *DB
 	w, r *gorm.DB
+	// erased collects the accounts a transaction erases, forgotten as
+	// active once it commits (nil outside a transaction).
+	erased *[]string
 }
 
 // Accounts returns the account store.
@@ -95,9 +98,15 @@ func (db *DB) Accounts() *Accounts { return &Accounts{db: db, w: db.w, r: db.r} 
 
 // InTx implements account.Store.
 func (s *Accounts) InTx(ctx context.Context, fn func(tx account.Store) error) error {
-	return s.db.inTx(ctx, func(tx *gorm.DB) error {
-		return fn(&Accounts{db: s.db, w: tx, r: tx})
+	var erased []string
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		erased = erased[:0] // a transaction run again starts afresh
+		return fn(&Accounts{db: s.db, w: tx, r: tx, erased: &erased})
 	})
+	if err == nil {
+		s.db.live.forget(erased...)
+	}
+	return err
 }
 
 // CreateUser implements account.Store.
@@ -116,11 +125,24 @@ func (s *Accounts) UserByID(ctx context.Context, id string) (account.User, error
 // Active implements account.Store: whether a user exists and is not
 // deleted. It runs on every request with an access token, so it reads one
 // column by hand-written SQL.
+// Where this process is the database's one writer, accounts found active
+// are remembered until one is erased (liveAccounts).
 func (s *Accounts) Active(ctx context.Context, id string) (bool, error) {
+	outside := s.erased == nil
+	if outside && s.db.live.has(id) {
+		return true, nil
+	}
+	gen := s.db.live.gen.Load()
 	var active bool
 	err := s.db.queryRow(ctx, s.r, `SELECT deleted_at IS NULL FROM users WHERE id = ?`, []any{id}, &active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
+	}
+	if err == nil && active && outside {
+		if afterActiveRead != nil {
+			afterActiveRead(id)
+		}
+		s.db.live.keep(id, gen)
 	}
 	return active, translate(err, "user")
 }

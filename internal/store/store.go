@@ -59,6 +59,7 @@ type DB struct {
 	written   atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
 	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
 	days      dayCache                      // rollup rows timelines read (daycache.go)
+	live      liveAccounts                  // accounts found active (livecache.go)
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -172,7 +173,9 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	return &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}, nil
+	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}
+	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
+	return db, nil
 }
 
 // lockedHint explains a SQLite "database is locked" on opening: most
