@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/troth-app/troth/internal/account"
 	"github.com/troth-app/troth/internal/store/storetest"
+	"gorm.io/gorm"
 )
 
 // Once an account's erasure has committed, no check calls it active,
@@ -102,5 +105,124 @@ func TestActiveAfterErasure(t *testing.T) {
 				t.Fatalf("%s after: active %v (%v)", id, ok, err)
 			}
 		}
+	})
+}
+
+// A relationship kept in memory for scores is read again once a write to
+// the relationships or their members has ended, whichever way it ended.
+func TestScoresRelationshipSeesEveryChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := openBackend(t, b, Options{})
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w, _ := db.SQL()
+		exec := func(q string) {
+			t.Helper()
+			if _, err := w.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec(`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES
+			('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0), ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0)`)
+		exec(`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at)
+			VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`)
+		exec(`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_a', 'owner', 1)`)
+		scores := db.Scores()
+		want := func(halfLife int, members ...string) {
+			t.Helper()
+			for range 3 { // read, then kept
+				rel, err := scores.Relationship(ctx, "rel_a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, m := range rel.Members {
+					got = append(got, m.UserID)
+				}
+				if rel.Settings.HalfLifeDays != halfLife || !slices.Equal(got, members) {
+					t.Fatalf("half-life %d, members %v; want %d, %v", rel.Settings.HalfLifeDays, got, halfLife, members)
+				}
+			}
+		}
+		inTx := func(fn func(tx *gorm.DB) error) error { return db.inTx(ctx, fn) }
+
+		want(30, "usr_a")
+		exec(`UPDATE relationships SET half_life_days = 7 WHERE id = 'rel_a'`) // one statement, on its own
+		want(7, "usr_a")
+		if err := inTx(func(tx *gorm.DB) error {
+			return tx.Exec(`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_b', 'member', 2)`).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want(7, "usr_a", "usr_b")
+		errUndo := errors.New("undo")
+		if err := inTx(func(tx *gorm.DB) error {
+			if err := tx.Exec(`UPDATE relationship_members SET left_at = 3 WHERE user_id = 'usr_b'`).Error; err != nil {
+				return err
+			}
+			return errUndo
+		}); !errors.Is(err, errUndo) {
+			t.Fatal(err)
+		}
+		want(7, "usr_a", "usr_b")
+		if err := inTx(func(tx *gorm.DB) error {
+			return tx.Exec(`UPDATE relationship_members SET left_at = 3 WHERE user_id = 'usr_b'`).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want(7, "usr_a")
+
+		// A read from before a change committed, kept after: it must not be.
+		if db.rels != nil { // nothing is kept on PostgreSQL
+			read, changed := make(chan struct{}), make(chan struct{})
+			afterRelationshipRead = func(string) {
+				close(read)
+				<-changed
+			}
+			t.Cleanup(func() { afterRelationshipRead = nil })
+			exec(`UPDATE relationships SET half_life_days = 8 WHERE id = 'rel_a'`) // the kept copy goes
+			var racing sync.WaitGroup
+			racing.Go(func() {
+				if _, err := scores.Relationship(ctx, "rel_a"); err != nil {
+					t.Error(err)
+				}
+			})
+			<-read
+			afterRelationshipRead = nil
+			exec(`UPDATE relationships SET half_life_days = 9 WHERE id = 'rel_a'`)
+			close(changed)
+			racing.Wait()
+			want(9, "usr_a")
+		}
+
+		// Readers racing a writer: once a change has committed, every read
+		// that starts after it sees it.
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for !stop.Load() {
+					if _, err := scores.Relationship(ctx, "rel_a"); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		for i := 1; i <= 50; i++ {
+			if err := inTx(func(tx *gorm.DB) error {
+				return tx.Exec(`UPDATE relationships SET half_life_days = ? WHERE id = 'rel_a'`, i).Error
+			}); err != nil {
+				t.Fatal(err)
+			}
+			rel, err := scores.Relationship(ctx, "rel_a")
+			if err != nil || rel.Settings.HalfLifeDays != i {
+				t.Fatalf("after setting %d: %d (%v)", i, rel.Settings.HalfLifeDays, err)
+			}
+		}
+		stop.Store(true)
+		wg.Wait()
 	})
 }

@@ -110,7 +110,33 @@ func (s *Scores) inTx(tx *gorm.DB) *Scores {
 // statement on one index. Names are left out (the relationship's, its
 // partner's and its members'): no score shows them, and every read of a
 // score starts here.
+//
+// Outside a transaction, on SQLite held to itself, the last one read is
+// reused while the tables stay unchanged (relCache).
 func (s *Scores) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
+	cache := s.db.rels
+	if s.r != s.db.r {
+		cache = nil // inside a transaction: see its own writes
+	}
+	var snap snapshot
+	if cache != nil {
+		var rel relationship.Relationship
+		var ok bool
+		if rel, snap, ok = cache.get(relID); ok {
+			return rel, nil
+		}
+	}
+	rel, err := s.readRelationship(ctx, relID)
+	if err == nil && cache != nil {
+		if afterRelationshipRead != nil {
+			afterRelationshipRead(relID)
+		}
+		cache.put(rel, snap)
+	}
+	return rel, err
+}
+
+func (s *Scores) readRelationship(ctx context.Context, relID string) (relationship.Relationship, error) {
 	var rel relationship.Relationship
 	found := false
 	var r relationshipRow

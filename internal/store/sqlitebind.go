@@ -43,7 +43,10 @@ func newSQLiteDialector(dsn string, conn *sql.DB) gorm.Dialector {
 // is memory. A batch of writes passed that at once, and every page then
 // cost a write system call (BenchmarkFollowThrough: 850-900k to 645-690k
 // CPU ns per write).
-type writerConnector struct{ dsn string }
+type writerConnector struct {
+	dsn   string
+	watch *tableWatch
+}
 
 func (c writerConnector) Connect(context.Context) (driver.Conn, error) {
 	conn, err := (&sqlite3.SQLiteDriver{}).Open(c.dsn)
@@ -55,7 +58,8 @@ func (c writerConnector) Connect(context.Context) (driver.Conn, error) {
 		sc.Close()
 		return nil, err
 	}
-	return writerConn{sc}, nil
+	c.watch.hook(sc)
+	return writerConn{sc, c.watch}, nil
 }
 
 func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
@@ -71,18 +75,44 @@ func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
 // group commit skips a request whose context has ended before its turn,
 // and a transaction rolls back when its own context ends). Values of the context (the request id
 // in logs) are kept.
-type writerConn struct{ *sqlite3.SQLiteConn }
+//
+// It also settles the tables readers keep copies of (tableWatch) after
+// every call that may end a transaction. A write through QueryContext
+// (RETURNING) ends when its rows close; the tables then stay unsettled,
+// readers going to the database, until the connection's next call.
+type writerConn struct {
+	*sqlite3.SQLiteConn
+	watch *tableWatch
+}
 
 func (c writerConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	return c.SQLiteConn.ExecContext(context.WithoutCancel(ctx), q, args)
+	c.watch.settle(c.SQLiteConn)
+	res, err := c.SQLiteConn.ExecContext(context.WithoutCancel(ctx), q, args)
+	c.watch.settle(c.SQLiteConn)
+	return res, err
 }
 
 func (c writerConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	c.watch.settle(c.SQLiteConn)
 	return c.SQLiteConn.QueryContext(context.WithoutCancel(ctx), q, args)
 }
 
+func (c writerConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	c.watch.settle(c.SQLiteConn)
+	st, err := c.SQLiteConn.PrepareContext(ctx, q)
+	if s, ok := st.(*sqlite3.SQLiteStmt); ok && err == nil {
+		return watchedStmt{s, c}, nil
+	}
+	return st, err
+}
+
 func (c writerConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.SQLiteConn.BeginTx(context.WithoutCancel(ctx), opts)
+	c.watch.settle(c.SQLiteConn)
+	tx, err := c.SQLiteConn.BeginTx(context.WithoutCancel(ctx), opts)
+	if err != nil {
+		return tx, err
+	}
+	return watchedTx{tx, c}, nil
 }
 
 // BindVarTo implements gorm.Dialector.

@@ -60,6 +60,7 @@ type DB struct {
 	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
 	days      dayCache                      // rollup rows timelines read (daycache.go)
 	live      liveAccounts                  // accounts found active (livecache.go)
+	rels      *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -142,8 +143,9 @@ func sqliteDSN(path string, readOnly, shared bool) string {
 
 func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options) (*DB, error) {
 	// The writer's statements do not watch their context (writerConn).
+	watch := new(tableWatch)
 	w, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, false, opt.SQLiteShared),
-		sql.OpenDB(writerConnector{dsn: sqliteDSN(path, false, opt.SQLiteShared)})), cfg)
+		sql.OpenDB(writerConnector{dsn: sqliteDSN(path, false, opt.SQLiteShared), watch: watch})), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
@@ -175,6 +177,9 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetConnMaxLifetime(0)
 	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
+	if !opt.SQLiteShared {
+		db.rels = newRelCache(watch)
+	}
 	return db, nil
 }
 

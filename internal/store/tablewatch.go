@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"sync/atomic"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// tableWatch tells readers on SQLite, where this process is the one writer,
+// whether the relationships and their members may have changed since they
+// last read them, so that a copy kept in memory can be reused (relCache).
+//
+// The writer's connection reports every row it changes in those tables
+// (SQLite's update hook, before the change commits): from then on the
+// tables are unsettled, and readers go to the database. Once the
+// connection is outside any transaction again (the change committed or
+// rolled back), the generation moves and the tables are settled: what was
+// kept before is stale. A reader keeps what it read only if the tables
+// were settled, at the same generation, before and after its read.
+type tableWatch struct {
+	gen       atomic.Uint64
+	unsettled atomic.Bool
+}
+
+// watched are the tables relCache copies.
+func watched(table string) bool {
+	return table == "relationships" || table == "relationship_members"
+}
+
+func (w *tableWatch) hook(sc *sqlite3.SQLiteConn) {
+	sc.RegisterUpdateHook(func(_ int, _, table string, _ int64) {
+		if watched(table) {
+			w.unsettled.Store(true)
+		}
+	})
+}
+
+// settle runs after each call on the writer's connection: outside a
+// transaction, whatever changed has committed or rolled back.
+func (w *tableWatch) settle(sc *sqlite3.SQLiteConn) {
+	if w.unsettled.Load() && sc.AutoCommit() {
+		w.gen.Add(1)
+		w.unsettled.Store(false)
+	}
+}
+
+// snapshot is what a reader notes before reading; still tells after the
+// read whether what it read may be kept.
+type snapshot struct {
+	gen uint64
+	ok  bool
+}
+
+func (w *tableWatch) snapshot() snapshot {
+	g := w.gen.Load()
+	return snapshot{gen: g, ok: !w.unsettled.Load()}
+}
+
+func (w *tableWatch) still(s snapshot) bool {
+	return s.ok && !w.unsettled.Load() && w.gen.Load() == s.gen
+}
+
+// watchedTx settles after a transaction of the writer ends.
+type watchedTx struct {
+	driver.Tx
+	c writerConn
+}
+
+func (t watchedTx) Commit() error {
+	err := t.Tx.Commit()
+	t.c.watch.settle(t.c.SQLiteConn)
+	return err
+}
+
+func (t watchedTx) Rollback() error {
+	err := t.Tx.Rollback()
+	t.c.watch.settle(t.c.SQLiteConn)
+	return err
+}
+
+// watchedStmt settles after each run of a statement prepared on the writer.
+type watchedStmt struct {
+	*sqlite3.SQLiteStmt
+	c writerConn
+}
+
+func (s watchedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	res, err := s.SQLiteStmt.ExecContext(context.WithoutCancel(ctx), args)
+	s.c.watch.settle(s.c.SQLiteConn)
+	return res, err
+}
