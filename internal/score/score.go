@@ -139,6 +139,9 @@ func BreachItem(at time.Time, severity string) Item {
 
 // Decay is 2^(-Δ/H) for Δ = to - from in (fractional) days.
 func Decay(from, to time.Time, halfLifeDays float64) float64 {
+	if to.Equal(from) {
+		return 1 // 2^0, as Exp2 gives it: a rollup row read at its own end
+	}
 	days := to.Sub(from).Hours() / 24
 	return math.Exp2(-days / halfLifeDays)
 }
