@@ -109,9 +109,19 @@ func (h *handlers) timelineQuery(c echo.Context) (scoring.TimelineQuery, error) 
 }
 
 func toAPITimeline(t scoring.Timeline) api.Timeline {
+	out := toAPITimelineHead(t)
+	out.Points = make([]api.TimelinePoint, 0, len(t.Points))
+	for _, p := range t.Points {
+		out.Points = append(out.Points, apiPoint(p))
+	}
+	return out
+}
+
+// toAPITimelineHead is toAPITimeline but the points (nil).
+func toAPITimelineHead(t scoring.Timeline) api.Timeline {
 	out := api.Timeline{
 		RelationshipID: t.RelationshipID, MemberID: t.MemberID, TimeZone: t.TimeZone, Bucket: t.Bucket,
-		From: t.From, To: t.To, Points: make([]api.TimelinePoint, 0, len(t.Points)), Milestones: make([]api.Milestone, 0, len(t.Milestones)),
+		From: t.From, To: t.To, Milestones: make([]api.Milestone, 0, len(t.Milestones)),
 		Patience: api.Patience{StartedAt: t.Patience.StartedAt, EndsAt: t.Patience.EndsAt,
 			ElapsedDays: t.Patience.ElapsedDays, RemainingDays: t.Patience.RemainingDays},
 		Projection: api.Projection{Cadence: t.Projection.Cadence, TargetScore: t.Projection.Target,
@@ -123,14 +133,15 @@ func toAPITimeline(t scoring.Timeline) api.Timeline {
 		r := t.Projection.Reason
 		out.Projection.Reason = &r
 	}
-	for _, p := range t.Points {
-		out.Points = append(out.Points, api.TimelinePoint{Date: p.Date, Score: p.Score, Level: p.Level, Kept: p.Kept, Late: p.Late,
-			Partial: p.Partial, Missed: p.Missed, Open: p.Open, FeltTrust: p.FeltTrust})
-	}
 	for _, m := range t.Milestones {
 		out.Milestones = append(out.Milestones, api.Milestone{Name: m.Name, ReachedAt: m.ReachedAt})
 	}
 	return out
+}
+
+func apiPoint(p scoring.Point) api.TimelinePoint {
+	return api.TimelinePoint{Date: p.Date, Score: p.Score, Level: p.Level, Kept: p.Kept, Late: p.Late,
+		Partial: p.Partial, Missed: p.Missed, Open: p.Open, FeltTrust: p.FeltTrust}
 }
 
 // getTimeline godoc
@@ -166,7 +177,8 @@ func (h *handlers) getTimeline(c echo.Context) error {
 		return c.JSON(http.StatusOK, toAPITimeline(t)) // indented, as Echo does for ?pretty
 	}
 	buf := timelineBufs.Get().(*[]byte)
-	body, err := timelineJSON((*buf)[:0], toAPITimeline(t))
+	body, err := timelineWithPoints((*buf)[:0], toAPITimelineHead(t), true, len(t.Points),
+		func(i int) api.TimelinePoint { return apiPoint(t.Points[i]) })
 	if err != nil {
 		return err
 	}

@@ -27,24 +27,37 @@ var pointsNull = []byte(`"points":null`)
 func timelineJSON(dst []byte, t api.Timeline) ([]byte, error) {
 	points := t.Points
 	t.Points = nil
+	return timelineWithPoints(dst, t, points != nil, len(points), func(i int) api.TimelinePoint { return points[i] })
+}
+
+// timelineWithPoints appends json.Marshal(t) to dst for t with its n
+// points given one at a time by point (t.Points is nil; has says whether
+// the points are a list at all): no slice of them is built.
+func timelineWithPoints(dst []byte, t api.Timeline, has bool, n int, point func(int) api.TimelinePoint) ([]byte, error) {
 	rest, err := json.Marshal(t)
 	if err != nil {
 		return nil, err
 	}
 	at := bytes.Index(rest, pointsNull)
-	if at < 0 || points == nil {
-		t.Points = points
+	if !has {
+		return append(dst, rest...), nil
+	}
+	if at < 0 {
+		t.Points = make([]api.TimelinePoint, n)
+		for i := range n {
+			t.Points[i] = point(i)
+		}
 		all, err := json.Marshal(t)
 		return append(dst, all...), err
 	}
-	out := slices.Grow(dst, len(rest)+len(points)*112)
+	out := slices.Grow(dst, len(rest)+n*112)
 	out = append(out, rest[:at]...)
 	out = append(out, `"points":[`...)
-	for i, p := range points {
+	for i := range n {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		if out, err = appendPoint(out, p); err != nil {
+		if out, err = appendPoint(out, point(i)); err != nil {
 			return nil, err
 		}
 	}
