@@ -226,3 +226,57 @@ func TestScoresRelationshipSeesEveryChange(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// A write through QueryContext (RETURNING) commits when its rows close,
+// though SQLite calls the connection in autocommit mode before: another
+// call on the connection meanwhile must not settle the tables.
+func TestScoresRelationshipAfterAReturningWrite(t *testing.T) {
+	ctx := context.Background()
+	db := openBackend(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := db.SQL()
+	for _, q := range []string{
+		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
+		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at)
+			VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	halfLife := func() int {
+		t.Helper()
+		rel, err := db.Scores().Relationship(ctx, "rel_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rel.Settings.HalfLifeDays
+	}
+	halfLife()
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `UPDATE relationships SET half_life_days = 5 WHERE id = 'rel_a' RETURNING id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal(rows.Err())
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if got := halfLife(); got != 30 { // not committed yet
+		t.Fatalf("before the rows close: %d", got)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := halfLife(); got != 5 {
+		t.Fatalf("after the write committed: half-life %d, want 5", got)
+	}
+}

@@ -11,7 +11,10 @@ import (
 // settings and current members, no names), for as long as the tables they
 // come from stay settled (tableWatch). Every score and timeline read
 // starts with one; it is a tenth of a score read's CPU. Only on SQLite
-// held to itself: on PostgreSQL another instance may change them.
+// held to itself: on PostgreSQL another instance may change them. It sees
+// the writes of its own DB: a process opens its database once (a second
+// store.Open of the same file in one process, as some tests do, would not
+// see the first one's writes here).
 type relCache struct {
 	watch *tableWatch
 	mu    sync.RWMutex

@@ -77,9 +77,8 @@ func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
 // in logs) are kept.
 //
 // It also settles the tables readers keep copies of (tableWatch) after
-// every call that may end a transaction. A write through QueryContext
-// (RETURNING) ends when its rows close; the tables then stay unsettled,
-// readers going to the database, until the connection's next call.
+// every call that may end a transaction, and when rows close: a write
+// through QueryContext (RETURNING) ends only then.
 type writerConn struct {
 	*sqlite3.SQLiteConn
 	watch *tableWatch
@@ -94,7 +93,7 @@ func (c writerConn) ExecContext(ctx context.Context, q string, args []driver.Nam
 
 func (c writerConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	c.watch.settle(c.SQLiteConn)
-	return c.SQLiteConn.QueryContext(context.WithoutCancel(ctx), q, args)
+	return c.watchRows(c.SQLiteConn.QueryContext(context.WithoutCancel(ctx), q, args))
 }
 
 func (c writerConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {

@@ -22,6 +22,10 @@ import (
 type tableWatch struct {
 	gen       atomic.Uint64
 	unsettled atomic.Bool
+	// openRows counts the writer's rows not yet closed: a write through
+	// QueryContext (RETURNING) commits only when its rows close, though
+	// SQLite reports the connection in autocommit mode meanwhile.
+	openRows atomic.Int32
 }
 
 // watched are the tables relCache copies.
@@ -40,7 +44,7 @@ func (w *tableWatch) hook(sc *sqlite3.SQLiteConn) {
 // settle runs after each call on the writer's connection: outside a
 // transaction, whatever changed has committed or rolled back.
 func (w *tableWatch) settle(sc *sqlite3.SQLiteConn) {
-	if w.unsettled.Load() && sc.AutoCommit() {
+	if w.unsettled.Load() && sc.AutoCommit() && w.openRows.Load() == 0 {
 		w.gen.Add(1)
 		w.unsettled.Store(false)
 	}
@@ -84,6 +88,36 @@ func (t watchedTx) Rollback() error {
 type watchedStmt struct {
 	*sqlite3.SQLiteStmt
 	c writerConn
+}
+
+func (s watchedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := s.SQLiteStmt.QueryContext(context.WithoutCancel(ctx), args)
+	return s.c.watchRows(rows, err)
+}
+
+// watchedRows settles once the writer's rows close (the statement ends).
+type watchedRows struct {
+	*sqlite3.SQLiteRows
+	c      writerConn
+	closed bool
+}
+
+func (r *watchedRows) Close() error {
+	err := r.SQLiteRows.Close()
+	if !r.closed {
+		r.closed = true
+		r.c.watch.openRows.Add(-1)
+		r.c.watch.settle(r.c.SQLiteConn)
+	}
+	return err
+}
+
+func (c writerConn) watchRows(rows driver.Rows, err error) (driver.Rows, error) {
+	if sr, ok := rows.(*sqlite3.SQLiteRows); ok && err == nil {
+		c.watch.openRows.Add(1)
+		return &watchedRows{SQLiteRows: sr, c: c}, nil
+	}
+	return rows, err
 }
 
 func (s watchedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
