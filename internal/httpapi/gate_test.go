@@ -14,8 +14,8 @@ import (
 )
 
 // gateApp serves /v1/slow (held until released), /v1/write (writes its
-// header, then is held: a client slow to read) and /healthz behind a gate
-// of n places, counting how many handlers run at once.
+// header, then is held: a client slow to read) and /v1/me/export behind a
+// gate of n places, counting how many handlers run at once.
 type gateApp struct {
 	e             *echo.Echo
 	release       chan struct{}
@@ -39,7 +39,10 @@ func newGateApp(t *testing.T, n int) *gateApp {
 		}
 	})
 	a.e.HTTPErrorHandler = errorHandler(slog.New(slog.DiscardHandler))
-	a.e.Use(readGate(n))
+	g := newReadGate(n)
+	a.e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error { return g.run(c, next) }
+	})
 	hold := func(c echo.Context, release chan struct{}) {
 		now := a.running.Add(1)
 		for p := a.peak.Load(); now > p && !a.peak.CompareAndSwap(p, now); p = a.peak.Load() {
@@ -64,7 +67,7 @@ func newGateApp(t *testing.T, n int) *gateApp {
 		hold(c, a.releaseWrite)
 		return nil
 	})
-	a.e.GET("/healthz", func(c echo.Context) error {
+	a.e.GET("/v1/me/export", func(c echo.Context) error {
 		hold(c, a.release)
 		return c.NoContent(http.StatusNoContent)
 	})
@@ -136,13 +139,13 @@ func TestReadGateLetsOthersPass(t *testing.T) {
 	if got := a.waitEntered(t); got != "GET /v1/slow" {
 		t.Fatalf("started %s", got)
 	}
-	// Writes and routes outside /v1/ are not gated.
+	// Writes and the export are not gated.
 	a.send(http.MethodPost, "/v1/slow")
 	if got := a.waitEntered(t); got != "POST /v1/slow" {
 		t.Fatalf("started %s", got)
 	}
-	a.send(http.MethodGet, "/healthz")
-	if got := a.waitEntered(t); got != "GET /healthz" {
+	a.send(http.MethodGet, "/v1/me/export")
+	if got := a.waitEntered(t); got != "GET /v1/me/export" {
 		t.Fatalf("started %s", got)
 	}
 }
@@ -181,11 +184,26 @@ func TestReadGateGivesUpOnACancelledRequest(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a cancelled request kept waiting")
 	}
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get(echo.HeaderContentType) != "application/problem+json" {
-		t.Fatalf("cancelled while waiting: %d %s %s", rec.Code, rec.Header().Get(echo.HeaderContentType), rec.Body)
+	if rec.Code != 499 {
+		t.Fatalf("cancelled while waiting: %d %s", rec.Code, rec.Body)
 	}
 	a.next(t)
 	// The cancelled request took no place: the next read runs.
 	a.send(http.MethodGet, "/v1/slow")
 	a.waitEntered(t)
+}
+
+func TestReadGateAnswersOverloadedAfterAWhile(t *testing.T) {
+	was := maxGateWait
+	maxGateWait = 50 * time.Millisecond
+	t.Cleanup(func() { maxGateWait = was })
+	a := newGateApp(t, 1)
+	a.send(http.MethodGet, "/v1/slow")
+	a.waitEntered(t)
+	rec := a.serve(context.Background(), http.MethodGet, "/v1/slow")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" ||
+		rec.Header().Get(echo.HeaderContentType) != "application/problem+json" {
+		t.Fatalf("waited too long: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	a.notEntered(t)
 }

@@ -181,7 +181,7 @@ func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if m := c.Request().Method; scope == apikey.ScopeRead && m != http.MethodGet && m != http.MethodHead {
 			return errInsufficientScope
 		}
-		return next(c)
+		return h.gate.run(c, next)
 	}
 }
 

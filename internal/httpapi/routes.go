@@ -89,6 +89,8 @@ type handlers struct {
 	apiLimiter  *limiter
 	// idem makes authenticated POSTs safe to retry; it runs after requireAuth.
 	idem echo.MiddlewareFunc
+	// gate queues authenticated reads (requireAuth runs them through it).
+	gate *readGate
 }
 
 // New builds the Echo application with every route.
@@ -96,7 +98,7 @@ func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &handlers{Deps: d, authLimiter: newLimiter(d.AuthRatePerMin, d.Now)}
+	h := &handlers{Deps: d, authLimiter: newLimiter(d.AuthRatePerMin, d.Now), gate: newReadGate(d.ReadConcurrency)}
 	h.idem = idempotent(d.Idempotency, d.Now, d.Log)
 	if d.APIRatePerMin > 0 {
 		h.apiLimiter = newLimiter(d.APIRatePerMin, d.Now)
@@ -109,7 +111,7 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.Use(d.Outer...)
-	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), readGate(d.ReadConcurrency))
+	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody())
 	h.routes(e)
 	return e
 }
