@@ -21,22 +21,11 @@ func TestDaysBetweenSeesEveryWrite(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		openDB := func() *DB {
-			db := openBackend(t, b, Options{SQLiteShared: true})
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return db
+			return openMigrated(t, b, Options{SQLiteShared: true})
 		}
 		writer, reader := openDB(), openDB()
 		w, _ := writer.SQL()
-		for _, q := range []string{
-			`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
-			`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
-		} {
-			if _, err := w.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seedUserAndRelationship(t, w)
 		day := func(subject, d string, kept int) scoring.Day {
 			end, _ := time.Parse(time.DateOnly, d)
 			end = end.Add(24 * time.Hour)
@@ -129,10 +118,7 @@ func (rollback) Error() string { return "roll back" }
 func TestScoresRelationshipMatchesGet(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openBackend(t, b, Options{})
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, b, Options{})
 		w, _ := db.SQL()
 		for _, q := range []string{
 			`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES

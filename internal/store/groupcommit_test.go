@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -49,6 +50,30 @@ func openBackend(t *testing.T, b storetest.Backend, opt Options) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// openMigrated opens b's database, migrated, for one test.
+func openMigrated(t *testing.T, b storetest.Backend, opt Options) *DB {
+	t.Helper()
+	db := openBackend(t, b, opt)
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// seedUserAndRelationship writes user usr_a and relationship rel_a (UTC,
+// half-life 30 days), created by usr_a, with no member.
+func seedUserAndRelationship(t *testing.T, w *sql.DB) {
+	t.Helper()
+	for _, q := range []string{
+		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
+		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at) VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func groupCommitIsolates(t *testing.T, b storetest.Backend) {

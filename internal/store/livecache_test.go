@@ -20,10 +20,7 @@ import (
 func TestActiveAfterErasure(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openBackend(t, b, Options{})
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, b, Options{})
 		w, _ := db.SQL()
 		const users = 100
 		for i := range users {
@@ -113,10 +110,7 @@ func TestActiveAfterErasure(t *testing.T) {
 func TestScoresRelationshipSeesEveryChange(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openBackend(t, b, Options{})
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t, b, Options{})
 		w, _ := db.SQL()
 		exec := func(q string) {
 			t.Helper()
@@ -124,10 +118,8 @@ func TestScoresRelationshipSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		exec(`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES
-			('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0), ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0)`)
-		exec(`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at)
-			VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`)
+		seedUserAndRelationship(t, w)
+		exec(`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_b', 'b@x', 'b@x', 'B', 'UTC', 'h', 0, 0)`)
 		exec(`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_a', 'owner', 1)`)
 		scores := db.Scores()
 		want := func(halfLife int, members ...string) {
@@ -232,20 +224,9 @@ func TestScoresRelationshipSeesEveryChange(t *testing.T) {
 // call on the connection meanwhile must not settle the tables.
 func TestScoresRelationshipAfterAReturningWrite(t *testing.T) {
 	ctx := context.Background()
-	db := openBackend(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
 	w, _ := db.SQL()
-	for _, q := range []string{
-		`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at) VALUES ('usr_a', 'a@x', 'a@x', 'A', 'UTC', 'h', 0, 0)`,
-		`INSERT INTO relationships (id, name, time_zone, half_life_days, grace_minutes, dispute_window_hours, remind_minutes, target_score, patience_days, status, created_by, created_at, updated_at)
-			VALUES ('rel_a', 'R', 'UTC', 30, 60, 72, 0, 80, 90, 'active', 'usr_a', 0, 0)`,
-	} {
-		if _, err := w.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedUserAndRelationship(t, w)
 	halfLife := func() int {
 		t.Helper()
 		rel, err := db.Scores().Relationship(ctx, "rel_a")
