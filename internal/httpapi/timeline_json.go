@@ -135,7 +135,8 @@ func appendTenThousandths(b []byte, k int) []byte {
 	if k == 0 {
 		return append(b, '0')
 	}
-	d := [6]byte{'0', '.', byte('0' + k/1000), byte('0' + k/100%10), byte('0' + k/10%10), byte('0' + k%10)}
+	const digits = "0123456789"
+	d := [6]byte{'0', '.', digits[k/1000], digits[k/100%10], digits[k/10%10], digits[k%10]}
 	n := len(d)
 	for d[n-1] == '0' {
 		n--
