@@ -15,10 +15,11 @@ import (
 // PostgreSQL another instance may delete an account, so every check reads
 // the row.
 type liveAccounts struct {
-	on  bool
-	gen atomic.Uint64 // moves on every forget: a check that saw another value keeps nothing
-	mu  sync.RWMutex
-	ids map[string]struct{}
+	on   bool
+	file *openFile     // off while set and its file is open twice in the process
+	gen  atomic.Uint64 // moves on every forget: a check that saw another value keeps nothing
+	mu   sync.RWMutex
+	ids  map[string]struct{}
 }
 
 // maxLive bounds the memory kept (about 100 bytes an account); past it the
@@ -26,7 +27,7 @@ type liveAccounts struct {
 const maxLive = 100_000
 
 func (c *liveAccounts) has(id string) bool {
-	if !c.on {
+	if !c.on || c.file != nil && c.file.shared.Load() {
 		return false
 	}
 	c.mu.RLock()

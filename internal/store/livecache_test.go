@@ -261,3 +261,45 @@ func TestScoresRelationshipAfterAReturningWrite(t *testing.T) {
 		t.Fatalf("after the write committed: half-life %d, want 5", got)
 	}
 }
+
+// Opened twice in one process, a file's writes through one DB are seen
+// through the other: nothing is kept in memory then.
+func TestTwoOpensOfOneFileKeepNothing(t *testing.T) {
+	ctx := context.Background()
+	path := storetest.SQLite(t)
+	first := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: path}, Options{})
+	w, _ := first.SQL()
+	seedUserAndRelationship(t, w)
+	halfLife := func(db *DB) int {
+		t.Helper()
+		rel, err := db.Scores().Relationship(ctx, "rel_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rel.Settings.HalfLifeDays
+	}
+	active := func(db *DB) bool {
+		t.Helper()
+		ok, err := db.Accounts().Active(ctx, "usr_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	halfLife(first)
+	active(first)
+	second := openBackend(t, storetest.Backend{Name: "sqlite", DSN: path}, Options{})
+	w2, _ := second.SQL()
+	if _, err := w2.Exec(`UPDATE relationships SET half_life_days = 12 WHERE id = 'rel_a'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Exec(`UPDATE users SET deleted_at = 1 WHERE id = 'usr_a'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := halfLife(first); got != 12 {
+		t.Fatalf("half-life through the first DB: %d, want 12", got)
+	}
+	if active(first) {
+		t.Fatal("an account erased through the second DB is active through the first")
+	}
+}

@@ -12,11 +12,11 @@ import (
 // come from stay settled (tableWatch). Every score and timeline read
 // starts with one; it is a tenth of a score read's CPU. Only on SQLite
 // held to itself: on PostgreSQL another instance may change them. It sees
-// the writes of its own DB: a process opens its database once (a second
-// store.Open of the same file in one process, as some tests do, would not
-// see the first one's writes here).
+// the writes of its own DB, so it is off once the file is open twice in
+// the process (openFile).
 type relCache struct {
 	watch *tableWatch
+	file  *openFile
 	mu    sync.RWMutex
 	m     map[string]relEntry
 }
@@ -30,14 +30,17 @@ type relEntry struct {
 // past it the cache starts again empty.
 const maxRels = 10_000
 
-func newRelCache(w *tableWatch) *relCache {
-	return &relCache{watch: w, m: make(map[string]relEntry)}
+func newRelCache(w *tableWatch, f *openFile) *relCache {
+	return &relCache{watch: w, file: f, m: make(map[string]relEntry)}
 }
 
 // get returns the relationship kept for id, if it still holds, and the
 // snapshot a read from the database would be kept under.
 func (c *relCache) get(id string) (relationship.Relationship, snapshot, bool) {
 	s := c.watch.snapshot()
+	if c.file.shared.Load() {
+		s.ok = false // the file is open twice in this process
+	}
 	if !s.ok {
 		return relationship.Relationship{}, s, false
 	}

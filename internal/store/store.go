@@ -56,11 +56,13 @@ type DB struct {
 	sqlR    *sql.DB
 	batches *groupCommit // write transactions, committed in batches
 
-	written   atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
-	successes successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
-	days      dayCache                      // rollup rows timelines read (daycache.go)
-	live      liveAccounts                  // accounts found active (livecache.go)
-	rels      *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
+	written    atomic.Pointer[chan struct{}] // wakes the webhook dispatcher (webhooks.go)
+	successes  successBatch                  // PostgreSQL: webhook successes recorded together (webhooks.go)
+	days       dayCache                      // rollup rows timelines read (daycache.go)
+	live       liveAccounts                  // accounts found active (livecache.go)
+	rels       *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
+	file       *openFile                     // SQLite: this process's opens of the file (tablewatch.go)
+	unregister func()
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -176,9 +178,11 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
 	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}
+	db.file, db.unregister = registerFile(path)
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
+	db.live.file = db.file
 	if !opt.SQLiteShared {
-		db.rels = newRelCache(watch)
+		db.rels = newRelCache(watch, db.file)
 	}
 	return db, nil
 }
@@ -211,6 +215,10 @@ func (db *DB) SQL() (writer, reader *sql.DB) { return db.sqlW, db.sqlR }
 
 // Close closes all connections.
 func (db *DB) Close() error {
+	if db.unregister != nil {
+		db.unregister()
+		db.unregister = nil
+	}
 	err := db.sqlW.Close()
 	if db.sqlR != db.sqlW {
 		err = errors.Join(err, db.sqlR.Close())

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
@@ -124,4 +126,45 @@ func (s watchedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 	res, err := s.SQLiteStmt.ExecContext(context.WithoutCancel(ctx), args)
 	s.c.watch.settle(s.c.SQLiteConn)
 	return res, err
+}
+
+// The in-memory copies (relCache, liveAccounts) see the writes of their own
+// DB only. A process opens its database once; should it open the same
+// SQLite file again while the first DB is open (some tests do), the copies
+// of every DB on that file are turned off for good.
+var (
+	openFilesMu sync.Mutex
+	openFiles   = map[string]*openFile{}
+)
+
+type openFile struct {
+	n      int
+	shared atomic.Bool // opened more than once: keep nothing in memory
+}
+
+// registerFile counts an open of the SQLite file at path and returns its
+// state, and the function that counts the close.
+func registerFile(path string) (*openFile, func()) {
+	key := path
+	if abs, err := filepath.Abs(path); err == nil {
+		key = abs
+	}
+	openFilesMu.Lock()
+	defer openFilesMu.Unlock()
+	f := openFiles[key]
+	if f == nil {
+		f = &openFile{}
+		openFiles[key] = f
+	}
+	f.n++
+	if f.n > 1 {
+		f.shared.Store(true)
+	}
+	return f, func() {
+		openFilesMu.Lock()
+		defer openFilesMu.Unlock()
+		if f.n--; f.n == 0 {
+			delete(openFiles, key)
+		}
+	}
 }
