@@ -50,12 +50,51 @@ func calendarOf(loc *time.Location, y int) *yearStarts {
 	return c
 }
 
-// dayWalk reads day starts through one year's calendar at a time, for walks
-// over consecutive dates.
+// dayWalk reads day starts (and the dates' names) through one year's
+// calendar at a time, for walks over consecutive dates.
 type dayWalk struct {
-	loc  *time.Location
-	year int
-	cal  *yearStarts
+	loc   *time.Location
+	year  int
+	cal   *yearStarts
+	nyear int
+	names *yearNames
+}
+
+// yearNames holds the YYYY-MM-DD names of a year's dates, by day of the
+// year from 0: the same in every zone.
+type yearNames [366]string
+
+var names sync.Map // year → *yearNames
+
+// name is civilDate(y, m, d), from a table kept a year at a time.
+func (w *dayWalk) name(y int, m time.Month, d int) string {
+	if m < time.January || m > time.December || d < 1 || d > 31 || y < 0 || y > 9999 {
+		return civilDate(y, m, d)
+	}
+	i := dayOfYear(y, m, d)
+	if i >= daysInYear(y) {
+		return civilDate(y, m, d)
+	}
+	if w.names == nil || w.nyear != y {
+		w.nyear, w.names = y, namesOf(y)
+	}
+	return w.names[i]
+}
+
+func namesOf(y int) *yearNames {
+	if n, ok := names.Load(y); ok {
+		return n.(*yearNames)
+	}
+	n := new(yearNames)
+	for i := range daysInYear(y) {
+		n[i] = civilDate(time.Date(y, time.January, 1+i, 12, 0, 0, 0, time.UTC).Date())
+	}
+	if yearsKept.Load() < maxYearsKept {
+		if _, loaded := names.LoadOrStore(y, n); !loaded {
+			yearsKept.Add(1)
+		}
+	}
+	return n
 }
 
 // start is DayStart(y, m, d, loc).

@@ -394,3 +394,17 @@ func TestCalendarKeepsDayStarts(t *testing.T) {
 		}
 	}
 }
+
+// Dates' names kept a year at a time are the ones written each time.
+func TestCalendarKeepsDateNames(t *testing.T) {
+	w := dayWalk{loc: time.UTC}
+	for d := time.Date(1999, 1, 1, 12, 0, 0, 0, time.UTC); d.Year() < 2041; d = d.AddDate(0, 0, 1) {
+		y, m, dd := d.Date()
+		if got, want := w.name(y, m, dd), d.Format(time.DateOnly); got != want {
+			t.Fatalf("%s: %s", want, got)
+		}
+	}
+	if got := w.name(2026, time.February, 30); got != "2026-03-02" {
+		t.Fatalf("a date out of its month: %s", got)
+	}
+}

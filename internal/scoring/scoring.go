@@ -119,7 +119,7 @@ func Bounds(t time.Time, loc *time.Location) (string, time.Time, time.Time) {
 		ny, nm, nd = civil(y, m, d+1)
 		end = w.start(ny, nm, nd)
 	}
-	return civilDate(y, m, d), start.UTC(), end.UTC()
+	return w.name(y, m, d), start.UTC(), end.UTC()
 }
 
 // DayStart is the first instant of a local date: its midnight, or where a

@@ -249,11 +249,11 @@ func bucketEnds(from, to time.Time, loc *time.Location, bucket string) []bucketE
 		ny, nm, nd := civil(y, m, d+step)
 		next := w.start(ny, nm, nd)
 		if next.After(start) {
-			date, last := civilDate(y, m, d), ""
+			date, last := w.name(y, m, d), ""
 			if step == 1 {
 				last = date
 			} else {
-				last = civilDate(civil(ny, nm, nd-1))
+				last = w.name(civil(ny, nm, nd-1))
 			}
 			b := bucketEnd{date: date, lastDay: last, start: start.UTC(), end: next.UTC()}
 			if next.After(to) {
