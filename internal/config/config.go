@@ -29,9 +29,9 @@ type Config struct {
 	APIRatePerMin   int  // TROTH_API_RATE_PER_MINUTE, per caller on authenticated routes; 0 disables
 	Migrate         bool // TROTH_MIGRATE: run migrations when serve starts
 	SQLiteReaders   int  // TROTH_SQLITE_READERS: size of the SQLite reader pool
-	// ReadConcurrency is how many API reads run at once, the rest queued
-	// in arrival order (TROTH_READ_CONCURRENCY): 0 means one per CPU on
-	// SQLite and no limit on PostgreSQL; -1 means no limit.
+	// ReadConcurrency is how many authenticated API reads (GET) run at
+	// once, the rest queued in arrival order (TROTH_READ_CONCURRENCY): 0
+	// means one per CPU on SQLite and no limit on PostgreSQL; -1 no limit.
 	ReadConcurrency int
 	// SQLiteShared lets other processes open the SQLite database while the
 	// server runs (TROTH_SQLITE_SHARED); by default the server keeps it to
@@ -160,7 +160,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Func("api-rate-per-minute", "API requests a minute per caller, 0 disables (TROTH_API_RATE_PER_MINUTE)", intSetter(&c.APIRatePerMin, 0))
 	fs.BoolVar(&c.Migrate, "migrate", c.Migrate, "run database migrations on start (TROTH_MIGRATE)")
 	fs.Func("sqlite-readers", "SQLite reader connections (TROTH_SQLITE_READERS)", intSetter(&c.SQLiteReaders, 1))
-	fs.Func("read-concurrency", "API reads run at once, the rest queued in arrival order; 0: one per CPU on SQLite, no limit on PostgreSQL; -1: no limit (TROTH_READ_CONCURRENCY)", intSetter(&c.ReadConcurrency, -1))
+	fs.Func("read-concurrency", "authenticated API reads (GET) run at once, the rest queued in arrival order; 0: one per CPU on SQLite, no limit on PostgreSQL; -1: no limit (TROTH_READ_CONCURRENCY)", intSetter(&c.ReadConcurrency, -1))
 	fs.BoolVar(&c.SQLiteShared, "sqlite-shared", c.SQLiteShared, "let other processes open the SQLite database while the server runs, at a cost to every statement (TROTH_SQLITE_SHARED)")
 	fs.Func("shutdown-timeout", "grace period for in-flight requests on SIGTERM (TROTH_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
 	fs.Func("scheduler-every", "pause between scheduler runs (TROTH_SCHEDULER_EVERY)", durationSetter(&c.SchedulerEvery))

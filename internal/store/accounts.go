@@ -125,6 +125,7 @@ func (s *Accounts) UserByID(ctx context.Context, id string) (account.User, error
 // Active implements account.Store: whether a user exists and is not
 // deleted. It runs on every request with an access token, so it reads one
 // column by hand-written SQL.
+//
 // Where this process is the database's one writer, accounts found active
 // are remembered until one is erased (liveAccounts).
 func (s *Accounts) Active(ctx context.Context, id string) (bool, error) {

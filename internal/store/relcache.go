@@ -54,10 +54,10 @@ func (c *relCache) get(id string) (relationship.Relationship, snapshot, bool) {
 }
 
 // put keeps rel, read from the database after snapshot s was taken,
-// stamped with the snapshot's generation (get checks it). Nothing is kept
-// when the tables moved meanwhile: it would never be used.
+// stamped with the snapshot's generation: if the tables moved meanwhile,
+// get will not use it.
 func (c *relCache) put(rel relationship.Relationship, s snapshot) {
-	if !c.watch.still(s) {
+	if !s.ok {
 		return
 	}
 	c.mu.Lock()

@@ -115,19 +115,15 @@ func (s *Scores) inTx(tx *gorm.DB) *Scores {
 // reused while the tables stay unchanged (relCache).
 func (s *Scores) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
 	cache := s.db.rels
-	if s.r != s.db.r {
-		cache = nil // inside a transaction: see its own writes
+	if cache == nil || s.r != s.db.r { // inside a transaction: see its own writes
+		return s.readRelationship(ctx, relID)
 	}
-	var snap snapshot
-	if cache != nil {
-		var rel relationship.Relationship
-		var ok bool
-		if rel, snap, ok = cache.get(relID); ok {
-			return rel, nil
-		}
+	rel, snap, ok := cache.get(relID)
+	if ok {
+		return rel, nil
 	}
 	rel, err := s.readRelationship(ctx, relID)
-	if err == nil && cache != nil {
+	if err == nil {
 		if afterRelationshipRead != nil {
 			afterRelationshipRead(relID)
 		}

@@ -85,19 +85,16 @@ type writerConn struct {
 }
 
 func (c writerConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	c.watch.settle(c.SQLiteConn)
 	res, err := c.SQLiteConn.ExecContext(context.WithoutCancel(ctx), q, args)
 	c.watch.settle(c.SQLiteConn)
 	return res, err
 }
 
 func (c writerConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	c.watch.settle(c.SQLiteConn)
 	return c.watchRows(c.SQLiteConn.QueryContext(context.WithoutCancel(ctx), q, args))
 }
 
 func (c writerConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	c.watch.settle(c.SQLiteConn)
 	st, err := c.SQLiteConn.PrepareContext(ctx, q)
 	if s, ok := st.(*sqlite3.SQLiteStmt); ok && err == nil {
 		return watchedStmt{s, c}, nil
@@ -106,7 +103,6 @@ func (c writerConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, 
 }
 
 func (c writerConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	c.watch.settle(c.SQLiteConn)
 	tx, err := c.SQLiteConn.BeginTx(context.WithoutCancel(ctx), opts)
 	if err != nil {
 		return tx, err

@@ -61,8 +61,7 @@ type DB struct {
 	days       dayCache                      // rollup rows timelines read (daycache.go)
 	live       liveAccounts                  // accounts found active (livecache.go)
 	rels       *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
-	file       *openFile                     // SQLite: this process's opens of the file (tablewatch.go)
-	unregister func()
+	unregister func()                        // SQLite: counts this close of the file (tablewatch.go)
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or otherwise a
@@ -178,11 +177,12 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
 	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}
-	db.file, db.unregister = registerFile(path)
+	var file *openFile
+	file, db.unregister = registerFile(path)
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
-	db.live.file = db.file
+	db.live.file = file
 	if !opt.SQLiteShared {
-		db.rels = newRelCache(watch, db.file)
+		db.rels = newRelCache(watch, file)
 	}
 	return db, nil
 }

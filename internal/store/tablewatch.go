@@ -19,8 +19,9 @@ import (
 // tables are unsettled, and readers go to the database. Once the
 // connection is outside any transaction again (the change committed or
 // rolled back), the generation moves and the tables are settled: what was
-// kept before is stale. A reader keeps what it read only if the tables
-// were settled, at the same generation, before and after its read.
+// kept before is stale. A copy is stamped with the generation noted before
+// its read, and is used only while the tables are settled at that
+// generation.
 type tableWatch struct {
 	gen       atomic.Uint64
 	unsettled atomic.Bool
@@ -43,8 +44,9 @@ func (w *tableWatch) hook(sc *sqlite3.SQLiteConn) {
 	})
 }
 
-// settle runs after each call on the writer's connection: outside a
-// transaction, whatever changed has committed or rolled back.
+// settle runs after each call on the writer's connection that may end a
+// statement or a transaction: outside a transaction, with no rows open,
+// whatever changed has committed or rolled back.
 func (w *tableWatch) settle(sc *sqlite3.SQLiteConn) {
 	if w.unsettled.Load() && sc.AutoCommit() && w.openRows.Load() == 0 {
 		w.gen.Add(1)
@@ -52,8 +54,8 @@ func (w *tableWatch) settle(sc *sqlite3.SQLiteConn) {
 	}
 }
 
-// snapshot is what a reader notes before reading; still tells after the
-// read whether what it read may be kept.
+// snapshot is what a reader notes before reading: the generation, and
+// whether the tables were settled (else nothing may be used or kept).
 type snapshot struct {
 	gen uint64
 	ok  bool
@@ -62,10 +64,6 @@ type snapshot struct {
 func (w *tableWatch) snapshot() snapshot {
 	g := w.gen.Load()
 	return snapshot{gen: g, ok: !w.unsettled.Load()}
-}
-
-func (w *tableWatch) still(s snapshot) bool {
-	return s.ok && !w.unsettled.Load() && w.gen.Load() == s.gen
 }
 
 // watchedTx settles after a transaction of the writer ends.
