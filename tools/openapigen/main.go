@@ -190,9 +190,10 @@ func mergeScopes(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// addCommonProblems gives every operation a 500 response, and every secured
-// write a 403 (read-only API keys), with the Problem
-// schema unless it documents one.
+// addCommonProblems gives every operation a 500 response, every secured
+// write a 403 (read-only API keys) and every secured read but the export a
+// 503 (the read queue, internal/httpapi/gate.go), with the Problem schema
+// unless it documents one.
 func addCommonProblems(doc *openapi3.T) error {
 	if doc.Components == nil || doc.Components.Schemas["Problem"] == nil {
 		return errors.New("components.schemas.Problem is missing: annotate api.Problem with // @name Problem")
@@ -200,7 +201,7 @@ func addCommonProblems(doc *openapi3.T) error {
 	if doc.Paths == nil {
 		return nil
 	}
-	for _, item := range doc.Paths.Map() {
+	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			if op.Responses == nil {
 				op.Responses = openapi3.NewResponses()
@@ -215,8 +216,12 @@ func addCommonProblems(doc *openapi3.T) error {
 				}})
 			}
 			problem("500", "an internal error; the problem's request_id identifies it in the server's logs")
-			if method != "GET" && method != "HEAD" && op.Security != nil && len(*op.Security) > 0 {
+			secured := op.Security != nil && len(*op.Security) > 0
+			if method != "GET" && method != "HEAD" && secured {
 				problem("403", "insufficient_scope: a read-only API key cannot change anything")
+			}
+			if method == "GET" && secured && path != "/v1/me/export" {
+				problem("503", "overloaded: reads waited too long for their turn; try again after Retry-After seconds")
 			}
 		}
 	}
