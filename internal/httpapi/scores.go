@@ -164,6 +164,17 @@ func apiPoint(p scoring.Point) api.TimelinePoint {
 //	@Failure		422		{object}	api.Problem
 //	@Failure		429		{object}	api.Problem
 //	@Router			/v1/relationships/{id}/timeline [get]
+//
+// finishedJSON keys the JSON of a timeline's finished points
+// (scoring.Finished.Derived); keptJSON is that JSON.
+type (
+	finishedJSON struct{}
+	keptJSON     struct {
+		b   []byte
+		err error
+	}
+)
+
 func (h *handlers) getTimeline(c echo.Context) error {
 	q, err := h.timelineQuery(c)
 	if err != nil {
@@ -176,9 +187,23 @@ func (h *handlers) getTimeline(c echo.Context) error {
 	if c.QueryParams().Has("pretty") {
 		return c.JSON(http.StatusOK, toAPITimeline(t)) // indented, as Echo does for ?pretty
 	}
+	point := func(i int) api.TimelinePoint { return apiPoint(t.Points[i]) }
+	var encoded []byte
+	done := 0
+	if t.Finished != nil && t.Finished.N > 0 {
+		// The finished points are the same for every request that reads
+		// the same rows: their JSON is written once and kept with them.
+		kept := t.Finished.Derived(finishedJSON{}, func() any {
+			b, err := appendPoints(nil, 0, t.Finished.N, point)
+			return keptJSON{b, err}
+		}).(keptJSON)
+		if kept.err != nil {
+			return kept.err
+		}
+		encoded, done = kept.b, t.Finished.N
+	}
 	buf := timelineBufs.Get().(*[]byte)
-	body, err := timelineWithPoints((*buf)[:0], toAPITimelineHead(t), true, len(t.Points),
-		func(i int) api.TimelinePoint { return apiPoint(t.Points[i]) })
+	body, err := timelineWithPoints((*buf)[:0], toAPITimelineHead(t), true, encoded, done, len(t.Points), point)
 	if err != nil {
 		return err
 	}

@@ -27,13 +27,14 @@ var pointsNull = []byte(`"points":null`)
 func timelineJSON(dst []byte, t api.Timeline) ([]byte, error) {
 	points := t.Points
 	t.Points = nil
-	return timelineWithPoints(dst, t, points != nil, len(points), func(i int) api.TimelinePoint { return points[i] })
+	return timelineWithPoints(dst, t, points != nil, nil, 0, len(points), func(i int) api.TimelinePoint { return points[i] })
 }
 
 // timelineWithPoints appends json.Marshal(t) to dst for t with its n
 // points given one at a time by point (t.Points is nil; has says whether
-// the points are a list at all): no slice of them is built.
-func timelineWithPoints(dst []byte, t api.Timeline, has bool, n int, point func(int) api.TimelinePoint) ([]byte, error) {
+// the points are a list at all): no slice of them is built. The first
+// done points are already written, comma-separated, in encoded.
+func timelineWithPoints(dst []byte, t api.Timeline, has bool, encoded []byte, done, n int, point func(int) api.TimelinePoint) ([]byte, error) {
 	rest, err := json.Marshal(t)
 	if err != nil {
 		return nil, err
@@ -50,10 +51,22 @@ func timelineWithPoints(dst []byte, t api.Timeline, has bool, n int, point func(
 		all, err := json.Marshal(t)
 		return append(dst, all...), err
 	}
-	out := slices.Grow(dst, len(rest)+n*112)
+	out := slices.Grow(dst, len(rest)+len(encoded)+(n-done)*112)
 	out = append(out, rest[:at]...)
 	out = append(out, `"points":[`...)
-	for i := range n {
+	out = append(out, encoded...)
+	if out, err = appendPoints(out, done, n, point); err != nil {
+		return nil, err
+	}
+	out = append(out, ']')
+	return append(out, rest[at+len(pointsNull):]...), nil
+}
+
+// appendPoints appends points from to n-1, each after a comma but the
+// first of all (from 0).
+func appendPoints(out []byte, from, n int, point func(int) api.TimelinePoint) ([]byte, error) {
+	var err error
+	for i := from; i < n; i++ {
 		if i > 0 {
 			out = append(out, ',')
 		}
@@ -61,8 +74,7 @@ func timelineWithPoints(dst []byte, t api.Timeline, has bool, n int, point func(
 			return nil, err
 		}
 	}
-	out = append(out, ']')
-	return append(out, rest[at+len(pointsNull):]...), nil
+	return out, nil
 }
 
 // timelineBufs holds the buffers timelines are written into (about 40 kB

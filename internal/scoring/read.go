@@ -28,8 +28,9 @@ type ReadStore interface {
 
 // Service reads scores and timelines.
 type Service struct {
-	store ReadStore
-	now   func() time.Time
+	store    ReadStore
+	now      func() time.Time
+	finished finishedCache
 }
 
 // NewService returns a scoring service; now is the clock.

@@ -63,6 +63,9 @@ type Timeline struct {
 	Projection     Projection
 	Breaches       []time.Time
 	Current        Result
+	// Finished is Points but the last, shared with other requests that
+	// read the same inputs (finished.go).
+	Finished *Finished
 }
 
 // TimelineQuery selects a timeline.
@@ -132,15 +135,21 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	} else if from.After(to) {
 		from = to // a breach recorded this instant: a timeline of one point
 	}
-	ends := bucketEnds(from, to, loc, bucket)
-	if len(ends) > MaxPoints {
-		return Timeline{}, &fault.Error{Kind: fault.KindBadRequest, Code: "too_many_points",
-			Message: "the range holds more than 1000 points: narrow it or use bucket=week",
-			Fields:  []fault.FieldError{{Field: "from", Code: "too_many_points", Message: "at most 1000 points"}}}
-	}
+	// The last bucket, the one holding `to`; the ones before it are
+	// finished (finished.go).
+	last := bucketEnds(to, to, loc, bucket)[0]
+	key := finishedKey{rel: rel.ID, member: member, bucket: bucket, zone: rel.TimeZone, from: from.UnixMicro(), halfLife: h}
+	kept := s.finished.get(key, last.start)
+	var ends []bucketEnd
+	if kept == nil {
+		if ends = bucketEnds(from, to, loc, bucket); len(ends) > MaxPoints {
+			return Timeline{}, &fault.Error{Kind: fault.KindBadRequest, Code: "too_many_points",
+				Message: "the range holds more than 1000 points: narrow it or use bucket=week",
+				Fields:  []fault.FieldError{{Field: "from", Code: "too_many_points", Message: "at most 1000 points"}}}
+		}
+	} // else the kept points end at the same bucket: as many points as before
 
-	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to,
-		Points: make([]Point, 0, len(ends))}
+	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
 	firstDay, _, _ := Bounds(from, loc)
 	lastDay, _, _ := Bounds(to, loc)
 	prev, hasPrev, err := s.store.DayBefore(ctx, rel.ID, member, firstDay)
@@ -162,45 +171,17 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	tl.Current = current
 
 	slices.SortFunc(open, time.Time.Compare) // walked once, bucket by bucket
-	i, j := 0, 0
-	cum, hasCum := prev.Cum, hasPrev
-	for k, b := range ends {
-		p := Point{Date: b.date, End: b.end}
-		var feltSum, feltN int
-		for i < len(rows) && rows[i].Day <= b.lastDay {
-			r := rows[i]
-			c := r.Own.Counts
-			p.Kept += c.Kept
-			p.Late += c.KeptLate
-			p.Partial += c.Partial
-			p.Missed += c.Missed
-			feltSum += r.FeltSum
-			feltN += r.FeltN
-			cum, hasCum = r.Cum, true
-			i++
+	if kept == nil || !kept.matches(rows, open, prev, hasPrev, last.date) {
+		if ends == nil {
+			ends = bucketEnds(from, to, loc, bucket)
 		}
-		for j < len(open) && open[j].Before(b.start) {
-			j++
-		}
-		for ; j < len(open) && open[j].Before(b.end); j++ {
-			p.Open++
-		}
-		if feltN > 0 {
-			avg := math.Round(float64(feltSum)/float64(feltN)*100) / 100
-			p.FeltTrust = &avg
-		}
-		switch {
-		case k == len(ends)-1:
-			p.Score = current.Score // exact at `to`, today's items included
-		case hasCum:
-			p.Score = cum.At(b.end, h).Score()
-		default:
-			p.Score = score.Mu
-		}
-		p.Level = score.Level(p.Score) // from the exact score, as scores report it
-		p.Score = score.Round4(p.Score)
-		tl.Points = append(tl.Points, p)
+		kept = s.finish(key, ends[:len(ends)-1], last.start, rows, open, prev, hasPrev, h)
 	}
+	w := kept.w
+	p := w.point(last, rows, open)
+	setScore(&p, current.Score) // exact at `to`, today's items included
+	tl.Points = append(append(make([]Point, 0, len(kept.points)+1), kept.points...), p)
+	tl.Finished = kept.fin
 
 	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
 	days := within(rows, firstDay, lastDay, s.daysOf(rel.ID, member))
@@ -220,6 +201,26 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 		tl.Breaches = []time.Time{breachAt}
 	}
 	return tl, nil
+}
+
+// finish builds the finished points of buckets (all but the last, which
+// starts at through) and keeps them.
+func (s *Service) finish(key finishedKey, buckets []bucketEnd, through time.Time, rows []Day, open []time.Time, prev Day, hasPrev bool, h float64) *finishedEntry {
+	w := walk{cum: prev.Cum, hasCum: hasPrev}
+	points := make([]Point, 0, len(buckets))
+	for _, b := range buckets {
+		p := w.point(b, rows, open)
+		sc := score.Mu
+		if w.hasCum {
+			sc = w.cum.At(b.end, h).Score()
+		}
+		setScore(&p, sc)
+		points = append(points, p)
+	}
+	e := &finishedEntry{key: key, through: through, rows: rows[:w.i:w.i], open: slices.Clip(open[:w.j]),
+		prev: prev, hasPrev: hasPrev, points: points, w: w, fin: &Finished{N: len(points)}}
+	s.finished.put(e)
+	return e
 }
 
 type bucketEnd struct {

@@ -1,0 +1,190 @@
+package scoring
+
+import (
+	"container/list"
+	"slices"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/troth-app/troth/internal/score"
+)
+
+// A timeline's buckets before the one holding `to` are finished: each
+// point is the rollups up to the bucket's end, the open occurrences due in
+// it, and the sums decayed to its end, none of which moves with the clock.
+// Apps ask for the same year of daily points again and again, and walking
+// 365 finished days (and writing them out) cost more than the rest of the
+// request. So the finished points are kept, with the inputs they were
+// built from: the rollup rows, the open due times before the last bucket,
+// and the row before the first day. A request reads those inputs as it
+// always does and uses the kept points only when all of them are equal to
+// what it just read; it then walks the last bucket alone. Nothing is
+// trusted that was not compared, so a write by another instance, or one
+// this process did not see, is no different from one it did.
+
+// finishedBytes bounds the memory the kept points take (a year of daily
+// points and what was derived from them is about 100 kB).
+const finishedBytes = 16 << 20
+
+// Finished is the part of a timeline's points that a later request with the
+// same inputs shares: Timeline.Points[:N]. What a caller derives from those
+// points alone (their JSON) may be kept with them by Derived.
+type Finished struct {
+	N       int
+	derived sync.Map
+}
+
+// Derived returns what make derives from the finished points, made once
+// for each key and kept as long as the points are (two requests racing may
+// both make it; one result is kept). key must be comparable.
+func (f *Finished) Derived(key any, make func() any) any {
+	if v, ok := f.derived.Load(key); ok {
+		return v
+	}
+	v, _ := f.derived.LoadOrStore(key, make())
+	return v
+}
+
+type finishedKey struct {
+	rel, member, bucket, zone string
+	from                      int64 // µs
+	halfLife                  float64
+}
+
+// finishedEntry is the finished points of a timeline and what they were
+// built from. Shared: read only.
+type finishedEntry struct {
+	key     finishedKey
+	through time.Time // the start of the last bucket: the points end there
+	rows    []Day     // the rows the points read (the days before the last bucket)
+	open    []time.Time
+	prev    Day
+	hasPrev bool
+	points  []Point
+	w       walk // the walk's state after the last finished bucket
+	fin     *Finished
+	size    int
+}
+
+// matches reports whether the entry was built from the inputs a request
+// read: rows and open are the request's, of which the entry must hold the
+// ones before the last bucket (which starts at through on date lastDate).
+func (e *finishedEntry) matches(rows []Day, open []time.Time, prev Day, hasPrev bool, lastDate string) bool {
+	if hasPrev != e.hasPrev || (hasPrev && prev != e.prev) {
+		return false
+	}
+	i := 0
+	for i < len(rows) && rows[i].Day < lastDate {
+		i++
+	}
+	if i != len(e.rows) || (i > 0 && &rows[0] != &e.rows[0] && !slices.Equal(rows[:i], e.rows)) {
+		return false
+	}
+	j := 0
+	for j < len(open) && open[j].Before(e.through) {
+		j++
+	}
+	return slices.EqualFunc(open[:j], e.open, time.Time.Equal)
+}
+
+// finishedCache is a least-recently-used map of finishedEntry, bounded by
+// size.
+type finishedCache struct {
+	mu      sync.Mutex
+	entries map[finishedKey]*list.Element
+	lru     list.List // front: most recently used
+	bytes   int
+}
+
+// get returns the entry of key whose points end at through, if any.
+func (c *finishedCache) get(key finishedKey, through time.Time) *finishedEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*finishedEntry)
+	if !e.through.Equal(through) {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return e
+}
+
+var (
+	pointSize = int(unsafe.Sizeof(Point{}))
+	daySize   = int(unsafe.Sizeof(Day{}))
+)
+
+func (c *finishedCache) put(e *finishedEntry) {
+	// The points, the JSON derived from them (about 110 bytes a point), the
+	// open times, and the rows when no one else holds them.
+	e.size = 256 + len(e.points)*(pointSize+128) + len(e.open)*24 + len(e.rows)*daySize
+	if e.size > finishedBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[finishedKey]*list.Element)
+	}
+	if el, ok := c.entries[e.key]; ok {
+		c.bytes -= el.Value.(*finishedEntry).size
+		c.lru.Remove(el)
+	}
+	c.entries[e.key] = c.lru.PushFront(e)
+	c.bytes += e.size
+	for c.bytes > finishedBytes {
+		el := c.lru.Back()
+		old := el.Value.(*finishedEntry)
+		c.lru.Remove(el)
+		delete(c.entries, old.key)
+		c.bytes -= old.size
+	}
+}
+
+// walk goes through a timeline's buckets in order, taking the rows and
+// open due times of each.
+type walk struct {
+	i, j   int // rows and open times taken
+	cum    score.Summary
+	hasCum bool
+}
+
+// point builds bucket b's point from rows and open (both sorted), all but
+// its score, which is left to the caller.
+func (w *walk) point(b bucketEnd, rows []Day, open []time.Time) Point {
+	p := Point{Date: b.date, End: b.end}
+	var feltSum, feltN int
+	for w.i < len(rows) && rows[w.i].Day <= b.lastDay {
+		r := &rows[w.i]
+		c := r.Own.Counts
+		p.Kept += c.Kept
+		p.Late += c.KeptLate
+		p.Partial += c.Partial
+		p.Missed += c.Missed
+		feltSum += r.FeltSum
+		feltN += r.FeltN
+		w.cum, w.hasCum = r.Cum, true
+		w.i++
+	}
+	for w.j < len(open) && open[w.j].Before(b.start) {
+		w.j++
+	}
+	for ; w.j < len(open) && open[w.j].Before(b.end); w.j++ {
+		p.Open++
+	}
+	if feltN > 0 {
+		avg := round2(float64(feltSum) / float64(feltN))
+		p.FeltTrust = &avg
+	}
+	return p
+}
+
+// setScore sets p's score and level from s, the exact score.
+func setScore(p *Point, s float64) {
+	p.Level = score.Level(s) // from the exact score, as scores report it
+	p.Score = score.Round4(s)
+}
