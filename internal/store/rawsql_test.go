@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/troth-app/troth/internal/store/storetest"
@@ -37,5 +39,38 @@ func TestSQLiteReadsStartNoGoroutine(t *testing.T) {
 	done()
 	if during != before {
 		t.Fatalf("goroutines: %d while the rows were open, %d before", during, before)
+	}
+}
+
+// The latest breach is a step along an index: no scan of the table, no
+// sort (migration 0014). Without id in the index, every timeline sorted
+// the member's breaches; without a relationship-and-time index, a timeline
+// that names no member scanned every relationship's breaches.
+func TestLatestBreachWalksAnIndex(t *testing.T) {
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
+	for _, c := range []struct {
+		q    string
+		args []any
+	}{
+		{latestBreachSQL, []any{"rel_a", int64(1)}},
+		{latestMemberBreachSQL, []any{"rel_a", int64(1), "usr_a"}},
+	} {
+		var plan []string
+		err := scanAll(context.Background(), db.querierFor(db.r), func(rows *sql.Rows) error {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return err
+			}
+			plan = append(plan, detail)
+			return nil
+		}, "EXPLAIN QUERY PLAN "+c.q, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(plan, "; ")
+		if !strings.Contains(got, "USING COVERING INDEX breaches_") || strings.Contains(got, "TEMP B-TREE") {
+			t.Errorf("%s\nplan: %s", c.q, got)
+		}
 	}
 }

@@ -575,16 +575,25 @@ func (s *Scores) PromiseRelationship(ctx context.Context, promiseID string) (str
 	return row.RelationshipID, translate(err, "promise")
 }
 
+// The latest breach at or before an instant, of any member or of one: a
+// step back along breaches_time or breaches_member_time (migration 0014).
+const (
+	latestBreachSQL = `SELECT occurred_at, member_id FROM breaches WHERE relationship_id = ? AND occurred_at <= ?
+		ORDER BY occurred_at DESC, id DESC LIMIT 1`
+	latestMemberBreachSQL = `SELECT occurred_at, member_id FROM breaches WHERE relationship_id = ? AND occurred_at <= ? AND member_id = ?
+		ORDER BY occurred_at DESC, id DESC LIMIT 1`
+)
+
 // LatestBreach implements scoring.ReadStore. Every timeline reads it:
 // hand-written SQL.
 func (s *Scores) LatestBreach(ctx context.Context, relID, memberID string, t time.Time) (time.Time, string, bool, error) {
-	q, args := `SELECT occurred_at, member_id FROM breaches WHERE relationship_id = ? AND occurred_at <= ?`, []any{relID, micros(t)}
+	q, args := latestBreachSQL, []any{relID, micros(t)}
 	if memberID != "" {
-		q, args = q+` AND member_id = ?`, append(args, memberID)
+		q, args = latestMemberBreachSQL, append(args, memberID)
 	}
 	var at int64
 	var who string
-	err := s.db.queryRow(ctx, s.r, q+` ORDER BY occurred_at DESC, id DESC LIMIT 1`, args, &at, &who)
+	err := s.db.queryRow(ctx, s.r, q, args, &at, &who)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, "", false, nil
 	}
