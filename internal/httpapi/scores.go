@@ -180,30 +180,31 @@ func (h *handlers) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Scores.Timeline(c.Request().Context(), userID(c), c.Param("id"), q)
+	t, err := h.Scores.TimelineParts(c.Request().Context(), userID(c), c.Param("id"), q)
 	if err != nil {
 		return err
 	}
 	if c.QueryParams().Has("pretty") {
-		return c.JSON(http.StatusOK, toAPITimeline(t)) // indented, as Echo does for ?pretty
+		return c.JSON(http.StatusOK, toAPITimeline(t.Whole())) // indented, as Echo does for ?pretty
 	}
-	point := func(i int) api.TimelinePoint { return apiPoint(t.Points[i]) }
-	var encoded []byte
-	done := 0
-	if t.Finished != nil && t.Finished.N > 0 {
-		// The finished points are the same for every request that reads
-		// the same rows: their JSON is written once and kept with them.
-		kept := t.Finished.Derived(finishedJSON{}, func() any {
-			b, err := appendPoints(nil, 0, t.Finished.N, point)
-			return keptJSON{b, err}
-		}).(keptJSON)
-		if kept.err != nil {
-			return kept.err
+	finished := t.Finished.Points
+	point := func(i int) api.TimelinePoint {
+		if i < len(finished) {
+			return apiPoint(finished[i])
 		}
-		encoded, done = kept.b, t.Finished.N
+		return apiPoint(t.Last)
+	}
+	// The finished points are the same for every request that reads the
+	// same rows: their JSON is written once and kept with them.
+	kept := t.Finished.Derived(finishedJSON{}, func() any {
+		b, err := appendPoints(nil, 0, len(finished), point)
+		return keptJSON{b, err}
+	}).(keptJSON)
+	if kept.err != nil {
+		return kept.err
 	}
 	buf := timelineBufs.Get().(*[]byte)
-	body, err := timelineWithPoints((*buf)[:0], toAPITimelineHead(t), true, encoded, done, len(t.Points), point)
+	body, err := timelineWithPoints((*buf)[:0], toAPITimelineHead(t.Timeline), true, kept.b, len(finished), len(finished)+1, point)
 	if err != nil {
 		return err
 	}

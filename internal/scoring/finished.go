@@ -28,10 +28,10 @@ import (
 const finishedBytes = 16 << 20
 
 // Finished is the part of a timeline's points that a later request with the
-// same inputs shares: Timeline.Points[:N]. What a caller derives from those
+// same inputs shares: all but the last. What a caller derives from those
 // points alone (their JSON) may be kept with them by Derived.
 type Finished struct {
-	N       int
+	Points  []Point // read only
 	derived sync.Map
 }
 
@@ -61,7 +61,6 @@ type finishedEntry struct {
 	open    []time.Time
 	prev    Day
 	hasPrev bool
-	points  []Point
 	w       walk // the walk's state after the last finished bucket
 	fin     *Finished
 	size    int
@@ -121,7 +120,7 @@ var (
 func (c *finishedCache) put(e *finishedEntry) {
 	// The points, the JSON derived from them (about 110 bytes a point), the
 	// open times, and the rows when no one else holds them.
-	e.size = 256 + len(e.points)*(pointSize+128) + len(e.open)*24 + len(e.rows)*daySize
+	e.size = 256 + len(e.fin.Points)*(pointSize+128) + len(e.open)*24 + len(e.rows)*daySize
 	if e.size > finishedBytes/8 {
 		return
 	}

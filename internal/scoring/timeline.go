@@ -63,9 +63,22 @@ type Timeline struct {
 	Projection     Projection
 	Breaches       []time.Time
 	Current        Result
-	// Finished is Points but the last, shared with other requests that
-	// read the same inputs (finished.go).
+}
+
+// TimelineParts is a timeline with its points in two parts: the finished
+// ones, shared with other requests that read the same inputs (read only;
+// finished.go), and the last.
+type TimelineParts struct {
+	Timeline // without Points
 	Finished *Finished
+	Last     Point
+}
+
+// Whole is the timeline with all its points.
+func (p TimelineParts) Whole() Timeline {
+	t := p.Timeline
+	t.Points = append(append(make([]Point, 0, len(p.Finished.Points)+1), p.Finished.Points...), p.Last)
+	return t
 }
 
 // TimelineQuery selects a timeline.
@@ -85,16 +98,25 @@ func invalid(field, code, msg string) error {
 // per point), the milestones of the current rebuilding period, the patience
 // window and the projection.
 func (s *Service) Timeline(ctx context.Context, userID, relID string, q TimelineQuery) (Timeline, error) {
-	rel, err := s.visible(ctx, userID, relID)
+	p, err := s.TimelineParts(ctx, userID, relID, q)
 	if err != nil {
 		return Timeline{}, err
+	}
+	return p.Whole(), nil
+}
+
+// TimelineParts is Timeline without copying the finished points.
+func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q TimelineQuery) (TimelineParts, error) {
+	rel, err := s.visible(ctx, userID, relID)
+	if err != nil {
+		return TimelineParts{}, err
 	}
 	now := s.now()
 	loc, h := location(rel), HalfLife(rel)
 	member := q.MemberID
 	if member == "" {
 		if _, who, ok, err := s.store.LatestBreach(ctx, rel.ID, "", now); err != nil {
-			return Timeline{}, err
+			return TimelineParts{}, err
 		} else if ok && rel.HasMember(who) {
 			member = who
 		} else {
@@ -102,11 +124,11 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 		}
 	}
 	if !rel.HasMember(member) {
-		return Timeline{}, invalid("member", "not_a_member", "must be a current member of the relationship")
+		return TimelineParts{}, invalid("member", "not_a_member", "must be a current member of the relationship")
 	}
 	breachAt, _, hasBreach, err := s.store.LatestBreach(ctx, rel.ID, member, now)
 	if err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	periodStart := rel.CreatedAt
 	if hasBreach {
@@ -117,20 +139,20 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 		bucket = "day"
 	}
 	if bucket != "day" && bucket != "week" {
-		return Timeline{}, invalid("bucket", "invalid_bucket", "must be day or week")
+		return TimelineParts{}, invalid("bucket", "invalid_bucket", "must be day or week")
 	}
 	to := now
 	if q.To != nil {
 		to = q.To.UTC().Truncate(time.Microsecond)
 		if to.After(now) {
-			return Timeline{}, invalid("to", "in_future", "must not lie in the future; the projection covers what lies ahead")
+			return TimelineParts{}, invalid("to", "in_future", "must not lie in the future; the projection covers what lies ahead")
 		}
 	}
 	from := periodStart
 	if q.From != nil {
 		from = q.From.UTC().Truncate(time.Microsecond)
 		if !from.Before(to) {
-			return Timeline{}, invalid("from", "after_to", "must lie before to")
+			return TimelineParts{}, invalid("from", "after_to", "must lie before to")
 		}
 	} else if from.After(to) {
 		from = to // a breach recorded this instant: a timeline of one point
@@ -143,7 +165,7 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	var ends []bucketEnd
 	if kept == nil {
 		if ends = bucketEnds(from, to, loc, bucket); len(ends) > MaxPoints {
-			return Timeline{}, &fault.Error{Kind: fault.KindBadRequest, Code: "too_many_points",
+			return TimelineParts{}, &fault.Error{Kind: fault.KindBadRequest, Code: "too_many_points",
 				Message: "the range holds more than 1000 points: narrow it or use bucket=week",
 				Fields:  []fault.FieldError{{Field: "from", Code: "too_many_points", Message: "at most 1000 points"}}}
 		}
@@ -154,19 +176,19 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	lastDay, _, _ := Bounds(to, loc)
 	prev, hasPrev, err := s.store.DayBefore(ctx, rel.ID, member, firstDay)
 	if err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	rows, err := s.store.DaysBetween(ctx, rel.ID, member, firstDay, lastDay)
 	if err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	open, err := s.store.OpenDue(ctx, rel.ID, member, from, to)
 	if err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	current, currentSum, err := At(ctx, s.store, rel, member, to)
 	if err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	tl.Current = current
 
@@ -180,27 +202,25 @@ func (s *Service) Timeline(ctx context.Context, userID, relID string, q Timeline
 	w := kept.w
 	p := w.point(last, rows, open)
 	setScore(&p, current.Score) // exact at `to`, today's items included
-	tl.Points = append(append(make([]Point, 0, len(kept.points)+1), kept.points...), p)
-	tl.Finished = kept.fin
 
 	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
 	days := within(rows, firstDay, lastDay, s.daysOf(rel.ID, member))
 	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now, days); err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	nowSum := currentSum
 	if !to.Equal(now) {
 		if _, nowSum, err = At(ctx, s.store, rel, member, now); err != nil {
-			return Timeline{}, err
+			return TimelineParts{}, err
 		}
 	}
 	if tl.Projection, err = s.project(ctx, rel, member, nowSum, now, tl.Patience); err != nil {
-		return Timeline{}, err
+		return TimelineParts{}, err
 	}
 	if hasBreach {
 		tl.Breaches = []time.Time{breachAt}
 	}
-	return tl, nil
+	return TimelineParts{Timeline: tl, Finished: kept.fin, Last: p}, nil
 }
 
 // finish builds the finished points of buckets (all but the last, which
@@ -218,7 +238,7 @@ func (s *Service) finish(key finishedKey, buckets []bucketEnd, through time.Time
 		points = append(points, p)
 	}
 	e := &finishedEntry{key: key, through: through, rows: rows[:w.i:w.i], open: slices.Clip(open[:w.j]),
-		prev: prev, hasPrev: hasPrev, points: points, w: w, fin: &Finished{N: len(points)}}
+		prev: prev, hasPrev: hasPrev, w: w, fin: &Finished{Points: points}}
 	s.finished.put(e)
 	return e
 }
