@@ -3,7 +3,9 @@ package scoring
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/troth-app/troth/internal/relationship"
@@ -43,10 +45,12 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 	if err != nil {
 		return nil, err
 	}
-	reached := map[string]time.Time{}
-	mark := func(name string, at time.Time) {
-		if _, ok := reached[name]; !ok {
-			reached[name] = at
+	// reached[k] is when milestone k (of milestoneNames) first held.
+	var reached [len(milestoneNames)]time.Time
+	var has [len(milestoneNames)]bool
+	mark := func(k int, at time.Time) {
+		if !has[k] {
+			reached[k], has[k] = at, true
 		}
 	}
 	var run score.Run // streak structure since the period began
@@ -58,14 +62,20 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		if keptSinceMiss == 0 {
 			return
 		}
-		for _, m := range []struct {
-			name string
-			span time.Duration
-		}{{MissFree30, 30 * 24 * time.Hour}, {MissFree90, 90 * 24 * time.Hour}} {
+		for _, m := range missFreeSpans {
 			if until.Sub(lastMiss) >= m.span {
-				mark(m.name, lastMiss.Add(m.span))
+				mark(m.k, lastMiss.Add(m.span))
 			}
 		}
+	}
+	floors := [...]struct {
+		k     int
+		floor float64
+	}{
+		{mFirstRebuild, score.LevelFloor(score.Rebuilding)},
+		{mFirstSteady, score.LevelFloor(score.Steady)},
+		{mFirstStrong, score.LevelFloor(score.Strong)},
+		{mTargetReached, rel.Settings.TargetScore},
 	}
 	for _, d := range rows {
 		at := d.End
@@ -85,48 +95,68 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 			missFree(at)
 		}
 		if kept >= 1 {
-			mark(FirstKept, at)
+			mark(mFirstKept, at)
 		}
 		if run.Max >= 7 {
-			mark(Streak7, at)
+			mark(mStreak7, at)
 		}
 		if run.Max >= 30 {
-			mark(Streak30, at)
+			mark(mStreak30, at)
 		}
 		if kept >= 25 {
-			mark(Kept25, at)
+			mark(mKept25, at)
 		}
 		if kept >= 100 {
-			mark(Kept100, at)
+			mark(mKept100, at)
 		}
 		sc := d.Cum.At(at, h).Score()
-		for _, l := range []struct {
-			name  string
-			floor float64
-		}{
-			{FirstRebuild, score.LevelFloor(score.Rebuilding)},
-			{FirstSteady, score.LevelFloor(score.Steady)},
-			{FirstStrong, score.LevelFloor(score.Strong)},
-			{TargetReached, rel.Settings.TargetScore},
-		} {
+		for _, l := range floors {
 			if sc >= l.floor {
-				mark(l.name, at)
+				mark(l.k, at)
 			}
 		}
 	}
 	missFree(now)
-	out := make([]Milestone, 0, len(reached))
-	for name, at := range reached {
-		out = append(out, Milestone{Name: name, ReachedAt: at})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].ReachedAt.Equal(out[j].ReachedAt) {
-			return out[i].Name < out[j].Name
+	out := make([]Milestone, 0, len(milestoneNames))
+	for k, name := range milestoneNames {
+		if has[k] {
+			out = append(out, Milestone{Name: name, ReachedAt: reached[k]})
 		}
-		return out[i].ReachedAt.Before(out[j].ReachedAt)
+	}
+	slices.SortFunc(out, func(a, b Milestone) int {
+		if c := a.ReachedAt.Compare(b.ReachedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
 }
+
+// The milestones, by index.
+const (
+	mFirstKept = iota
+	mStreak7
+	mStreak30
+	mKept25
+	mKept100
+	mFirstRebuild
+	mFirstSteady
+	mFirstStrong
+	mMissFree30
+	mMissFree90
+	mTargetReached
+)
+
+var milestoneNames = [...]string{
+	mFirstKept: FirstKept, mStreak7: Streak7, mStreak30: Streak30, mKept25: Kept25, mKept100: Kept100,
+	mFirstRebuild: FirstRebuild, mFirstSteady: FirstSteady, mFirstStrong: FirstStrong,
+	mMissFree30: MissFree30, mMissFree90: MissFree90, mTargetReached: TargetReached,
+}
+
+var missFreeSpans = [...]struct {
+	k    int
+	span time.Duration
+}{{mMissFree30, 30 * 24 * time.Hour}, {mMissFree90, 90 * 24 * time.Hour}}
 
 // daysBetween reads a subject's rollup rows with from ≤ day ≤ to.
 type daysBetween func(ctx context.Context, from, to string) ([]Day, error)

@@ -22,6 +22,8 @@ type ReadStore interface {
 	// DueCount counts a member's occurrences due in [from, to), skipped and
 	// cancelled ones left out.
 	DueCount(ctx context.Context, relID, memberID string, from, to time.Time) (int, error)
+	// DaysWithBefore is DayBefore(from) and DaysBetween(from, to).
+	DaysWithBefore(ctx context.Context, relID, subject, from, to string) (Day, bool, []Day, error)
 	// OpenDue returns the due times of a subject's open occurrences in [from, to].
 	OpenDue(ctx context.Context, relID, subject string, from, to time.Time) ([]time.Time, error)
 }

@@ -174,11 +174,7 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
 	firstDay, _, _ := Bounds(from, loc)
 	lastDay, _, _ := Bounds(to, loc)
-	prev, hasPrev, err := s.store.DayBefore(ctx, rel.ID, member, firstDay)
-	if err != nil {
-		return TimelineParts{}, err
-	}
-	rows, err := s.store.DaysBetween(ctx, rel.ID, member, firstDay, lastDay)
+	prev, hasPrev, rows, err := s.store.DaysWithBefore(ctx, rel.ID, member, firstDay, lastDay)
 	if err != nil {
 		return TimelineParts{}, err
 	}

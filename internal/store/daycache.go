@@ -38,7 +38,10 @@ type dayEntry struct {
 	version  int64
 	from, to string // the range the rows cover
 	rows     []scoring.Day
-	size     int
+	// before is the latest row before from (DayBefore's), when known.
+	before                 scoring.Day
+	hasBefore, knowsBefore bool
+	size                   int
 }
 
 // dayCache is a least-recently-used map of dayEntry, bounded by size.
@@ -51,27 +54,34 @@ type dayCache struct {
 
 var daySize = int(unsafe.Sizeof(scoring.Day{}))
 
-// get returns the kept rows of key with from ≤ day ≤ to, if they were
-// kept under version and cover the range. The slice is shared: read only.
-func (c *dayCache) get(key dayKey, version int64, from, to string) ([]scoring.Day, bool) {
+// get returns the kept entry of key, if it was kept under version and
+// covers from ≤ day ≤ to, with the rows in that range. The entry and the
+// slice are shared: read only.
+func (c *dayCache) get(key dayKey, version int64, from, to string) (*dayEntry, []scoring.Day, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[key]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	e := el.Value.(*dayEntry)
 	if e.version != version || from < e.from || to > e.to {
-		return nil, false
+		return nil, nil, false
 	}
 	c.lru.MoveToFront(el)
 	i := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].Day >= from })
 	j := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].Day > to })
-	return e.rows[i:j:j], true
+	return e, e.rows[i:j:j], true
 }
 
-// put keeps rows (from ≤ day ≤ to, in order) of key under version.
+// put keeps rows (from ≤ day ≤ to, in order) of key under version, and
+// the row before from when e.knowsBefore.
 func (c *dayCache) put(key dayKey, version int64, from, to string, rows []scoring.Day) {
+	c.putEntry(&dayEntry{key: key, version: version, from: from, to: to, rows: rows[:len(rows):len(rows)]})
+}
+
+func (c *dayCache) putEntry(e *dayEntry) {
+	key, rows := e.key, e.rows
 	size := 64 + len(key.rel) + len(key.subject) + cap(rows)*(daySize+10)
 	if size > dayCacheBytes/8 {
 		return // a range too large to keep
@@ -85,7 +95,8 @@ func (c *dayCache) put(key dayKey, version int64, from, to string, rows []scorin
 		c.bytes -= el.Value.(*dayEntry).size
 		c.lru.Remove(el)
 	}
-	c.entries[key] = c.lru.PushFront(&dayEntry{key: key, version: version, from: from, to: to, rows: rows[:len(rows):len(rows)], size: size})
+	e.size = size
+	c.entries[key] = c.lru.PushFront(e)
 	c.bytes += size
 	for c.bytes > dayCacheBytes {
 		el := c.lru.Back()

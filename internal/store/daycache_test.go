@@ -158,3 +158,63 @@ func TestScoresRelationshipMatchesGet(t *testing.T) {
 		}
 	})
 }
+
+// The row before a range is kept with the range's rows, under the same
+// version: a write to any of the subject's rows, the one before included,
+// is seen by the next read.
+func TestDaysWithBeforeSeesEveryWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		writer := openMigrated(t, b, Options{SQLiteShared: true})
+		reader := openMigrated(t, b, Options{SQLiteShared: true})
+		w, _ := writer.SQL()
+		seedUserAndRelationship(t, w)
+		put := func(d string, kept int) {
+			t.Helper()
+			end, _ := time.Parse(time.DateOnly, d)
+			end = end.Add(24 * time.Hour)
+			counts := score.Counts{Kept: kept}
+			if err := writer.Scores().PutDays(ctx, []scoring.Day{{RelationshipID: "rel_a", Subject: "usr_a", Day: d, End: end,
+				Own: score.Summary{Ref: end, Counts: counts}, Cum: score.Summary{Ref: end, Counts: counts}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read := func(from string) (int, []scoring.Day) {
+			t.Helper()
+			before, has, rows, err := reader.Scores().DaysWithBefore(ctx, "rel_a", "usr_a", from, "2026-01-31")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !has {
+				return 0, rows
+			}
+			return before.Cum.Counts.Kept, rows
+		}
+		want := func(from string, wantBefore, wantRows int) []scoring.Day {
+			t.Helper()
+			before, rows := read(from)
+			if before != wantBefore || len(rows) != wantRows {
+				t.Fatalf("from %s: before kept %d, %d rows; want %d, %d rows", from, before, len(rows), wantBefore, wantRows)
+			}
+			return rows
+		}
+
+		put("2026-01-01", 1)
+		put("2026-01-05", 2)
+		put("2026-01-06", 3)
+		first := want("2026-01-05", 1, 2)
+		if again := want("2026-01-05", 1, 2); &again[0] != &first[0] {
+			t.Fatal("an unchanged subject was read from the database again")
+		}
+		want("2026-01-06", 2, 1) // inside the kept range, another row before
+
+		put("2026-01-01", 4) // the row before changes
+		want("2026-01-05", 4, 2)
+		put("2026-01-03", 7) // a row comes between
+		want("2026-01-05", 7, 2)
+		if err := writer.Scores().DeleteDay(ctx, "rel_a", "usr_a", "2026-01-03"); err != nil {
+			t.Fatal(err)
+		}
+		want("2026-01-05", 4, 2)
+	})
+}

@@ -464,7 +464,7 @@ func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to strin
 		return s.daysBetween(ctx, relID, subject, from, to)
 	}
 	key := dayKey{relID, subject}
-	if rows, ok := s.db.days.get(key, v, from, to); ok {
+	if _, rows, ok := s.db.days.get(key, v, from, to); ok {
 		return rows, nil
 	}
 	rows, err := s.daysBetween(ctx, relID, subject, from, to)
@@ -472,6 +472,46 @@ func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to strin
 		s.db.days.put(key, v, from, to, rows)
 	}
 	return rows, err
+}
+
+// DaysWithBefore implements scoring.ReadStore: DayBefore(from) and
+// DaysBetween(from, to) at once. Outside a transaction both come from
+// memory while the subject's version is unchanged and the range starts
+// where the kept one does (daycache.go).
+func (s *Scores) DaysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.Day, bool, []scoring.Day, error) {
+	if s.r != s.db.r {
+		return s.daysWithBefore(ctx, relID, subject, from, to)
+	}
+	v, ok, err := s.scoreVersion(ctx, relID, subject)
+	if err != nil || !ok {
+		if err != nil {
+			return scoring.Day{}, false, nil, translate(err, "score day")
+		}
+		return s.daysWithBefore(ctx, relID, subject, from, to)
+	}
+	key := dayKey{relID, subject}
+	if e, rows, ok := s.db.days.get(key, v, from, to); ok {
+		if e.knowsBefore && e.from == from {
+			return e.before, e.hasBefore, rows, nil
+		}
+		before, has, err := s.DayBefore(ctx, relID, subject, from)
+		return before, has, rows, err
+	}
+	before, has, rows, err := s.daysWithBefore(ctx, relID, subject, from, to)
+	if err == nil {
+		s.db.days.putEntry(&dayEntry{key: key, version: v, from: from, to: to, rows: rows[:len(rows):len(rows)],
+			before: before, hasBefore: has, knowsBefore: true})
+	}
+	return before, has, rows, err
+}
+
+func (s *Scores) daysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.Day, bool, []scoring.Day, error) {
+	before, has, err := s.DayBefore(ctx, relID, subject, from)
+	if err != nil {
+		return scoring.Day{}, false, nil, err
+	}
+	rows, err := s.daysBetween(ctx, relID, subject, from, to)
+	return before, has, rows, err
 }
 
 // daysBetween reads DaysBetween's rows from the database.
