@@ -15,13 +15,15 @@ import (
 // it, and the sums decayed to its end, none of which moves with the clock.
 // Apps ask for the same year of daily points again and again, and walking
 // 365 finished days (and writing them out) cost more than the rest of the
-// request. So the finished points are kept, with the inputs they were
-// built from: the rollup rows, the open due times before the last bucket,
-// and the row before the first day. A request reads those inputs as it
-// always does and uses the kept points only when all of them are equal to
-// what it just read; it then walks the last bucket alone. Nothing is
-// trusted that was not compared, so a write by another instance, or one
-// this process did not see, is no different from one it did.
+// request. So the finished points are kept with what they were built from:
+// the version of the member's rollup rows (which every write to them
+// replaces, DayRange.Version), the row before the range, and the open due
+// times before the last bucket. A request reads those as it always does
+// and uses the kept points only when all of them are equal to what it just
+// read; it then walks the last bucket alone. Nothing is trusted that was
+// not compared, so a write by another instance, or one this process did
+// not see, is no different from one it did. Rows read without a version
+// (in a transaction, or written before versions existed) are not kept.
 
 // finishedBytes bounds the memory the kept points take (a year of daily
 // points and what was derived from them is about 100 kB).
@@ -57,27 +59,20 @@ type finishedKey struct {
 type finishedEntry struct {
 	key     finishedKey
 	through time.Time // the start of the last bucket: the points end there
-	rows    []Day     // the rows the points read (the days before the last bucket)
+	version int64     // of the member's rows
 	open    []time.Time
-	prev    Day
-	hasPrev bool
 	w       walk // the walk's state after the last finished bucket
 	fin     *Finished
 	size    int
 }
 
 // matches reports whether the entry was built from the inputs a request
-// read: rows and open are the request's, of which the entry must hold the
-// ones before the last bucket (which starts at through on date lastDate).
-func (e *finishedEntry) matches(rows []Day, open []time.Time, prev Day, hasPrev bool, lastDate string) bool {
-	if hasPrev != e.hasPrev || (hasPrev && prev != e.prev) {
-		return false
-	}
-	i := 0
-	for i < len(rows) && rows[i].Day < lastDate {
-		i++
-	}
-	if i != len(e.rows) || (i > 0 && &rows[0] != &e.rows[0] && !slices.Equal(rows[:i], e.rows)) {
+// read: days and open are the request's, and the last bucket starts at
+// the entry's through. The same version means the same rows, hence the
+// same row before the range (the key holds from) and the same rows before
+// the last bucket; the open due times carry no version and are compared.
+func (e *finishedEntry) matches(days DayRange, open []time.Time) bool {
+	if !days.Versioned || days.Version != e.version {
 		return false
 	}
 	j := 0
@@ -112,15 +107,12 @@ func (c *finishedCache) get(key finishedKey, through time.Time) *finishedEntry {
 	return e
 }
 
-var (
-	pointSize = int(unsafe.Sizeof(Point{}))
-	daySize   = int(unsafe.Sizeof(Day{}))
-)
+var pointSize = int(unsafe.Sizeof(Point{}))
 
 func (c *finishedCache) put(e *finishedEntry) {
-	// The points, the JSON derived from them (about 110 bytes a point), the
-	// open times, and the rows when no one else holds them.
-	e.size = 256 + len(e.fin.Points)*(pointSize+128) + len(e.open)*24 + len(e.rows)*daySize
+	// The points, the JSON derived from them (about 110 bytes a point) and
+	// the open times: the entry holds nothing else.
+	e.size = 256 + len(e.fin.Points)*(pointSize+128) + len(e.open)*24
 	if e.size > finishedBytes/8 {
 		return
 	}

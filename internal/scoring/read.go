@@ -22,10 +22,24 @@ type ReadStore interface {
 	// DueCount counts a member's occurrences due in [from, to), skipped and
 	// cancelled ones left out.
 	DueCount(ctx context.Context, relID, memberID string, from, to time.Time) (int, error)
-	// DaysWithBefore is DayBefore(from) and DaysBetween(from, to).
-	DaysWithBefore(ctx context.Context, relID, subject, from, to string) (Day, bool, []Day, error)
+	// DaysWithBefore is DayBefore(from) and DaysBetween(from, to), with
+	// the version of the subject's rows they were read under.
+	DaysWithBefore(ctx context.Context, relID, subject, from, to string) (DayRange, error)
 	// OpenDue returns the due times of a subject's open occurrences in [from, to].
 	OpenDue(ctx context.Context, relID, subject string, from, to time.Time) ([]time.Time, error)
+}
+
+// DayRange is a subject's rollup rows over a range of days and the latest row
+// before the range.
+type DayRange struct {
+	Before    Day
+	HasBefore bool
+	Rows      []Day // shared: read only
+	// Version identifies every row of the subject: two reads with the same
+	// version read the same rows. Versioned is false when the store cannot
+	// tell (inside a transaction, or rows written before versions were).
+	Version   int64
+	Versioned bool
 }
 
 // Service reads scores and timelines.

@@ -158,8 +158,12 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 		from = to // a breach recorded this instant: a timeline of one point
 	}
 	// The last bucket, the one holding `to`; the ones before it are
-	// finished (finished.go).
-	last := bucketEnds(to, to, loc, bucket)[0]
+	// finished (finished.go). Walked from `to` itself, the calendar may
+	// yield two buckets: where a clock goes back across midnight, `to`'s
+	// wall-clock date can be the one before the date its instant is filed
+	// under.
+	tail := bucketEnds(to, to, loc, bucket)
+	last := tail[len(tail)-1]
 	key := finishedKey{rel: rel.ID, member: member, bucket: bucket, zone: rel.TimeZone, from: from.UnixMicro(), halfLife: h}
 	kept := s.finished.get(key, last.start)
 	var ends []bucketEnd
@@ -174,10 +178,11 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
 	firstDay, _, _ := Bounds(from, loc)
 	lastDay, _, _ := Bounds(to, loc)
-	prev, hasPrev, rows, err := s.store.DaysWithBefore(ctx, rel.ID, member, firstDay, lastDay)
+	rng, err := s.store.DaysWithBefore(ctx, rel.ID, member, firstDay, lastDay)
 	if err != nil {
 		return TimelineParts{}, err
 	}
+	rows := rng.Rows
 	open, err := s.store.OpenDue(ctx, rel.ID, member, from, to)
 	if err != nil {
 		return TimelineParts{}, err
@@ -189,11 +194,11 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	tl.Current = current
 
 	slices.SortFunc(open, time.Time.Compare) // walked once, bucket by bucket
-	if kept == nil || !kept.matches(rows, open, prev, hasPrev, last.date) {
+	if kept == nil || !kept.matches(rng, open) {
 		if ends == nil {
 			ends = bucketEnds(from, to, loc, bucket)
 		}
-		kept = s.finish(key, ends[:len(ends)-1], last.start, rows, open, prev, hasPrev, h)
+		kept = s.finish(key, ends[:len(ends)-1], last.start, rng, open, h)
 	}
 	w := kept.w
 	p := w.point(last, rows, open)
@@ -220,12 +225,12 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 }
 
 // finish builds the finished points of buckets (all but the last, which
-// starts at through) and keeps them.
-func (s *Service) finish(key finishedKey, buckets []bucketEnd, through time.Time, rows []Day, open []time.Time, prev Day, hasPrev bool, h float64) *finishedEntry {
-	w := walk{cum: prev.Cum, hasCum: hasPrev}
+// starts at through), and keeps them when the rows have a version.
+func (s *Service) finish(key finishedKey, buckets []bucketEnd, through time.Time, days DayRange, open []time.Time, h float64) *finishedEntry {
+	w := walk{cum: days.Before.Cum, hasCum: days.HasBefore}
 	points := make([]Point, 0, len(buckets))
 	for _, b := range buckets {
-		p := w.point(b, rows, open)
+		p := w.point(b, days.Rows, open)
 		sc := score.Mu
 		if w.hasCum {
 			sc = w.cum.At(b.end, h).Score()
@@ -233,9 +238,11 @@ func (s *Service) finish(key finishedKey, buckets []bucketEnd, through time.Time
 		setScore(&p, sc)
 		points = append(points, p)
 	}
-	e := &finishedEntry{key: key, through: through, rows: rows[:w.i:w.i], open: slices.Clip(open[:w.j]),
-		prev: prev, hasPrev: hasPrev, w: w, fin: &Finished{Points: points}}
-	s.finished.put(e)
+	e := &finishedEntry{key: key, through: through, version: days.Version, open: slices.Clone(open[:w.j]),
+		w: w, fin: &Finished{Points: points}}
+	if days.Versioned {
+		s.finished.put(e)
+	}
 	return e
 }
 

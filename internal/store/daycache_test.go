@@ -181,14 +181,17 @@ func TestDaysWithBeforeSeesEveryWrite(t *testing.T) {
 		}
 		read := func(from string) (int, []scoring.Day) {
 			t.Helper()
-			before, has, rows, err := reader.Scores().DaysWithBefore(ctx, "rel_a", "usr_a", from, "2026-01-31")
+			d, err := reader.Scores().DaysWithBefore(ctx, "rel_a", "usr_a", from, "2026-01-31")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !has {
-				return 0, rows
+			if !d.Versioned {
+				t.Fatal("no version")
 			}
-			return before.Cum.Counts.Kept, rows
+			if !d.HasBefore {
+				return 0, d.Rows
+			}
+			return d.Before.Cum.Counts.Kept, d.Rows
 		}
 		want := func(from string, wantBefore, wantRows int) []scoring.Day {
 			t.Helper()

@@ -28,17 +28,24 @@ func (db *DB) querierFor(conn *gorm.DB) querier {
 	return querier{conn: conn.Statement.ConnPool, dialect: db.dialect}
 }
 
-// query runs s. On SQLite the context's cancellation is dropped (its values
-// are kept): given a context that can be cancelled, database/sql starts a
-// goroutine a query to watch it (Rows.awaitDone). A timeline runs seven
-// statements of a few microseconds each; at full load those goroutines,
-// queued ahead of the connections the network had readied, kept requests
-// waiting to be scheduled (docs/performance.md). The hand-written reads
-// are short, and a read whose client has gone away ends on its own a few
-// microseconds later. PostgreSQL keeps the cancellation: its statements
-// cross a network.
+// query runs s. On SQLite the context's cancellation is dropped once the
+// statement starts (its values are kept): given a context that can be
+// cancelled, database/sql starts a goroutine a query to watch it
+// (Rows.awaitDone). A timeline runs seven statements of a few microseconds
+// each; at full load those goroutines, queued ahead of the connections the
+// network had readied, kept requests waiting to be scheduled
+// (docs/performance.md). What is given up: a request whose client has
+// gone stops at its next statement rather than inside one, and waiting
+// for a reader connection is no longer cut short. The hand-written reads
+// are short and bounded, and API reads on SQLite wait first in the read
+// queue (one per CPU at a time by default, internal/httpapi/gate.go),
+// where a request that has ended leaves. PostgreSQL keeps the
+// cancellation: its statements cross a network.
 func (q querier) query(ctx context.Context, s string, args ...any) (*sql.Rows, error) {
 	if q.dialect == SQLite {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		ctx = context.WithoutCancel(ctx)
 	}
 	return q.conn.QueryContext(ctx, reboundSQL(q.dialect, s, args), args...)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -39,6 +40,10 @@ func TestSQLiteReadsStartNoGoroutine(t *testing.T) {
 	done()
 	if during != before {
 		t.Fatalf("goroutines: %d while the rows were open, %d before", during, before)
+	}
+	cancel() // a read whose request has ended does not start
+	if _, err := q.query(ctx, `SELECT 1`); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a read with an ended context: %v", err)
 	}
 }
 

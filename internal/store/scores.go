@@ -478,40 +478,46 @@ func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to strin
 // DaysBetween(from, to) at once. Outside a transaction both come from
 // memory while the subject's version is unchanged and the range starts
 // where the kept one does (daycache.go).
-func (s *Scores) DaysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.Day, bool, []scoring.Day, error) {
+func (s *Scores) DaysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.DayRange, error) {
 	if s.r != s.db.r {
 		return s.daysWithBefore(ctx, relID, subject, from, to)
 	}
 	v, ok, err := s.scoreVersion(ctx, relID, subject)
 	if err != nil || !ok {
 		if err != nil {
-			return scoring.Day{}, false, nil, translate(err, "score day")
+			return scoring.DayRange{}, translate(err, "score day")
 		}
 		return s.daysWithBefore(ctx, relID, subject, from, to)
 	}
 	key := dayKey{relID, subject}
 	if e, rows, ok := s.db.days.get(key, v, from, to); ok {
-		if e.knowsBefore && e.from == from {
-			return e.before, e.hasBefore, rows, nil
+		d := scoring.DayRange{Before: e.before, HasBefore: e.hasBefore, Rows: rows, Version: v, Versioned: true}
+		if !e.knowsBefore || e.from != from {
+			d.Before, d.HasBefore, err = s.DayBefore(ctx, relID, subject, from)
 		}
-		before, has, err := s.DayBefore(ctx, relID, subject, from)
-		return before, has, rows, err
+		return d, err
 	}
-	before, has, rows, err := s.daysWithBefore(ctx, relID, subject, from, to)
-	if err == nil {
-		s.db.days.putEntry(&dayEntry{key: key, version: v, from: from, to: to, rows: rows[:len(rows):len(rows)],
-			before: before, hasBefore: has, knowsBefore: true})
+	// Read after the version: rows newer than it are kept under it at
+	// worst, and then no later read finds that version again.
+	d, err := s.daysWithBefore(ctx, relID, subject, from, to)
+	if err != nil {
+		return d, err
 	}
-	return before, has, rows, err
+	d.Version, d.Versioned = v, true
+	s.db.days.putEntry(&dayEntry{key: key, version: v, from: from, to: to, rows: d.Rows[:len(d.Rows):len(d.Rows)],
+		before: d.Before, hasBefore: d.HasBefore, knowsBefore: true})
+	return d, nil
 }
 
-func (s *Scores) daysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.Day, bool, []scoring.Day, error) {
+// daysWithBefore reads DaysWithBefore's rows from the database, without a
+// version.
+func (s *Scores) daysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.DayRange, error) {
 	before, has, err := s.DayBefore(ctx, relID, subject, from)
 	if err != nil {
-		return scoring.Day{}, false, nil, err
+		return scoring.DayRange{}, err
 	}
 	rows, err := s.daysBetween(ctx, relID, subject, from, to)
-	return before, has, rows, err
+	return scoring.DayRange{Before: before, HasBefore: has, Rows: rows}, err
 }
 
 // daysBetween reads DaysBetween's rows from the database.
