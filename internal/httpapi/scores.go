@@ -144,6 +144,16 @@ func apiPoint(p scoring.Point) api.TimelinePoint {
 		Partial: p.Partial, Missed: p.Missed, Open: p.Open, FeltTrust: p.FeltTrust}
 }
 
+// finishedJSON keys the JSON of a timeline's finished points
+// (scoring.Finished.Derived); keptJSON is that JSON.
+type (
+	finishedJSON struct{}
+	keptJSON     struct {
+		b   []byte
+		err error
+	}
+)
+
 // getTimeline godoc
 //
 //	@Summary		The patience timeline
@@ -165,16 +175,6 @@ func apiPoint(p scoring.Point) api.TimelinePoint {
 //	@Failure		429		{object}	api.Problem
 //	@Router			/v1/relationships/{id}/timeline [get]
 //
-// finishedJSON keys the JSON of a timeline's finished points
-// (scoring.Finished.Derived); keptJSON is that JSON.
-type (
-	finishedJSON struct{}
-	keptJSON     struct {
-		b   []byte
-		err error
-	}
-)
-
 func (h *handlers) getTimeline(c echo.Context) error {
 	q, err := h.timelineQuery(c)
 	if err != nil {
