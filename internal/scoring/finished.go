@@ -1,12 +1,12 @@
 package scoring
 
 import (
-	"container/list"
 	"slices"
 	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/troth-app/troth/internal/lru"
 	"github.com/troth-app/troth/internal/score"
 )
 
@@ -63,7 +63,6 @@ type finishedEntry struct {
 	open    []time.Time
 	w       walk // the walk's state after the last finished bucket
 	fin     *Finished
-	size    int
 }
 
 // matches reports whether the entry was built from the inputs a request
@@ -85,55 +84,27 @@ func (e *finishedEntry) matches(days DayRange, open []time.Time) bool {
 // finishedCache is a least-recently-used map of finishedEntry, bounded by
 // size.
 type finishedCache struct {
-	mu      sync.Mutex
-	entries map[finishedKey]*list.Element
-	lru     list.List // front: most recently used
-	bytes   int
+	*lru.Cache[finishedKey, *finishedEntry]
+}
+
+func newFinishedCache() finishedCache {
+	return finishedCache{lru.New[finishedKey, *finishedEntry](finishedBytes)}
 }
 
 // get returns the entry of key whose points end at through, if any.
-func (c *finishedCache) get(key finishedKey, through time.Time) *finishedEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok {
-		return nil
+func (c finishedCache) get(key finishedKey, through time.Time) *finishedEntry {
+	if e, ok := c.Get(key); ok && e.through.Equal(through) {
+		return e
 	}
-	e := el.Value.(*finishedEntry)
-	if !e.through.Equal(through) {
-		return nil
-	}
-	c.lru.MoveToFront(el)
-	return e
+	return nil
 }
 
 var pointSize = int(unsafe.Sizeof(Point{}))
 
-func (c *finishedCache) put(e *finishedEntry) {
-	// The points, the JSON derived from them (about 110 bytes a point) and
-	// the open times: the entry holds nothing else.
-	e.size = 256 + len(e.fin.Points)*(pointSize+128) + len(e.open)*24
-	if e.size > finishedBytes/8 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = make(map[finishedKey]*list.Element)
-	}
-	if el, ok := c.entries[e.key]; ok {
-		c.bytes -= el.Value.(*finishedEntry).size
-		c.lru.Remove(el)
-	}
-	c.entries[e.key] = c.lru.PushFront(e)
-	c.bytes += e.size
-	for c.bytes > finishedBytes {
-		el := c.lru.Back()
-		old := el.Value.(*finishedEntry)
-		c.lru.Remove(el)
-		delete(c.entries, old.key)
-		c.bytes -= old.size
-	}
+// put keeps e, sized by its points, the JSON derived from them (about 110
+// bytes a point) and its open times: it holds nothing else.
+func (c finishedCache) put(e *finishedEntry) {
+	c.Put(e.key, e, 256+len(e.fin.Points)*(pointSize+128)+len(e.open)*24)
 }
 
 // walk goes through a timeline's buckets in order, taking the rows and

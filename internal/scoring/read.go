@@ -51,7 +51,8 @@ type Service struct {
 
 // NewService returns a scoring service; now is the clock.
 func NewService(store ReadStore, now func() time.Time) *Service {
-	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) },
+		finished: newFinishedCache()}
 }
 
 // Result is a subject's score with the counts kept outside the items.

@@ -1,16 +1,15 @@
 package store
 
 import (
-	"container/list"
 	"context"
 	"database/sql"
 	"errors"
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"sync"
 	"unsafe"
 
+	"github.com/troth-app/troth/internal/lru"
 	"github.com/troth-app/troth/internal/scoring"
 )
 
@@ -34,77 +33,42 @@ const dayCacheBytes = 16 << 20
 type dayKey struct{ rel, subject string }
 
 type dayEntry struct {
-	key      dayKey
 	version  int64
 	from, to string // the range the rows cover
 	rows     []scoring.Day
 	// before is the latest row before from (DayBefore's), when known.
 	before                 scoring.Day
 	hasBefore, knowsBefore bool
-	size                   int
 }
 
 // dayCache is a least-recently-used map of dayEntry, bounded by size.
-type dayCache struct {
-	mu      sync.Mutex
-	entries map[dayKey]*list.Element
-	lru     list.List // front: most recently used
-	bytes   int
-}
+type dayCache struct{ *lru.Cache[dayKey, *dayEntry] }
+
+func newDayCache() dayCache { return dayCache{lru.New[dayKey, *dayEntry](dayCacheBytes)} }
 
 var daySize = int(unsafe.Sizeof(scoring.Day{}))
 
 // get returns the kept entry of key, if it was kept under version and
 // covers from ≤ day ≤ to, with the rows in that range. The entry and the
 // slice are shared: read only.
-func (c *dayCache) get(key dayKey, version int64, from, to string) (*dayEntry, []scoring.Day, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok {
+func (c dayCache) get(key dayKey, version int64, from, to string) (*dayEntry, []scoring.Day, bool) {
+	e, ok := c.Get(key)
+	if !ok || e.version != version || from < e.from || to > e.to {
 		return nil, nil, false
 	}
-	e := el.Value.(*dayEntry)
-	if e.version != version || from < e.from || to > e.to {
-		return nil, nil, false
-	}
-	c.lru.MoveToFront(el)
 	i := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].Day >= from })
 	j := sort.Search(len(e.rows), func(i int) bool { return e.rows[i].Day > to })
 	return e, e.rows[i:j:j], true
 }
 
-// put keeps rows (from ≤ day ≤ to, in order) of key under version, and
-// the row before from when e.knowsBefore.
-func (c *dayCache) put(key dayKey, version int64, from, to string, rows []scoring.Day) {
-	c.putEntry(&dayEntry{key: key, version: version, from: from, to: to, rows: rows[:len(rows):len(rows)]})
+// put keeps rows (from ≤ day ≤ to, in order) of key under version.
+func (c dayCache) put(key dayKey, version int64, from, to string, rows []scoring.Day) {
+	c.putEntry(key, &dayEntry{version: version, from: from, to: to, rows: rows[:len(rows):len(rows)]})
 }
 
-func (c *dayCache) putEntry(e *dayEntry) {
-	key, rows := e.key, e.rows
-	size := 64 + len(key.rel) + len(key.subject) + cap(rows)*(daySize+10)
-	if size > dayCacheBytes/8 {
-		return // a range too large to keep
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = make(map[dayKey]*list.Element)
-	}
-	if el, ok := c.entries[key]; ok {
-		c.bytes -= el.Value.(*dayEntry).size
-		c.lru.Remove(el)
-	}
-	e.size = size
-	c.entries[key] = c.lru.PushFront(e)
-	c.bytes += size
-	for c.bytes > dayCacheBytes {
-		el := c.lru.Back()
-		e := el.Value.(*dayEntry)
-		c.lru.Remove(el)
-		delete(c.entries, e.key)
-		c.bytes -= e.size
-	}
+// putEntry keeps e; its rows are counted whole.
+func (c dayCache) putEntry(key dayKey, e *dayEntry) {
+	c.Put(key, e, 64+len(key.rel)+len(key.subject)+cap(e.rows)*(daySize+10))
 }
 
 // scoreVersion reads a subject's version; ok is false when it has none.

@@ -504,7 +504,7 @@ func (s *Scores) DaysWithBefore(ctx context.Context, relID, subject, from, to st
 		return d, err
 	}
 	d.Version, d.Versioned = v, true
-	s.db.days.putEntry(&dayEntry{key: key, version: v, from: from, to: to, rows: d.Rows[:len(d.Rows):len(d.Rows)],
+	s.db.days.putEntry(key, &dayEntry{version: v, from: from, to: to, rows: d.Rows[:len(d.Rows):len(d.Rows)],
 		before: d.Before, hasBefore: d.HasBefore, knowsBefore: true})
 	return d, nil
 }

@@ -106,7 +106,7 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 		s.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db := &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s}
+	db := &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s, days: newDayCache()}
 	db.batches = newGroupCommit(g, func(tx *gorm.DB) error { return db.serialize(context.Background(), tx, "transaction") })
 	return db, nil
 }
@@ -176,7 +176,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil)}
+	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil), days: newDayCache()}
 	var file *openFile
 	file, db.unregister = registerFile(path)
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
