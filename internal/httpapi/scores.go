@@ -174,7 +174,6 @@ type (
 //	@Failure		422		{object}	api.Problem
 //	@Failure		429		{object}	api.Problem
 //	@Router			/v1/relationships/{id}/timeline [get]
-//
 func (h *handlers) getTimeline(c echo.Context) error {
 	q, err := h.timelineQuery(c)
 	if err != nil {
