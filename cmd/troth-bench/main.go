@@ -228,6 +228,14 @@ func run(o options) error {
 		rows = append(rows, r)
 		logf("%s: %.0f req/s, p99 %s, %d errors", op.name, r.m.Throughput, r.m.Latencies.P99, r.errors)
 	}
+	if child != nil {
+		// The server writes its log lines in batches, at least every
+		// 200 ms (cmd/troth).
+		time.Sleep(400 * time.Millisecond)
+		if err := serverTimes(filepath.Join(tmp, "troth.log"), rows); err != nil {
+			logf("server log: %v", err)
+		}
+	}
 	report(os.Stdout, rows, o, pid)
 	return nil
 }
@@ -328,6 +336,10 @@ type row struct {
 	// deliveries, for the webhooks operation, are its figures; m and
 	// errors are then those of the requests that made the events.
 	deliveries *deliveries
+	// start and end bound the drive; server holds the durations the
+	// server logged for the requests that ended in between, sorted.
+	start, end time.Time
+	server     []time.Duration
 }
 
 func attack(op operation, o options, pid int, debugAddr string) row {
@@ -361,13 +373,14 @@ func attack(op operation, o options, pid int, debugAddr string) row {
 	}
 	c := o.concurrency
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(c)), vegeta.MaxWorkers(uint64(c)),
-		vegeta.Connections(c), vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second),
 		// Bodies are read to the end and dropped: only status codes are
 		// checked, and keeping every body would spend the shared cores on
 		// copying and collecting them.
-		vegeta.MaxBody(0))
+		vegeta.MaxBody(0),
+		vegeta.Client(client(c)))
 	rate := vegeta.Rate{Freq: o.rate, Per: time.Second}
 	var m vegeta.Metrics
+	r.start = time.Now()
 	for res := range atk.Attack(op.targeter, rate, o.duration, op.name) {
 		if res.Error == vegeta.ErrNoTargets.Error() {
 			r.exhausted = true // no request was made
@@ -376,6 +389,7 @@ func attack(op operation, o options, pid int, debugAddr string) row {
 		m.Add(res)
 	}
 	m.Close()
+	r.end = time.Now()
 	close(stop)
 	wg.Wait()
 	r.m = m
@@ -389,6 +403,21 @@ func attack(op operation, o options, pid int, debugAddr string) row {
 		logf("%s errors: %s", op.name, strings.Join(m.Errors[:min(len(m.Errors), 3)], "; "))
 	}
 	return r
+}
+
+// client is vegeta's HTTP client as vegeta builds it (keep-alive, c
+// connections, 30 s timeout) but for the size of the buffer responses are
+// read through: 64 kB, not 4. vegeta reads a body into io.Discard 8 kB at
+// a time, and past a 4 kB buffer each of those is a read system call of
+// its own: five for a year's timeline (40 kB), on the cores the server
+// shares. With the whole response in one buffer the harness takes less of
+// them, as clients on other machines would (docs/performance.md).
+func client(c int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: c, MaxConnsPerHost: c,
+		ReadBufferSize: 64 << 10,
+	}}
 }
 
 func captureProfile(debugAddr string, o options, name string) string {
@@ -424,8 +453,8 @@ func report(w io.Writer, rows []row, o options, pid int) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "\nhistory %d, concurrency %d, duration %s per operation, rate %s, %s, host %s\n\n",
 		o.history, o.concurrency, o.duration, rateName(o.rate), time.Now().UTC().Format(time.RFC3339), host)
-	fmt.Fprintln(w, "| operation | req/s (2xx) | vs control | p50 | p90 | p99 | errors | server peak RSS | load avg at start |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
+	fmt.Fprintln(w, "| operation | req/s (2xx) | vs control | p50 | p90 | p99 | server's p50 / p99 | errors | server peak RSS | load avg at start |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |")
 	for _, r := range rows {
 		name, rate, lat := r.op.name, r.m.Throughput, r.m.Latencies
 		errs, of := strconv.Itoa(r.errors), r.m.Requests
@@ -449,8 +478,12 @@ func report(w io.Writer, rows []row, o options, pid int) {
 		if r.peakRSS > 0 {
 			rss = fmt.Sprintf("%.0f MiB", float64(r.peakRSS)/1024)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s of %d | %s | %s |\n", name, rate, ratio,
-			ms(lat.P50), ms(lat.P90), ms(lat.P99), errs, of, rss, r.load)
+		own := "—"
+		if len(r.server) > 0 {
+			own = ms(r.serverQuantile(0.5)) + " / " + ms(r.serverQuantile(0.99))
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %s of %d | %s | %s |\n", name, rate, ratio,
+			ms(lat.P50), ms(lat.P90), ms(lat.P99), own, errs, of, rss, r.load)
 	}
 	for _, r := range rows {
 		if r.deliveries != nil {
