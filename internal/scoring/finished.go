@@ -16,11 +16,11 @@ import (
 // Apps ask for the same year of daily points again and again, and walking
 // 365 finished days (and writing them out) cost more than the rest of the
 // request. So the finished points are kept with what they were built from:
-// the version of the member's rollup rows (which every write to them
-// replaces, DayRange.Version), the row before the range, and the open due
-// times before the last bucket. A request reads those as it always does
-// and uses the kept points only when all of them are equal to what it just
-// read; it then walks the last bucket alone. Nothing is trusted that was
+// the version of the member's rollup rows (which every write to them,
+// the row before the range included, replaces: DayRange.Version) and the
+// open due times before the last bucket. A request reads those as it
+// always does and uses the kept points only when both are the same as what
+// it just read; it then walks the last bucket alone. Nothing is trusted that was
 // not compared, so a write by another instance, or one this process did
 // not see, is no different from one it did. Rows read without a version
 // (in a transaction, or written before versions existed) are not kept.

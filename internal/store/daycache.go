@@ -61,13 +61,8 @@ func (c dayCache) get(key dayKey, version int64, from, to string) (*dayEntry, []
 	return e, e.rows[i:j:j], true
 }
 
-// put keeps rows (from ≤ day ≤ to, in order) of key under version.
-func (c dayCache) put(key dayKey, version int64, from, to string, rows []scoring.Day) {
-	c.putEntry(key, &dayEntry{version: version, from: from, to: to, rows: rows[:len(rows):len(rows)]})
-}
-
-// putEntry keeps e; its rows are counted whole.
-func (c dayCache) putEntry(key dayKey, e *dayEntry) {
+// put keeps e (its rows from ≤ day ≤ to, in order), its rows counted whole.
+func (c dayCache) put(key dayKey, e *dayEntry) {
 	c.Put(key, e, 64+len(key.rel)+len(key.subject)+cap(e.rows)*(daySize+10))
 }
 

@@ -453,71 +453,61 @@ func buildDaysAroundSQL(n int) string {
 // version is unchanged (daycache.go); the slice is then shared, and no
 // caller writes to it.
 func (s *Scores) DaysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
-	if s.r != s.db.r {
-		return s.daysBetween(ctx, relID, subject, from, to)
-	}
-	v, ok, err := s.scoreVersion(ctx, relID, subject)
-	if err != nil || !ok {
-		if err != nil {
-			return nil, translate(err, "score day")
-		}
-		return s.daysBetween(ctx, relID, subject, from, to)
-	}
-	key := dayKey{relID, subject}
-	if _, rows, ok := s.db.days.get(key, v, from, to); ok {
-		return rows, nil
-	}
-	rows, err := s.daysBetween(ctx, relID, subject, from, to)
-	if err == nil {
-		s.db.days.put(key, v, from, to, rows)
-	}
-	return rows, err
+	d, err := s.dayRange(ctx, relID, subject, from, to, false)
+	return d.Rows, err
 }
 
 // DaysWithBefore implements scoring.ReadStore: DayBefore(from) and
-// DaysBetween(from, to) at once. Outside a transaction both come from
-// memory while the subject's version is unchanged and the range starts
-// where the kept one does (daycache.go).
+// DaysBetween(from, to) at once, the row before kept in memory with the
+// rows when the range starts where the kept one does.
 func (s *Scores) DaysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.DayRange, error) {
+	return s.dayRange(ctx, relID, subject, from, to, true)
+}
+
+// dayRange reads a subject's rows from ≤ day ≤ to, and the row before
+// them when before is set, through the day cache where it may.
+func (s *Scores) dayRange(ctx context.Context, relID, subject, from, to string, before bool) (scoring.DayRange, error) {
+	read := func() (d scoring.DayRange, err error) {
+		if before {
+			if d.Before, d.HasBefore, err = s.DayBefore(ctx, relID, subject, from); err != nil {
+				return d, err
+			}
+		}
+		d.Rows, err = s.daysBetween(ctx, relID, subject, from, to)
+		return d, err
+	}
 	if s.r != s.db.r {
-		return s.daysWithBefore(ctx, relID, subject, from, to)
+		return read() // inside a transaction: see its own writes
 	}
 	v, ok, err := s.scoreVersion(ctx, relID, subject)
-	if err != nil || !ok {
-		if err != nil {
-			return scoring.DayRange{}, translate(err, "score day")
-		}
-		return s.daysWithBefore(ctx, relID, subject, from, to)
+	if err != nil {
+		return scoring.DayRange{}, translate(err, "score day")
+	}
+	if !ok {
+		return read()
 	}
 	key := dayKey{relID, subject}
 	if e, rows, ok := s.db.days.get(key, v, from, to); ok {
-		d := scoring.DayRange{Before: e.before, HasBefore: e.hasBefore, Rows: rows, Version: v, Versioned: true}
-		if !e.knowsBefore || e.from != from {
+		d := scoring.DayRange{Rows: rows, Version: v, Versioned: true}
+		switch {
+		case !before:
+		case e.knowsBefore && e.from == from:
+			d.Before, d.HasBefore = e.before, e.hasBefore
+		default:
 			d.Before, d.HasBefore, err = s.DayBefore(ctx, relID, subject, from)
 		}
 		return d, err
 	}
 	// Read after the version: rows newer than it are kept under it at
 	// worst, and then no later read finds that version again.
-	d, err := s.daysWithBefore(ctx, relID, subject, from, to)
+	d, err := read()
 	if err != nil {
 		return d, err
 	}
 	d.Version, d.Versioned = v, true
-	s.db.days.putEntry(key, &dayEntry{version: v, from: from, to: to, rows: d.Rows[:len(d.Rows):len(d.Rows)],
-		before: d.Before, hasBefore: d.HasBefore, knowsBefore: true})
+	s.db.days.put(key, &dayEntry{version: v, from: from, to: to, rows: d.Rows[:len(d.Rows):len(d.Rows)],
+		before: d.Before, hasBefore: d.HasBefore, knowsBefore: before})
 	return d, nil
-}
-
-// daysWithBefore reads DaysWithBefore's rows from the database, without a
-// version.
-func (s *Scores) daysWithBefore(ctx context.Context, relID, subject, from, to string) (scoring.DayRange, error) {
-	before, has, err := s.DayBefore(ctx, relID, subject, from)
-	if err != nil {
-		return scoring.DayRange{}, err
-	}
-	rows, err := s.daysBetween(ctx, relID, subject, from, to)
-	return scoring.DayRange{Before: before, HasBefore: has, Rows: rows}, err
 }
 
 // daysBetween reads DaysBetween's rows from the database.
