@@ -37,14 +37,14 @@ type Finished struct {
 	derived sync.Map
 }
 
-// Derived returns what make derives from the finished points, made once
-// for each key and kept as long as the points are (two requests racing may
+// Derived returns what derive makes of the finished points, made once for
+// each key and kept as long as the points are (two requests racing may
 // both make it; one result is kept). key must be comparable.
-func (f *Finished) Derived(key any, make func() any) any {
+func (f *Finished) Derived(key any, derive func() any) any {
 	if v, ok := f.derived.Load(key); ok {
 		return v
 	}
-	v, _ := f.derived.LoadOrStore(key, make())
+	v, _ := f.derived.LoadOrStore(key, derive())
 	return v
 }
 
