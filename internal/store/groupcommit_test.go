@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,6 +217,108 @@ func TestGroupCommitOutlivesACancelledRequest(t *testing.T) {
 		var n int
 		if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil || n != 4 {
 			t.Fatalf("%d rows committed (%v), want 4", n, err)
+		}
+	})
+}
+
+// On SQLite a batch's reads start no goroutine: the batch runs on the
+// writer's connection rather than as a *sql.Tx, for which database/sql
+// watches every query's rows on a goroutine of their own (a transaction's
+// context can always be cancelled), in the serial path of every write.
+func TestSQLiteBatchReadsStartNoGoroutine(t *testing.T) {
+	db := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		q := db.querierFor(tx)
+		for range 2 { // the first read's helpers, if any, exist from then on
+			before := runtime.NumGoroutine()
+			rows, err := q.query(ctx, `SELECT 1`)
+			if err != nil {
+				return err
+			}
+			during := runtime.NumGoroutine()
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if during != before {
+				return fmt.Errorf("goroutines: %d while the rows were open, %d before", during, before)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Work that hands its transaction to River (inSQLTx) gets a *sql.Tx, also
+// when it shares a batch with work that runs on the writer's connection;
+// both commit, and a failed request of such a batch is undone alone.
+func TestGroupCommitGivesRiverASQLTx(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := openBackend(t, b, Options{})
+		w, r := db.SQL()
+		if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(tx *gorm.DB, k string) error {
+			return db.execSQL(ctx, tx, `INSERT INTO t (k) VALUES (?)`, k)
+		}
+		holding, release := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_ = db.inTx(ctx, func(tx *gorm.DB) error {
+				close(holding)
+				<-release
+				return insert(tx, "first")
+			})
+		})
+		<-holding
+		var plain, river, failed error
+		wg.Go(func() { plain = db.inTx(ctx, func(tx *gorm.DB) error { return insert(tx, "plain") }) })
+		wg.Go(func() {
+			river = db.inSQLTx(ctx, func(tx *gorm.DB) error {
+				if _, err := sqlTx(tx); err != nil {
+					return err
+				}
+				return insert(tx, "river")
+			})
+		})
+		wg.Go(func() {
+			failed = db.inTx(ctx, func(tx *gorm.DB) error {
+				if err := insert(tx, "undone"); err != nil {
+					return err
+				}
+				return errors.New("undo me")
+			})
+		})
+		for queued := 0; queued < 3; time.Sleep(time.Millisecond) {
+			db.batches.mu.Lock()
+			queued = len(db.batches.queue)
+			db.batches.mu.Unlock()
+		}
+		close(release)
+		wg.Wait()
+		if plain != nil || river != nil || failed == nil {
+			t.Fatalf("plain: %v, river: %v, failed: %v", plain, river, failed)
+		}
+		var keys []string
+		rows, err := r.QueryContext(ctx, `SELECT k FROM t ORDER BY k`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		if got := strings.Join(keys, ","); got != "first,plain,river" {
+			t.Fatalf("committed %s, want first,plain,river", got)
 		}
 	})
 }

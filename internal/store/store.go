@@ -107,7 +107,7 @@ func openPostgres(ctx context.Context, dsn string, cfg *gorm.Config, opt Options
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	db := &DB{dialect: Postgres, w: g, r: g, sqlW: s, sqlR: s, days: newDayCache()}
-	db.batches = newGroupCommit(g, func(tx *gorm.DB) error { return db.serialize(context.Background(), tx, "transaction") })
+	db.batches = newGroupCommit(g, nil, func(tx *gorm.DB) error { return db.serialize(context.Background(), tx, "transaction") })
 	return db, nil
 }
 
@@ -176,7 +176,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, nil), days: newDayCache()}
+	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, sw, nil), days: newDayCache()}
 	var file *openFile
 	file, db.unregister = registerFile(path)
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
@@ -236,6 +236,12 @@ func (db *DB) Close() error {
 // would each decide from a state the other is about to change.
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return db.batches.do(ctx, fn)
+}
+
+// inSQLTx is inTx for work that hands the transaction to River, which
+// takes it as a *sql.Tx (sqlTx).
+func (db *DB) inSQLTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.batches.doSQLTx(ctx, fn)
 }
 
 // inTxOr runs fn in conn when conn is already a transaction, otherwise in a

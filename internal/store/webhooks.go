@@ -96,7 +96,9 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 	case *sql.Tx:
 		return p, nil
 	case uncancelled:
-		return p.Tx, nil
+		if t, ok := p.ConnPool.(*sql.Tx); ok {
+			return t, nil
+		}
 	case *gorm.PreparedStmtTX:
 		if t, ok := p.Tx.(*sql.Tx); ok {
 			return t, nil
@@ -206,7 +208,7 @@ func (s *Webhooks) DeleteEndpoint(ctx context.Context, ownerID, id string) error
 
 // Ping records the ping event, its delivery and its job in one transaction.
 func (s *Webhooks) Ping(ctx context.Context, ev event.Event, data any, d webhook.Delivery, enqueue webhook.Enqueue) error {
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.inSQLTx(ctx, func(tx *gorm.DB) error {
 		row := fromDelivery(d)
 		if err := tx.Create(&row).Error; err != nil {
 			return err
@@ -221,7 +223,7 @@ func (s *Webhooks) Ping(ctx context.Context, ev event.Event, data any, d webhook
 
 // Redeliver records a new delivery of an event still retained, and its job.
 func (s *Webhooks) Redeliver(ctx context.Context, d webhook.Delivery, enqueue webhook.Enqueue) error {
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.inSQLTx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&eventRow{}).Where("id = ?", d.EventID).Count(&n).Error; err != nil {
 			return err
@@ -505,7 +507,7 @@ func (s *Webhooks) Record(ctx context.Context, r webhook.Result, enqueue webhook
 		return done, translate(err, "webhook delivery")
 	}
 	done := false
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.inSQLTx(ctx, func(tx *gorm.DB) error {
 		err := s.db.queryRow(ctx, tx, recordSQL, args, &d.EndpointID, &d.OwnerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -669,7 +671,7 @@ func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enque
 		}
 	}
 	n := 0
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.inSQLTx(ctx, func(tx *gorm.DB) error {
 		var cur int64
 		if err := tx.Raw("SELECT last_seq FROM webhook_dispatch WHERE id = 1").Scan(&cur).Error; err != nil {
 			return err
