@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -194,6 +195,25 @@ func TestDeleteAccount(t *testing.T) {
 		ctx := context.Background()
 		db := app.Server.DB
 		ana := w.ana.AccessToken
+		// Ana goes by a second name, which a relationship.updated event
+		// carries in its member list; member.joined has the first.
+		do(t, app, 200, "PATCH", "/v1/me", ana, map[string]any{"display_name": `Ana "Q" Uniquename`})
+		do(t, app, 200, "PATCH", "/v1/relationships/"+w.shared, ana, map[string]any{"name": "Renamed"})
+		anaNamed := func() (names []string) {
+			events, _ := feed(t, app, w.ben.AccessToken, "", "")
+			for _, e := range events {
+				walkObjects(e["data"], func(o map[string]any) {
+					if o["user_id"] == w.ana.ID && o["display_name"] != nil {
+						names = append(names, fmt.Sprint(e["type"], ": ", o["display_name"]))
+					}
+				})
+			}
+			return names
+		}
+		if names := strings.Join(anaNamed(), "; "); !strings.Contains(names, "member.joined: Ana") ||
+			!strings.Contains(names, `relationship.updated: Ana "Q" Uniquename`) {
+			t.Fatalf("Ana's names in Ben's feed before: %s", names)
+		}
 
 		wantProblem(t, app.Do(servertest.Request{Method: "DELETE", Path: "/v1/me", Token: w.apiKey}), http.StatusForbidden, "user_token_required")
 		wantProblem(t, app.Do(servertest.Request{Method: "DELETE", Path: "/v1/me", Token: ana, Header: map[string]string{"If-Match": `"stale"`}}),
@@ -265,6 +285,13 @@ func TestDeleteAccount(t *testing.T) {
 			t.Errorf("member.left data %v", data)
 		}
 
+		// No event Ben can read names Ana by a name she went by.
+		for _, n := range anaNamed() {
+			if !strings.HasSuffix(n, ": former member") {
+				t.Errorf("Ana named in Ben's feed after her account was deleted: %s", n)
+			}
+		}
+
 		// The relationship only Ana belonged to is archived; the one she
 		// had left is Cleo's as before.
 		solo, err := db.Relationships().Get(ctx, w.solo)
@@ -287,6 +314,21 @@ func TestDeleteAccount(t *testing.T) {
 			t.Errorf("API keys after: %v %v", keys, err)
 		}
 	})
+}
+
+// walkObjects calls f with every JSON object in v, v's own included.
+func walkObjects(v any, f func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		f(v)
+		for _, x := range v {
+			walkObjects(x, f)
+		}
+	case []any:
+		for _, x := range v {
+			walkObjects(x, f)
+		}
+	}
 }
 
 var cmpIgnoreTimes = cmp.FilterPath(func(p cmp.Path) bool {

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"regexp"
 	"time"
 
 	"gorm.io/gorm"
@@ -97,6 +100,9 @@ func (s *Accounts) EraseUser(ctx context.Context, u account.User) error {
 		return translate(gorm.ErrRecordNotFound, "user")
 	}
 	if res.Error == nil {
+		if err := s.eraseFromEvents(ctx, u); err != nil {
+			return err
+		}
 		if s.erased != nil {
 			*s.erased = append(*s.erased, u.ID) // forgotten once the transaction commits
 		} else {
@@ -104,6 +110,45 @@ func (s *Accounts) EraseUser(ctx context.Context, u account.User) error {
 		}
 	}
 	return translate(res.Error, "user")
+}
+
+// eraseFromEvents gives the erased user, in the stored data of the events
+// of every relationship they belonged to, the display name they now have
+// everywhere else: the member lists of relationship.* and member.* events
+// name each member ({"user_id": …, "display_name": …}, in that order, as
+// api.Member is encoded), and the feed and the webhook deliveries still
+// to come serve those events as stored. Every name the user went by is
+// replaced, not only the last one. Deliveries already made stay made.
+func (s *Accounts) eraseFromEvents(ctx context.Context, u account.User) error {
+	named := regexp.MustCompile(`"user_id":"` + regexp.QuoteMeta(u.ID) + `","display_name":"(?:[^"\\]|\\.)*"`)
+	name, err := json.Marshal(u.DisplayName)
+	if err != nil {
+		return err
+	}
+	erased := []byte(`"user_id":"` + u.ID + `","display_name":` + string(name))
+	type change struct{ id, data string }
+	var changes []change
+	err = scanAll(ctx, s.db.querierFor(s.w), func(rows *sql.Rows) error {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return err
+		}
+		if out := named.ReplaceAll([]byte(data), erased); string(out) != data {
+			changes = append(changes, change{id, string(out)})
+		}
+		return nil
+	}, `SELECT id, data FROM events
+		WHERE relationship_id IN (SELECT relationship_id FROM relationship_members WHERE user_id = ?)
+		AND data LIKE ?`, u.ID, `%"user_id":"`+u.ID+`","display_name":%`)
+	if err != nil {
+		return translate(err, "event")
+	}
+	for _, c := range changes {
+		if err := s.db.execSQL(ctx, s.w, `UPDATE events SET data = ? WHERE id = ?`, c.data, c.id); err != nil {
+			return translate(err, "event")
+		}
+	}
+	return nil
 }
 
 // Emit implements account.Store.
