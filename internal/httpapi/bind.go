@@ -46,6 +46,36 @@ func bind(c echo.Context, v any) error {
 	return nil
 }
 
+// noBody checks the body of an operation that takes none: it must be
+// empty, or a JSON object without members ({}), so that a client that
+// sent fields (a dispute's reason to the confirm URL, say) learns that
+// they were not read rather than seeing its request succeed without them.
+func noBody(c echo.Context) error {
+	req := c.Request()
+	if req.ContentLength == 0 {
+		return nil
+	}
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return fault.New(fault.KindUnsupportedMediaType, "unsupported_media_type", "this operation takes no request body; send none, or {} as application/json")
+	}
+	if err := jsonv2.Unmarshal(data, &struct{}{}, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
 // decodeError describes a JSON decoding failure without exposing Go types.
 func decodeError(err error) error {
 	bad := func(code, field, msg string) error {

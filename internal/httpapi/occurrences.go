@@ -263,6 +263,9 @@ func (h *handlers) getFollowThrough(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/follow-throughs/{id}/confirm [post]
 func (h *handlers) confirmFollowThrough(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	f, err := h.Promises.Confirm(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -415,6 +418,9 @@ func (h *handlers) listRelationshipRenegotiations(c echo.Context) error {
 //	@Failure	429				{object}	api.Problem
 //	@Router		/v1/renegotiations/{id}/accept [post]
 func (h *handlers) acceptRenegotiation(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	r, err := h.Promises.Accept(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -441,6 +447,9 @@ func (h *handlers) acceptRenegotiation(c echo.Context) error {
 //	@Failure	429				{object}	api.Problem
 //	@Router		/v1/renegotiations/{id}/decline [post]
 func (h *handlers) declineRenegotiation(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	r, err := h.Promises.Decline(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err

@@ -199,6 +199,9 @@ func (h *handlers) archiveRelationship(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/relationships/{id}/invites [post]
 func (h *handlers) createInvite(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	code, exp, err := h.Relationships.CreateInvite(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -225,6 +228,9 @@ func (h *handlers) createInvite(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/invites/{code}/accept [post]
 func (h *handlers) acceptInvite(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	r, err := h.Relationships.AcceptInvite(c.Request().Context(), userID(c), c.Param("code"))
 	if err != nil {
 		return err

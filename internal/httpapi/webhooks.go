@@ -209,6 +209,9 @@ func (h *handlers) deleteWebhook(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/webhooks/{id}/rotate-secret [post]
 func (h *handlers) rotateWebhookSecret(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	e, err := h.Webhooks.RotateSecret(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -235,6 +238,9 @@ func (h *handlers) rotateWebhookSecret(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/webhooks/{id}/ping [post]
 func (h *handlers) pingWebhook(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	d, err := h.Webhooks.Ping(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -296,6 +302,9 @@ func (h *handlers) listWebhookDeliveries(c echo.Context) error {
 //	@Failure		429				{object}	api.Problem
 //	@Router			/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver [post]
 func (h *handlers) redeliverWebhook(c echo.Context) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	d, err := h.Webhooks.Redeliver(c.Request().Context(), userID(c), c.Param("id"), c.Param("delivery_id"))
 	if err != nil {
 		return err

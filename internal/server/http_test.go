@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,6 +67,42 @@ func TestStrictJSON(t *testing.T) {
 	if me["display_name"] != "Hal" {
 		t.Fatalf("profile changed by refused requests: %v", me)
 	}
+}
+
+// An operation that takes no body refuses one with fields, or one that is
+// not JSON, and does nothing: a dispute's reason sent to the confirm URL
+// does not confirm. No body, or {}, is what it takes.
+func TestNoBodyOperationsRefuseFields(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
+		map[string]any{"title": "Call at noon", "due_at": ts(app.Clock.Now().Add(time.Hour))})["id"].(string)
+	occ := occurrencesOf(t, app, ana.AccessToken, p, "")[0]["id"].(string)
+	ft := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept"})["id"].(string)
+	confirm := "/v1/follow-throughs/" + ft + "/confirm"
+	for _, c := range []struct {
+		name, body, contentType string
+		status                  int
+		code                    string
+	}{
+		{"a field", `{"reason":"I never got the call"}`, "application/json", 400, "unknown_field"},
+		{"not an object", `["reason"]`, "application/json", 400, "invalid_json"},
+		{"not JSON", `I never got the call`, "text/plain", 415, "unsupported_media_type"},
+	} {
+		res := app.Do(servertest.Request{Method: "POST", Path: confirm, Token: ben.AccessToken, Body: c.body,
+			Header: map[string]string{"Content-Type": c.contentType}})
+		if pr := decodeProblem(t, res); res.Status != c.status || pr.Code != c.code {
+			t.Errorf("%s: %d %+v, want %d %s", c.name, res.Status, pr, c.status, c.code)
+		}
+	}
+	if f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft, ben.AccessToken, nil); f["verification"] != "unverified" {
+		t.Fatalf("a refused confirm changed the follow-through: %v", f)
+	}
+	res := app.Do(servertest.Request{Method: "POST", Path: confirm, Token: ben.AccessToken, Body: " {} "})
+	if res.Status != 200 || res.Map(t)["verification"] != "confirmed" {
+		t.Fatalf("confirm with {}: %d %s", res.Status, res.Body)
+	}
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil) // no body at all
 }
 
 func TestRouterErrorsAreProblems(t *testing.T) {
