@@ -9,7 +9,9 @@
 //   - moves the application/json content of every error response (status >= 400,
 //     4XX/5XX and default) to application/problem+json (RFC 9457);
 //   - documents a 500 problem response on every operation (any request can
-//     meet an internal error; the SDKs should know its shape);
+//     meet an internal error; the SDKs should know its shape), and the other
+//     problems middleware can answer on any operation of a kind
+//     (addCommonProblems);
 //   - validates the result and writes deterministic YAML.
 //
 // Usage (from go:generate):
@@ -191,9 +193,11 @@ func mergeScopes(a, b []string) []string {
 }
 
 // addCommonProblems gives every operation a 500 response, every secured
-// write a 403 (read-only API keys) and every secured read but the export a
-// 503 (the read queue, internal/httpapi/gate.go), with the Problem schema
-// unless it documents one.
+// write a 403 (read-only API keys), every POST, PATCH and PUT a 413 and a
+// 415 (internal/httpapi/bind.go), every operation taking an
+// Idempotency-Key a 400 (a malformed key), and every secured read but the
+// export a 503 (the read queue, internal/httpapi/gate.go), with the
+// Problem schema unless it documents one.
 func addCommonProblems(doc *openapi3.T) error {
 	if doc.Components == nil || doc.Components.Schemas["Problem"] == nil {
 		return errors.New("components.schemas.Problem is missing: annotate api.Problem with // @name Problem")
@@ -219,6 +223,15 @@ func addCommonProblems(doc *openapi3.T) error {
 			secured := op.Security != nil && len(*op.Security) > 0
 			if method != "GET" && method != "HEAD" && secured {
 				problem("403", "insufficient_scope: a read-only API key cannot change anything")
+			}
+			if method == "POST" || method == "PATCH" || method == "PUT" {
+				problem("413", "payload_too_large: the request body is over 64 KiB")
+				problem("415", "unsupported_media_type: a request body must be application/json")
+			}
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key" {
+					problem("400", "invalid_idempotency_key: the Idempotency-Key is not one value of printable ASCII characters of the allowed length")
+				}
 			}
 			if method == "GET" && secured && path != "/v1/me/export" {
 				problem("503", "overloaded: reads waited too long for their turn; try again after Retry-After seconds")

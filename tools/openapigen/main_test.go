@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -142,4 +143,56 @@ func keys(c openapi3.Content) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Every POST, PATCH and PUT can meet the body limit and a body that is not
+// JSON, and every operation taking an Idempotency-Key a malformed one: the
+// middleware answers those whatever the annotations say. A GET can meet
+// none of them.
+func TestConvertAddsMiddlewareProblems(t *testing.T) {
+	const src = `{
+  "swagger": "2.0",
+  "info": {"title": "troth", "version": "1.0"},
+  "paths": {
+    "/things": {
+      "get": {"responses": {"200": {"description": "OK"}}},
+      "post": {
+        "parameters": [{"type": "string", "name": "Idempotency-Key", "in": "header"}],
+        "responses": {"201": {"description": "Created"}, "400": {"description": "bad input", "schema": {"$ref": "#/definitions/Problem"}}}
+      },
+      "patch": {"responses": {"200": {"description": "OK"}}}
+    }
+  },
+  "definitions": {"Problem": {"type": "object", "properties": {"status": {"type": "integer"}}}}
+}`
+	out, err := convert([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := doc.Paths.Find("/things")
+	for _, c := range []struct {
+		name string
+		op   *openapi3.Operation
+		want map[string]string // status → description ("" absent)
+	}{
+		{"GET", item.Get, map[string]string{"400": "", "413": "", "415": ""}},
+		{"POST", item.Post, map[string]string{"400": "bad input", "413": "payload_too_large", "415": "unsupported_media_type"}},
+		{"PATCH", item.Patch, map[string]string{"400": "", "413": "payload_too_large", "415": "unsupported_media_type"}},
+	} {
+		for status, want := range c.want {
+			r := c.op.Responses.Value(status)
+			switch {
+			case want == "" && r != nil:
+				t.Errorf("%s documents a %s: %s", c.name, status, *r.Value.Description)
+			case want != "" && (r == nil || !strings.HasPrefix(*r.Value.Description, want)):
+				t.Errorf("%s %s: %v, want %q", c.name, status, r, want)
+			case want != "" && r.Value.Content.Get("application/problem+json") == nil:
+				t.Errorf("%s %s is not a problem", c.name, status)
+			}
+		}
+	}
 }
