@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json/jsontext"
 	"errors"
 	"time"
 )
@@ -123,13 +124,21 @@ func ValidKey(key string) bool {
 }
 
 // Hash identifies a request for comparing a retry with the first use of its
-// key: SHA-256 over the method, the path and the body.
+// key: SHA-256 over the method, the path and the body. A body that is JSON
+// counts by its canonical form (RFC 8785: members sorted, no insignificant
+// space, numbers and strings written one way), so that a client that
+// encodes the same request again, its members in another order, retries
+// rather than reuses its key; any other body counts byte for byte.
 func Hash(method, path string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(method))
 	h.Write([]byte{0})
 	h.Write([]byte(path))
 	h.Write([]byte{0})
+	v := jsontext.Value(bytes.Clone(body))
+	if err := v.Canonicalize(); err == nil {
+		body = v
+	}
 	h.Write(body)
 	return h.Sum(nil)
 }

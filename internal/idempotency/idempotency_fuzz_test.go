@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"bytes"
+	"encoding/json/jsontext"
 	"strings"
 	"testing"
 )
@@ -29,9 +30,18 @@ func FuzzValidKey(f *testing.F) {
 		if len(h1) != 32 || !bytes.Equal(h1, Hash("POST", "/v1/relationships/"+key, body)) {
 			t.Fatalf("Hash is not a stable SHA-256")
 		}
+		// No JSON text ends in x: the body with it appended is another request.
 		if bytes.Equal(h1, Hash("PUT", "/v1/relationships/"+key, body)) ||
-			bytes.Equal(h1, Hash("POST", "/v1/relationships/"+key, append(body, ' '))) {
+			bytes.Equal(h1, Hash("POST", "/v1/relationships/"+key, append(bytes.Clone(body), 'x'))) {
 			t.Fatalf("Hash ignores the method or the body")
+		}
+		// JSON counts by its canonical form: the same value spaced and
+		// ordered otherwise is the same request.
+		v := jsontext.Value(bytes.Clone(body))
+		if v.Canonicalize() == nil {
+			if spaced := append(append([]byte(" \n"), body...), " \t"...); !bytes.Equal(h1, Hash("POST", "/v1/relationships/"+key, spaced)) {
+				t.Fatalf("Hash tells %q from %q", body, spaced)
+			}
 		}
 		if !strings.Contains(key, "\x00") && bytes.Equal(Hash("POST", "/a"+key, body), Hash("POST", "/a", append([]byte(key), body...))) && key != "" {
 			t.Fatalf("Hash confuses path and body for key %q", key)

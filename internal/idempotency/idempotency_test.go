@@ -95,3 +95,27 @@ func TestHashSeparatesParts(t *testing.T) {
 		}
 	}
 }
+
+// A JSON body counts by its value: members in another order, other
+// spacing or another spelling of the same number is the same request; a
+// changed value, or a body that is not JSON and differs by a byte, is not.
+func TestHashCountsJSONByValue(t *testing.T) {
+	h := func(body string) []byte { return idempotency.Hash("POST", "/v1/things", []byte(body)) }
+	first := h(`{"name":"n","time_zone":"UTC","n":10}`)
+	for _, same := range []string{
+		`{"time_zone":"UTC","name":"n","n":10}`,
+		"{ \"n\": 1e1,\n  \"time_zone\": \"UTC\", \"name\": \"\\u006e\" }",
+	} {
+		if !bytes.Equal(first, h(same)) {
+			t.Errorf("%s counts as another request", same)
+		}
+	}
+	for _, other := range []string{`{"name":"n","time_zone":"UTC","n":11}`, `{"name":"n","time_zone":"UTC"}`, `[{"name":"n","time_zone":"UTC","n":10}]`} {
+		if bytes.Equal(first, h(other)) {
+			t.Errorf("%s counts as the same request", other)
+		}
+	}
+	if bytes.Equal(h(`not json`), h(`not  json`)) {
+		t.Error("bodies that are not JSON count byte for byte")
+	}
+}
