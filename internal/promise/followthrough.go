@@ -126,17 +126,11 @@ func conflictOr(err error, code string) error {
 	return conflict(code, "it changed at the same time; read it again and retry")
 }
 
-// completeOneOff marks a one-off promise completed once its occurrence is resolved.
+// completeOneOff marks a one-off promise completed once its occurrence is
+// resolved, in one statement (every follow-through runs it, on the
+// writer's serial path).
 func (s *Service) completeOneOff(ctx context.Context, tx Store, promiseID string, now time.Time) error {
-	p, err := tx.Promise(ctx, promiseID)
-	if err != nil {
-		return err
-	}
-	if p.Kind != KindOneOff || p.Status != StatusActive {
-		return nil
-	}
-	p.Status, p.UpdatedAt = StatusCompleted, now
-	return tx.UpdatePromise(ctx, p)
+	return tx.CompleteOneOff(ctx, promiseID, now)
 }
 
 // Confirm is the promisee agreeing with the promisor's account.

@@ -240,6 +240,13 @@ func (s *Promises) UpdatePromise(ctx context.Context, p promise.Promise) error {
 	return translate(err, "promise")
 }
 
+// CompleteOneOff implements promise.Store.
+func (s *Promises) CompleteOneOff(ctx context.Context, promiseID string, now time.Time) error {
+	err := s.db.execSQL(ctx, s.w, `UPDATE promises SET status = ?, updated_at = ? WHERE id = ? AND kind = ? AND status = ?`,
+		promise.StatusCompleted, micros(now), promiseID, promise.KindOneOff, promise.StatusActive)
+	return translate(err, "promise")
+}
+
 // ListPromises implements promise.Store.
 func (s *Promises) ListPromises(ctx context.Context, relID string, f promise.PromiseFilter, pr page.Request) ([]promise.Promise, error) {
 	q := s.r.WithContext(ctx).Where("relationship_id = ?", relID)
