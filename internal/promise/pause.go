@@ -83,7 +83,11 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 		if err := tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, userID), p); err != nil {
 			return err
 		}
-		open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+		// Every open occurrence dated within the pause is skipped, today's
+		// already due (still open, in its grace) too: from two days back,
+		// which holds the start of today in any zone; paused keeps those
+		// of its dates.
+		open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now.Add(-48*time.Hour))
 		if err != nil {
 			return err
 		}

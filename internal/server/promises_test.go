@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -314,6 +315,41 @@ func TestPause(t *testing.T) {
 			t.Fatalf("pausing a one-off: %d", res.Status)
 		}
 	})
+}
+
+// A pause that starts today skips today's occurrence already due but
+// still open (in its grace): it is on a paused date, and is neither missed
+// when the grace runs out nor counted.
+func TestPauseFromTodaySkipsTodaysDue(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if now := app.Clock.Now().In(berlin); now.Hour() < 2 {
+		app.Clock.Advance(3 * time.Hour) // today's due an hour ago is still today
+		app.Login(&ana)
+		app.Login(&ben)
+	}
+	now := app.Clock.Now().In(berlin)
+	today := now.Format(time.DateOnly)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+		"title": "Daily call", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": now.Add(-time.Hour).Format("15:04"), "starts_on": today},
+	})
+	pid := p["id"].(string)
+	due := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")
+	if len(due) == 0 || !strings.HasPrefix(due[0]["due_at"].(string), now.Add(-time.Hour).UTC().Format("2006-01-02T15")) {
+		t.Fatalf("open occurrences %v, want today's an hour ago first", due)
+	}
+	do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": today, "ends_on": today})
+	o := do(t, app, 200, "GET", "/v1/occurrences/"+due[0]["id"].(string), ana.AccessToken, nil)
+	if o["status"] != "skipped" {
+		t.Fatalf("today's occurrence after a pause from today: %v", o["status"])
+	}
+	later(t, app, 3*time.Hour, &ana, &ben)
+	tick(t, app)
+	sc := do(t, app, 200, "GET", "/v1/promises/"+pid+"/score", ana.AccessToken, nil)
+	if c := sc["counts"].(map[string]any); c["missed"] != 0.0 || c["skipped"] != 1.0 {
+		t.Fatalf("promise score counts %v, want none missed and one skipped", c)
+	}
 }
 
 // Promises to the partner before they join: unverified without a window,
