@@ -126,7 +126,7 @@ func (w *walk) point(b bucketEnd, rows []Day, open []time.Time) Point {
 		p.Kept += c.Kept
 		p.Late += c.KeptLate
 		p.Partial += c.Partial
-		p.Missed += c.Missed
+		p.Missed += c.Missed + c.Disputed // a disputed account scores as a miss
 		feltSum += r.FeltSum
 		feltN += r.FeltN
 		w.cum, w.hasCum = r.Cum, true

@@ -320,6 +320,29 @@ func TestTimeline(t *testing.T) {
 	})
 }
 
+// A disputed account counts in its point as a miss, which it scores as:
+// the occurrence is not left out of every count. (Kept an hour after it
+// was due, it is late before the dispute.)
+func TestTimelineCountsADisputeAsMissed(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call", "due_at": ts(app.Clock.Now().Add(-time.Hour))})
+	occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+	ft := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/follow-throughs", ana.AccessToken, map[string]any{"outcome": "kept"})["id"].(string)
+	count := func() map[string]any {
+		points := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?member="+ana.ID, ben.AccessToken, nil)["points"].([]any)
+		last := points[len(points)-1].(map[string]any)
+		return map[string]any{"kept": last["kept"].(float64) + last["late"].(float64), "missed": last["missed"]}
+	}
+	if c := count(); c["kept"] != 1.0 || c["missed"] != 0.0 {
+		t.Fatalf("before the dispute: %v", c)
+	}
+	do(t, app, 200, "POST", "/v1/follow-throughs/"+ft+"/dispute", ben.AccessToken, map[string]any{"reason": "no call came"})
+	if c := count(); c["kept"] != 0.0 || c["missed"] != 1.0 {
+		t.Fatalf("after the dispute: %v, want it missed", c)
+	}
+}
+
 // A timeline asked for the instant a breach is recorded has one point.
 func TestTimelineRightAfterBreach(t *testing.T) {
 	app := sqliteApp(t)
