@@ -33,7 +33,8 @@ const (
 // day through the rollups and notes the first day each milestone held. It
 // reads one row per active day of the period, never the items themselves,
 // so its cost does not grow with how many promises a day holds; reached_at
-// is the end of that local day (or now, for today).
+// is the time of that day's last item (its due time; a breach's time), or
+// the end of the day where it has none, and never after now.
 //
 // days reads the rows (s.store.DaysBetween, or rows already read).
 func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time, days daysBetween) ([]Milestone, error) {
@@ -78,7 +79,13 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		{mTargetReached, rel.Settings.TargetScore},
 	}
 	for _, d := range rows {
+		// A day is judged as its last item left it: at that item (its
+		// due time, or a breach's), which stays put as time goes on,
+		// rather than at the day's end or, today, at now.
 		at := d.End
+		if !d.Last.IsZero() && d.Last.Before(at) {
+			at = d.Last
+		}
 		if at.After(now) {
 			at = now
 		}

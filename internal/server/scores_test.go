@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -318,6 +319,43 @@ func TestTimeline(t *testing.T) {
 			t.Errorf("score of a non-member: %d", res.Status)
 		}
 	})
+}
+
+// A milestone is reached at the item that reached it, not at the end of
+// its day, and not at now for today's: its reached_at stays put from one
+// read to the next. The miss-free stretch counts from the breach's time.
+func TestMilestonesReachedAtTheirItem(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	now := app.Clock.Now().Truncate(time.Second)
+	app.Clock.Advance(now.Sub(app.Clock.Now()))
+	breach := now.AddDate(0, 0, -40).Add(-3 * time.Hour)
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+		"member_id": ana.ID, "description": "broke a promise", "severity": "minor", "occurred_at": ts(breach)})
+	first := now.AddDate(0, 0, -35)
+	keptOn(t, app, rel, ana, ben, first, "kept", ben)
+	today := now.Add(-2 * time.Hour)
+	if today.YearDay() != now.YearDay() {
+		today = now.Add(-time.Minute)
+	}
+	keptOn(t, app, rel, ana, ben, today, "kept", ben)
+	reached := func() map[string]string {
+		out := map[string]string{}
+		for _, m := range do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?member="+ana.ID, ben.AccessToken, nil)["milestones"].([]any) {
+			out[m.(map[string]any)["name"].(string)] = m.(map[string]any)["reached_at"].(string)
+		}
+		return out
+	}
+	got := reached()
+	for name, want := range map[string]time.Time{"first_kept": first, "miss_free_30d": breach.AddDate(0, 0, 30)} {
+		if got[name] != want.UTC().Format(time.RFC3339) {
+			t.Errorf("%s reached at %s, want %s", name, got[name], ts(want))
+		}
+	}
+	app.Clock.Advance(time.Minute)
+	if again := reached(); !maps.Equal(got, again) {
+		t.Errorf("milestones moved with the clock:\n%v\n%v", got, again)
+	}
 }
 
 // A disputed account counts in its point as a miss, which it scores as:

@@ -513,7 +513,7 @@ func (s *Scores) dayRange(ctx context.Context, relID, subject, from, to string, 
 // daysBetween reads DaysBetween's rows from the database.
 func (s *Scores) daysBetween(ctx context.Context, relID, subject, from, to string) ([]scoring.Day, error) {
 	var out []scoring.Day
-	buf := newValues(16)
+	buf := newValues(17)
 	v := buf.vals
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		if err := rows.Scan(buf.ptrs...); err != nil {
@@ -522,6 +522,7 @@ func (s *Scores) daysBetween(ctx context.Context, relID, subject, from, to strin
 		end := fromMicros(asInt64(v[1]))
 		n := func(i int) int { return int(asInt64(v[i])) }
 		out = append(out, scoring.Day{RelationshipID: relID, Subject: subject, Day: asString(v[0]), End: end,
+			Last: fromMicros(asInt64(v[16])),
 			Own: score.Summary{Ref: end,
 				Counts: score.Counts{Kept: n(2), KeptLate: n(3), Partial: n(4), Missed: n(5), Disputed: n(6), Breaches: n(7)},
 				Run:    score.Run{N: n(8), Prefix: n(9), Suffix: n(10), Max: n(11)}},
@@ -530,7 +531,7 @@ func (s *Scores) daysBetween(ctx context.Context, relID, subject, from, to strin
 		})
 		return nil
 	}, `SELECT day, day_end, kept, kept_late, partial, missed, disputed, breaches, run_n, run_prefix, run_suffix, run_max,
-			felt_sum, felt_n, ca, cb
+			felt_sum, felt_n, ca, cb, last_t
 		FROM score_days WHERE relationship_id = ? AND subject = ? AND day >= ? AND day <= ? ORDER BY day`,
 		relID, subject, from, to)
 	return out, translate(err, "score day")
