@@ -25,17 +25,12 @@ const maxBody = 64 << 10
 // parameters are never merged in.
 func bind(c echo.Context, v any) error {
 	req := c.Request()
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+	if !jsonContent(req) {
 		return fault.New(fault.KindUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
 	}
-	data, err := io.ReadAll(req.Body)
+	data, err := readBody(req)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errTooLarge
-		}
-		return fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+		return err
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return fault.New(fault.KindBadRequest, "empty_body", "the request body must be a JSON object")
@@ -55,25 +50,37 @@ func noBody(c echo.Context) error {
 	if req.ContentLength == 0 {
 		return nil
 	}
-	data, err := io.ReadAll(req.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errTooLarge
-		}
-		return fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+	data, err := readBody(req)
+	if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+		return err
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nil
-	}
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+	if !jsonContent(req) {
 		return fault.New(fault.KindUnsupportedMediaType, "unsupported_media_type", "this operation takes no request body; send none, or {} as application/json")
 	}
 	if err := jsonv2.Unmarshal(data, &struct{}{}, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err)
 	}
 	return nil
+}
+
+// jsonContent reports whether the request says its body is JSON.
+func jsonContent(req *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// readBody reads the whole request body: past the size limit a 413
+// problem, otherwise a 400 if it cannot be read.
+func readBody(req *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+	}
+	return data, nil
 }
 
 // decodeError describes a JSON decoding failure without exposing Go types.

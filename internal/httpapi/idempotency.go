@@ -62,13 +62,9 @@ func idempotent(store idempotency.Store, now func() time.Time, log *slog.Logger)
 			if user == "" {
 				return fault.Internal(errors.New("idempotent: no authenticated user; list it after requireAuth"))
 			}
-			body, err := io.ReadAll(req.Body)
+			body, err := readBody(req)
 			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					return errTooLarge
-				}
-				return fault.New(fault.KindBadRequest, "unreadable_body", "the request body could not be read")
+				return err
 			}
 			req.Body = io.NopCloser(bytes.NewReader(body))
 

@@ -172,27 +172,15 @@ func TestGroupCommitSkipsCancelled(t *testing.T) {
 func TestGroupCommitOutlivesACancelledRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openBackend(t, b, Options{})
-		w, r := db.SQL()
-		if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
-			t.Fatal(err)
-		}
+		db, r := withTableT(t, b)
 		slow := `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT COUNT(*) FROM c`
 		if db.dialect == Postgres {
 			slow = `SELECT pg_sleep(0.3)`
 		}
 		// A first request holds the writer while the others queue, so that
 		// they share the next batch.
-		holding, release := make(chan struct{}), make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			_ = db.inTx(ctx, func(tx *gorm.DB) error {
-				close(holding)
-				<-release
-				return nil
-			})
-		})
-		<-holding
+		release := holdWriter(&wg, db, func(*gorm.DB) error { return nil })
 		results := make([]error, 5)
 		for i := range results {
 			wg.Go(func() {
@@ -207,7 +195,7 @@ func TestGroupCommitOutlivesACancelledRequest(t *testing.T) {
 			})
 		}
 		time.Sleep(100 * time.Millisecond) // all five queued
-		close(release)
+		release()
 		wg.Wait()
 		for i, err := range results {
 			if i != 2 && err != nil {
@@ -258,24 +246,12 @@ func TestSQLiteBatchReadsStartNoGoroutine(t *testing.T) {
 func TestGroupCommitGivesRiverASQLTx(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openBackend(t, b, Options{})
-		w, r := db.SQL()
-		if _, err := w.ExecContext(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
-			t.Fatal(err)
-		}
+		db, r := withTableT(t, b)
 		insert := func(tx *gorm.DB, k string) error {
 			return db.execSQL(ctx, tx, `INSERT INTO t (k) VALUES (?)`, k)
 		}
-		holding, release := make(chan struct{}), make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			_ = db.inTx(ctx, func(tx *gorm.DB) error {
-				close(holding)
-				<-release
-				return insert(tx, "first")
-			})
-		})
-		<-holding
+		release := holdWriter(&wg, db, func(tx *gorm.DB) error { return insert(tx, "first") })
 		var plain, river, failed error
 		wg.Go(func() { plain = db.inTx(ctx, func(tx *gorm.DB) error { return insert(tx, "plain") }) })
 		wg.Go(func() {
@@ -299,7 +275,7 @@ func TestGroupCommitGivesRiverASQLTx(t *testing.T) {
 			queued = len(db.batches.queue)
 			db.batches.mu.Unlock()
 		}
-		close(release)
+		release()
 		wg.Wait()
 		if plain != nil || river != nil || failed == nil {
 			t.Fatalf("plain: %v, river: %v, failed: %v", plain, river, failed)
@@ -321,4 +297,32 @@ func TestGroupCommitGivesRiverASQLTx(t *testing.T) {
 			t.Fatalf("committed %s, want first,plain,river", got)
 		}
 	})
+}
+
+// withTableT opens a database of backend b with a table t (k TEXT PRIMARY
+// KEY), and returns it and its readers.
+func withTableT(t *testing.T, b storetest.Backend) (*DB, *sql.DB) {
+	t.Helper()
+	db := openBackend(t, b, Options{})
+	w, r := db.SQL()
+	if _, err := w.ExecContext(context.Background(), `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	return db, r
+}
+
+// holdWriter starts a request that holds the writer until release is
+// called and then runs work, so that the requests queued meanwhile share
+// the next batch.
+func holdWriter(wg *sync.WaitGroup, db *DB, work func(tx *gorm.DB) error) (release func()) {
+	holding, released := make(chan struct{}), make(chan struct{})
+	wg.Go(func() {
+		_ = db.inTx(context.Background(), func(tx *gorm.DB) error {
+			close(holding)
+			<-released
+			return work(tx)
+		})
+	})
+	<-holding
+	return func() { close(released) }
 }
