@@ -133,7 +133,7 @@ func (s *Accounts) eraseFromEvents(ctx context.Context, u account.User) error {
 		if err := rows.Scan(&id, &data); err != nil {
 			return err
 		}
-		if out := named.ReplaceAll([]byte(data), erased); string(out) != data {
+		if out := named.ReplaceAllLiteral([]byte(data), erased); string(out) != data {
 			changes = append(changes, change{id, string(out)})
 		}
 		return nil
