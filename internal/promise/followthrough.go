@@ -110,7 +110,7 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		if err := tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
 			return err
 		}
-		if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
+		if err := s.completeOneOff(ctx, tx, o.PromiseID, userID, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, s.ev(event.FollowThroughRecorded, o.RelationshipID, userID), ft)
@@ -128,9 +128,18 @@ func conflictOr(err error, code string) error {
 
 // completeOneOff marks a one-off promise completed once its occurrence is
 // resolved, in one statement (every follow-through runs it, on the
-// writer's serial path).
-func (s *Service) completeOneOff(ctx context.Context, tx Store, promiseID string, now time.Time) error {
-	return tx.CompleteOneOff(ctx, promiseID, now)
+// writer's serial path), and tells of the promise's new state with a
+// promise.updated event when it did.
+func (s *Service) completeOneOff(ctx context.Context, tx Store, promiseID, actor string, now time.Time) error {
+	done, err := tx.CompleteOneOff(ctx, promiseID, now)
+	if err != nil || !done {
+		return err
+	}
+	p, err := tx.Promise(ctx, promiseID)
+	if err != nil {
+		return err
+	}
+	return tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, actor), p)
 }
 
 // Confirm is the promisee agreeing with the promisor's account.

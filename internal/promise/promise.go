@@ -184,8 +184,9 @@ type Store interface {
 	Promise(ctx context.Context, id string) (Promise, error)
 	UpdatePromise(ctx context.Context, p Promise) error
 	// CompleteOneOff marks the promise completed at now if it is an
-	// active one-off promise, and does nothing otherwise.
-	CompleteOneOff(ctx context.Context, promiseID string, now time.Time) error
+	// active one-off promise, and does nothing otherwise; it reports
+	// whether it did.
+	CompleteOneOff(ctx context.Context, promiseID string, now time.Time) (bool, error)
 	ListPromises(ctx context.Context, relID string, f PromiseFilter, pr page.Request) ([]Promise, error)
 	// PromisesToMaterialize returns active recurring promises materialized
 	// less far than until.

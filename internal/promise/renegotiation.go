@@ -172,6 +172,9 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 			if err := tx.UpdatePromise(ctx, p); err != nil {
 				return err
 			}
+			if err := tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, actor), p); err != nil {
+				return err
+			}
 		}
 	default:
 		return conflict("occurrence_"+o.Status, "the occurrence is "+o.Status+" and cannot move")

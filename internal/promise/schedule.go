@@ -46,7 +46,7 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 	if err := s.rescore(ctx, tx, o); err != nil {
 		return false, err
 	}
-	if err := s.completeOneOff(ctx, tx, o.PromiseID, now); err != nil {
+	if err := s.completeOneOff(ctx, tx, o.PromiseID, System, now); err != nil {
 		return false, err
 	}
 	return true, tx.Emit(ctx, s.ev(event.OccurrenceMissed, o.RelationshipID, System), o)

@@ -94,6 +94,11 @@ func TestOneOffPromiseWithConfirmAndDispute(t *testing.T) {
 		if p := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ana.AccessToken, nil); p["status"] != "completed" {
 			t.Fatalf("one-off after follow-through: %v", p["status"])
 		}
+		// The feed tells a syncing client that the promise completed.
+		updates, _ := feed(t, app, ben.AccessToken, "", "&types=promise.updated")
+		if len(updates) != 1 || updates[0]["data"].(map[string]any)["status"] != "completed" || updates[0]["actor_id"] != ana.ID {
+			t.Fatalf("promise.updated events after the follow-through: %v", updates)
+		}
 		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["status"] != "resolved" || o["outcome"] != "kept" || o["follow_through_id"] != ftID {
 			t.Fatalf("occurrence %v", o)
 		}

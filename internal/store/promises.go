@@ -241,10 +241,14 @@ func (s *Promises) UpdatePromise(ctx context.Context, p promise.Promise) error {
 }
 
 // CompleteOneOff implements promise.Store.
-func (s *Promises) CompleteOneOff(ctx context.Context, promiseID string, now time.Time) error {
-	err := s.db.execSQL(ctx, s.w, `UPDATE promises SET status = ?, updated_at = ? WHERE id = ? AND kind = ? AND status = ?`,
+func (s *Promises) CompleteOneOff(ctx context.Context, promiseID string, now time.Time) (bool, error) {
+	res, err := s.db.execResult(ctx, s.w, `UPDATE promises SET status = ?, updated_at = ? WHERE id = ? AND kind = ? AND status = ?`,
 		promise.StatusCompleted, micros(now), promiseID, promise.KindOneOff, promise.StatusActive)
-	return translate(err, "promise")
+	if err != nil {
+		return false, translate(err, "promise")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, translate(err, "promise")
 }
 
 // ListPromises implements promise.Store.
