@@ -144,8 +144,11 @@ func newDrawing(t scoring.Timeline, now time.Time, loc *time.Location) *drawing 
 
 	// The projection: from the last point to the target at the estimated
 	// date, widening the chart by at most its span (two weeks at least).
+	// It runs from now: a range that ends before now leaves the estimate
+	// to the legend, rather than draw it from a past point across what
+	// happened since.
 	pr := t.Projection
-	if pr.EstimatedDate == nil || len(t.Points) == 0 {
+	if pr.EstimatedDate == nil || len(t.Points) == 0 || t.To.Before(now.Add(-time.Second)) {
 		return d
 	}
 	est, err := time.ParseInLocation(time.DateOnly, *pr.EstimatedDate, loc)

@@ -349,6 +349,17 @@ func TestTimelineProjection(t *testing.T) {
 		t.Errorf("the data ends at x=%v: the projection took more than the shown range", last[0])
 	}
 
+	// A range that ended two days ago: the projection runs from now, not
+	// from its last point, and is left to the legend.
+	past := recovering()
+	root = parse(t, Timeline(past, past.To.Add(48*time.Hour)))
+	if n := len(projLine(root)); n != 0 {
+		t.Errorf("a past range draws %d projection lines", n)
+	}
+	if !contains(root.texts(), "target expected "+*past.Projection.EstimatedDate) {
+		t.Error("a past range does not give the estimate in the legend")
+	}
+
 	far := recovering()
 	far.Projection.EstimatedDate = ptr("2040-01-01")
 	root = parse(t, Timeline(far, far.To))
