@@ -75,12 +75,17 @@ var reasons = map[string]string{
 // the latest breach, the milestones, the target and the projection. Dates are
 // shown in the timeline's zone; now marks where the future begins. The
 // output depends only on its arguments.
-func Timeline(t scoring.Timeline, now time.Time) []byte {
+func Timeline(t scoring.Timeline, now time.Time) []byte { return NamedTimeline(t, "", now) }
+
+// NamedTimeline is Timeline with the member called name in its title (the
+// member's id where name is empty).
+func NamedTimeline(t scoring.Timeline, name string, now time.Time) []byte {
 	loc, ok := tz.Load(t.TimeZone) // refuses "Local": the host's zone would make the output vary
 	if !ok {
 		loc = time.UTC
 	}
 	d := newDrawing(t, now, loc)
+	d.name = name
 	var body canvas
 	d.plot(&body)
 	bottom := d.legend(&body)
@@ -112,6 +117,7 @@ type drawing struct {
 	projY    float64     // its score there
 	beyond   bool        // the estimate lies beyond the chart
 	estimate time.Time
+	name     string // the member's display name; empty: their id
 }
 
 func newDrawing(t scoring.Timeline, now time.Time, loc *time.Location) *drawing {
@@ -200,7 +206,10 @@ func y(s float64) float64 { return plotB - unit(s)*(plotB-plotT) }
 func (d *drawing) date(t time.Time) string { return t.In(d.loc).Format(time.DateOnly) }
 
 func (d *drawing) title() string {
-	member := clip(d.t.MemberID, 40)
+	member := clip(d.name, 40)
+	if member == "" {
+		member = clip(d.t.MemberID, 40)
+	}
 	if member == "" {
 		member = "member"
 	}

@@ -41,5 +41,15 @@ func (h *handlers) getTimelineSVG(c echo.Context) error {
 	hd.Set("Cache-Control", "private, max-age=60")
 	// Opened on its own, the document may draw but not fetch or run anything.
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	return c.Blob(http.StatusOK, "image/svg+xml; charset=utf-8", chart.Timeline(t, h.Now()))
+	// The title names the member as the app shows them; one who has left
+	// is named by their id.
+	name := ""
+	if rel, err := h.Relationships.Get(c.Request().Context(), userID(c), c.Param("id")); err == nil {
+		for _, m := range rel.Members {
+			if m.UserID == t.MemberID {
+				name = m.DisplayName
+			}
+		}
+	}
+	return c.Blob(http.StatusOK, "image/svg+xml; charset=utf-8", chart.NamedTimeline(t, name, h.Now()))
 }

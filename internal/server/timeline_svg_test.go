@@ -54,6 +54,10 @@ func TestTimelineSVG(t *testing.T) {
 		if points != 21 {
 			t.Errorf("polyline of %d points, want 21", points)
 		}
+		// The title names the member as the app shows them.
+		if !bytes.Contains(res.Body, []byte("<title id=\"title\">Ana · score")) {
+			t.Errorf("title does not name Ana: %s", res.Body[:min(len(res.Body), 600)])
+		}
 
 		for _, tc := range []struct {
 			name, path, token string
