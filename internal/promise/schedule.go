@@ -105,7 +105,12 @@ func (s *Service) AcceptUnanswered(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				return s.rescore(ctx, tx, o)
+				if err := s.rescore(ctx, tx, o); err != nil {
+					return err
+				}
+				// The promisee let the window pass: their silence confirms
+				// (verification accepted), told as a confirmation by troth.
+				return tx.Emit(ctx, s.ev(event.FollowThroughConfirmed, o.RelationshipID, System), f)
 			})
 			if err != nil {
 				return total, fmt.Errorf("accept follow-through %s: %w", f.ID, err)

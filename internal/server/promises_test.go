@@ -138,6 +138,17 @@ func TestOneOffPromiseWithConfirmAndDispute(t *testing.T) {
 		if f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft4["id"].(string), ana.AccessToken, nil); f["verification"] != "accepted" {
 			t.Fatalf("after the window: %v", f["verification"])
 		}
+		// The feed tells of it, once: a confirmation by troth.
+		var told []map[string]any
+		confirmed, _ := feed(t, app, ana.AccessToken, "", "&types=follow_through.confirmed")
+		for _, e := range confirmed {
+			if d := e["data"].(map[string]any); d["id"] == ft4["id"] {
+				told = append(told, e)
+			}
+		}
+		if len(told) != 1 || told[0]["actor_id"] != "system" || told[0]["data"].(map[string]any)["verification"] != "accepted" {
+			t.Fatalf("events for the accepted follow-through: %v", told)
+		}
 	})
 }
 
