@@ -152,6 +152,15 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 			return conflictOr(err, "occurrence_changed")
 		}
 	case OccResolved:
+		// Only a system miss takes a successor: a member's account given
+		// while the proposal waited settles the occurrence.
+		ft, err := tx.FollowThrough(ctx, *o.FollowThroughID)
+		if err != nil {
+			return err
+		}
+		if ft.RecordedBy != System {
+			return conflict("occurrence_resolved", "the occurrence has had a follow-through since this was proposed; decline the proposal")
+		}
 		p, err := tx.Promise(ctx, o.PromiseID)
 		if err != nil {
 			return err

@@ -288,6 +288,30 @@ func TestRenegotiation(t *testing.T) {
 	})
 }
 
+// A proposal still waiting when the occurrence gets a member's account
+// cannot be accepted: the occurrence is settled, and accepting must not
+// open a successor (nor reopen the completed one-off promise).
+func TestRenegotiationAfterAFollowThrough(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	now := app.Clock.Now()
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Fix the bike", "due_at": ts(now.Add(24 * time.Hour))})
+	occID := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+	rn := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(now.Add(72 * time.Hour))})
+	do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/follow-throughs", ben.AccessToken, map[string]any{"outcome": "kept"})
+	wantProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/renegotiations/" + rn["id"].(string) + "/accept", Token: ben.AccessToken}),
+		http.StatusConflict, "occurrence_resolved")
+	if occs := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), ""); len(occs) != 1 {
+		t.Fatalf("%d occurrences after the refused acceptance, want 1", len(occs))
+	}
+	if got := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ana.AccessToken, nil); got["status"] != "completed" {
+		t.Fatalf("promise %v after the refused acceptance", got["status"])
+	}
+	if d := do(t, app, 200, "POST", "/v1/renegotiations/"+rn["id"].(string)+"/decline", ben.AccessToken, nil); d["status"] != "declined" {
+		t.Fatalf("declining the stale proposal: %v", d)
+	}
+}
+
 func TestPause(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		app := servertest.New(t, b)
