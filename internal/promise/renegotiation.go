@@ -22,10 +22,14 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Ti
 	due = due.UTC().Truncate(time.Microsecond)
 	reason = strings.TrimSpace(reason)
 	var v fault.Validation
-	if !due.After(now) {
+	switch {
+	case due.IsZero():
+		v.Add("proposed_due_at", "required", "is required: the new due time")
+	case !due.After(now):
 		v.Add("proposed_due_at", "not_in_future", "must lie in the future")
+	default:
+		checkDue(&v, "proposed_due_at", due, now)
 	}
-	checkDue(&v, "proposed_due_at", due, now)
 	relationship.CheckText(&v, "reason", reason, 0, maxReason)
 	if err := v.Err(); err != nil {
 		return Renegotiation{}, err

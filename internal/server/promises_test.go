@@ -243,6 +243,10 @@ func TestRenegotiation(t *testing.T) {
 		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(now.Add(-time.Hour))}}); res.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("proposal in the past: %d", res.Status)
 		}
+		// Without a time: one error, that it is required.
+		if pr := decodeProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken, Body: map[string]any{}})); len(pr.Errors) != 1 || pr.Errors[0].Code != "required" {
+			t.Fatalf("proposal without a time: %+v", pr)
+		}
 		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(newDue), "reason": "parts arrive Thursday"})
 		if res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(newDue)}}); res.Status != http.StatusConflict {
 			t.Fatalf("second pending proposal: %d", res.Status)
