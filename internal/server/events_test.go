@@ -65,12 +65,16 @@ func TestEventFeed(t *testing.T) {
 		tick(t, app)
 		tick(t, app)
 		es, cursor = feed(t, app, ben.AccessToken, cursor, "")
-		want := "promise.created occurrence.due_soon occurrence.overdue score.level_changed occurrence.missed"
+		// The miss completes the one-off promise: promise.updated tells of it.
+		want := "promise.created occurrence.due_soon occurrence.overdue score.level_changed promise.updated occurrence.missed"
 		if got := types(es); got != want {
 			t.Fatalf("events: %s\nwant %s", got, want)
 		}
-		if es[0]["data"].(map[string]any)["id"] != p["id"] || es[4]["actor_id"] != "system" {
-			t.Fatalf("snapshots %v / %v", es[0], es[4])
+		if es[0]["data"].(map[string]any)["id"] != p["id"] || es[5]["actor_id"] != "system" {
+			t.Fatalf("snapshots %v / %v", es[0], es[5])
+		}
+		if up := es[4]; up["actor_id"] != "system" || up["data"].(map[string]any)["status"] != "completed" {
+			t.Fatalf("promise.updated %v", up)
 		}
 		lc := es[3]["data"].(map[string]any)
 		if lc["previous_level"] != "fragile" || lc["level"] != "broken" || lc["member_id"] != ana.ID {
