@@ -82,7 +82,7 @@ func (f *versionedStore) Latest(_ context.Context, _, _, day string, _ time.Time
 func (f *versionedStore) put(r *rand.Rand, at time.Time, loc *time.Location) {
 	name, _, end := Bounds(at, loc)
 	d := Day{RelationshipID: f.rel.ID, Subject: "usr_a", Day: name, End: end,
-		Own:     score.Summary{Ref: end, Counts: score.Counts{Kept: r.IntN(3), KeptLate: r.IntN(2), Partial: r.IntN(2), Missed: r.IntN(2)}},
+		Own:     score.Summary{Ref: end, Counts: score.Counts{Kept: r.IntN(3), KeptLate: r.IntN(2), Partial: r.IntN(2), Missed: r.IntN(2), Disputed: r.IntN(2)}},
 		FeltSum: r.IntN(20), FeltN: r.IntN(3),
 		Cum: score.Summary{Ref: end, Sums: score.Sums{A: r.Float64() * 5, B: 5 + r.Float64()*5}}}
 	days := slices.Clone(f.days)
@@ -115,7 +115,7 @@ func referencePoints(tl Timeline, loc *time.Location, rows []Day, prev Day, hasP
 		var feltSum, feltN int
 		for i < len(rows) && rows[i].Day <= b.lastDay {
 			c := rows[i].Own.Counts
-			p.Kept, p.Late, p.Partial, p.Missed = p.Kept+c.Kept, p.Late+c.KeptLate, p.Partial+c.Partial, p.Missed+c.Missed
+			p.Kept, p.Late, p.Partial, p.Missed = p.Kept+c.Kept, p.Late+c.KeptLate, p.Partial+c.Partial, p.Missed+c.Missed+c.Disputed
 			feltSum, feltN = feltSum+rows[i].FeltSum, feltN+rows[i].FeltN
 			cum, hasCum = rows[i].Cum, true
 			i++
