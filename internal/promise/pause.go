@@ -102,7 +102,7 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 				}
 			}
 		}
-		return nil
+		return CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, false)
 	})
 	return pa, err
 }

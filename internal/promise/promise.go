@@ -230,6 +230,9 @@ type Store interface {
 	CreateRenegotiation(ctx context.Context, r Renegotiation) error
 	Renegotiation(ctx context.Context, id string) (Renegotiation, error)
 	PendingRenegotiation(ctx context.Context, relID, occurrenceID string) (Renegotiation, error)
+	// PendingRenegotiationsOf lists the proposals of a promise still
+	// waiting for an answer.
+	PendingRenegotiationsOf(ctx context.Context, relID, promiseID string) ([]Renegotiation, error)
 	UpdateRenegotiation(ctx context.Context, r Renegotiation, fromStatus string) (bool, error)
 	ListRenegotiations(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]Renegotiation, error)
 

@@ -43,6 +43,9 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Ti
 		if o.PromisorID != userID {
 			return forbidden("promisor_only", "only the promisor can propose a new time")
 		}
+		if _, err := movable(ctx, tx, o); err != nil {
+			return err
+		}
 		switch o.Status {
 		case OccOpen:
 			grace := time.Duration(rel.Settings.GraceMinutes) * time.Minute
@@ -149,6 +152,10 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 	if err != nil {
 		return err
 	}
+	p, err := movable(ctx, tx, o)
+	if err != nil {
+		return err
+	}
 	switch o.Status {
 	case OccOpen:
 		o.DueAt, o.UpdatedAt = rn.ProposedDueAt, now
@@ -164,10 +171,6 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 		}
 		if ft.RecordedBy != System {
 			return conflict("occurrence_resolved", "the occurrence has had a follow-through since this was proposed; decline the proposal")
-		}
-		p, err := tx.Promise(ctx, o.PromiseID)
-		if err != nil {
-			return err
 		}
 		next := newOccurrence(p, rn.ProposedDueAt, now)
 		next.ReplacesID = &o.ID
@@ -211,4 +214,51 @@ func (s *Service) Renegotiations(ctx context.Context, userID, relID, occID strin
 		return page.Result[Renegotiation]{}, err
 	}
 	return page.Cut(rs, pr.Limit, func(r Renegotiation) []string { return []string{r.ID} }), nil
+}
+
+// movable refuses to move an occurrence of a cancelled or archived
+// promise: one due before the promise closed may still be open (in its
+// grace, it takes a follow-through), but it no longer moves.
+func movable(ctx context.Context, tx Store, o Occurrence) (Promise, error) {
+	p, err := tx.Promise(ctx, o.PromiseID)
+	if err != nil {
+		return p, err
+	}
+	if p.Status == StatusCancelled || p.Status == StatusArchived {
+		return p, conflict("promise_closed", "the promise is "+p.Status+" and its occurrences no longer move")
+	}
+	return p, nil
+}
+
+// CloseProposals declines the proposals of a promise that can no longer
+// take effect, with a renegotiation.declined event each by the member whose
+// change closed them: all of them when the promise itself is closed
+// (cancelled, archived, or its promisor or promisee left), otherwise those
+// whose occurrence was cancelled or skipped. Left pending, they would wait
+// for an answer that could only fail.
+func CloseProposals(ctx context.Context, tx Store, relID, promiseID, actor string, now time.Time, promiseClosed bool) error {
+	pending, err := tx.PendingRenegotiationsOf(ctx, relID, promiseID)
+	if err != nil {
+		return err
+	}
+	for _, rn := range pending {
+		if !promiseClosed {
+			o, err := tx.Occurrence(ctx, rn.OccurrenceID)
+			if err != nil {
+				return err
+			}
+			if o.Status == OccOpen || o.Status == OccResolved {
+				continue
+			}
+		}
+		rn.Status, rn.ResolvedAt = RenegDeclined, &now
+		if ok, err := tx.UpdateRenegotiation(ctx, rn, RenegPending); err != nil || !ok {
+			return conflictOr(err, "renegotiation_changed")
+		}
+		e := event.Event{Type: event.RenegotiationDeclined, RelationshipID: relID, ActorID: actor, CreatedAt: now}
+		if err := tx.Emit(ctx, e, rn); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -388,10 +388,16 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			if err := s.insert(ctx, tx, instances(p, rule, pauses, now, until, now)); err != nil {
 				return err
 			}
+			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, false); err != nil {
+				return err
+			}
 		}
 		if c.Status != nil {
 			p.Status = StatusArchived
 			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
+				return err
+			}
+			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {
 				return err
 			}
 		}
@@ -421,6 +427,9 @@ func (s *Service) Cancel(ctx context.Context, userID, promiseID string, precondi
 		}
 		now := s.now()
 		if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
+			return err
+		}
+		if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {
 			return err
 		}
 		p.Status, p.UpdatedAt = StatusCancelled, now

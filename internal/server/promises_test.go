@@ -473,3 +473,119 @@ func TestPromiseValidation(t *testing.T) {
 		t.Fatalf("refused promises were written: %v", list)
 	}
 }
+
+// A proposal that can no longer take effect is declined by the change that
+// closed it, with an event naming who made that change: when its
+// occurrence is paused or rescheduled away, when its promise is cancelled
+// or archived, and when its promisor or promisee leaves. The proposals of
+// occurrences that still stand stay pending, and a closed promise's
+// occurrence takes no new proposal.
+func TestClosingAPromiseClosesItsProposals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		daily := func(token string) (string, []map[string]any) {
+			p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", token, map[string]any{
+				"title": "Daily walk", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "07:30"}})
+			return p["id"].(string), occurrencesOf(t, app, token, p["id"].(string), "&status=open")
+		}
+		propose := func(token string, occ map[string]any) string {
+			due, _ := time.Parse(time.RFC3339, occ["due_at"].(string))
+			rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ["id"].(string)+"/renegotiations", token,
+				map[string]any{"proposed_due_at": ts(due.Add(time.Hour))})
+			return rn["id"].(string)
+		}
+		status := func(occID, renID string) string {
+			t.Helper()
+			page := do(t, app, 200, "GET", "/v1/occurrences/"+occID+"/renegotiations", ben.AccessToken, nil)
+			for _, r := range page["data"].([]any) {
+				if r := r.(map[string]any); r["id"] == renID {
+					return r["status"].(string)
+				}
+			}
+			t.Fatalf("renegotiation %s not listed", renID)
+			return ""
+		}
+		_, cursor := feed(t, app, ben.AccessToken, "", "")
+		declinedBy := func(want ...string) {
+			t.Helper()
+			var es []map[string]any
+			es, cursor = feed(t, app, ben.AccessToken, cursor, "&types=renegotiation.declined")
+			var got []string
+			for _, e := range es {
+				got = append(got, e["data"].(map[string]any)["id"].(string)+" by "+e["actor_id"].(string))
+			}
+			if strings.Join(got, ", ") != strings.Join(want, ", ") {
+				t.Fatalf("renegotiation.declined events %v, want %v", got, want)
+			}
+		}
+
+		// A pause skips the occurrence of one proposal; the other stays.
+		pid, occs := daily(ana.AccessToken)
+		inPause, outside := occs[10], occs[20]
+		r1, r2 := propose(ana.AccessToken, inPause), propose(ana.AccessToken, outside)
+		due, _ := time.Parse(time.RFC3339, inPause["due_at"].(string))
+		day := due.In(berlin).Format(time.DateOnly)
+		do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": day, "ends_on": day})
+		if s1, s2 := status(inPause["id"].(string), r1), status(outside["id"].(string), r2); s1 != "declined" || s2 != "pending" {
+			t.Fatalf("after the pause: the paused occurrence's proposal %s, the other's %s", s1, s2)
+		}
+		declinedBy(r1 + " by " + ben.ID)
+
+		// A new rule cancels the open occurrences: their proposals go.
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{
+			"recurrence": map[string]any{"rrule": "FREQ=WEEKLY", "local_time": "08:00"}})
+		if s := status(outside["id"].(string), r2); s != "declined" {
+			t.Fatalf("after a new rule: %s", s)
+		}
+		declinedBy(r2 + " by " + ana.ID)
+
+		// Cancelling declines what is pending, and the occurrence of a
+		// cancelled promise still open takes no new proposal.
+		pid, occs = daily(ana.AccessToken)
+		r3 := propose(ana.AccessToken, occs[3])
+		do(t, app, 204, "DELETE", "/v1/promises/"+pid, ana.AccessToken, nil)
+		if s := status(occs[3]["id"].(string), r3); s != "declined" {
+			t.Fatalf("after cancelling: %s", s)
+		}
+		declinedBy(r3 + " by " + ana.ID)
+
+		// Archiving likewise.
+		pid, occs = daily(ana.AccessToken)
+		r4 := propose(ana.AccessToken, occs[3])
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"status": "archived"})
+		if s := status(occs[3]["id"].(string), r4); s != "declined" {
+			t.Fatalf("after archiving: %s", s)
+		}
+		declinedBy(r4 + " by " + ana.ID)
+
+		// A member who leaves closes the proposals made to them.
+		_, occs = daily(ben.AccessToken)
+		r5 := propose(ben.AccessToken, occs[3])
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel+"/members/me", ana.AccessToken, nil)
+		if s := status(occs[3]["id"].(string), r5); s != "declined" {
+			t.Fatalf("after the promisee left: %s", s)
+		}
+		declinedBy(r5 + " by " + ana.ID)
+	})
+}
+
+// The occurrence of a cancelled promise that is still open, due before the
+// promise was cancelled and in its grace, takes a follow-through but no
+// proposal to move it.
+func TestACancelledPromisesOccurrenceDoesNotMove(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+		"title": "Call", "due_at": ts(app.Clock.Now().Add(time.Hour))})
+	later(t, app, 90*time.Minute, &ana, &ben)
+	do(t, app, 204, "DELETE", "/v1/promises/"+p["id"].(string), ana.AccessToken, nil)
+	occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "&status=open")
+	if len(occ) != 1 {
+		t.Fatalf("%d open occurrences after cancelling, want the one in its grace", len(occ))
+	}
+	wantProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occ[0]["id"].(string) + "/renegotiations",
+		Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(time.Hour))}}),
+		http.StatusConflict, "promise_closed")
+}

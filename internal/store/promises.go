@@ -510,6 +510,26 @@ func (s *Promises) PendingRenegotiation(ctx context.Context, relID, occurrenceID
 	return toRenegotiation(row), translate(err, "renegotiation")
 }
 
+// PendingRenegotiationsOf implements promise.Store, along the partial
+// index renegotiations_pending (migration 0015).
+func (s *Promises) PendingRenegotiationsOf(ctx context.Context, relID, promiseID string) ([]promise.Renegotiation, error) {
+	var rows []renegotiationRow
+	err := pendingOf(s.r.WithContext(ctx), relID, promiseID, &rows).Error
+	out := make([]promise.Renegotiation, len(rows))
+	for i, r := range rows {
+		out[i] = toRenegotiation(r)
+	}
+	return out, translate(err, "renegotiation")
+}
+
+// pendingOf is PendingRenegotiationsOf's query. The status is a literal:
+// a partial index serves only a query that names its condition, not a
+// bound parameter.
+func pendingOf(q *gorm.DB, relID, promiseID string, rows *[]renegotiationRow) *gorm.DB {
+	return q.Where("relationship_id = ? AND promise_id = ? AND status = '"+promise.RenegPending+"'", relID, promiseID).
+		Order("id").Find(rows)
+}
+
 // UpdateRenegotiation implements promise.Store.
 func (s *Promises) UpdateRenegotiation(ctx context.Context, r promise.Renegotiation, fromStatus string) (bool, error) {
 	res := s.w.WithContext(ctx).Model(&renegotiationRow{}).
@@ -633,6 +653,9 @@ func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID s
 	for _, row := range rows {
 		pr := toPromise(row)
 		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at); err != nil {
+			return err
+		}
+		if err := promise.CloseProposals(ctx, p, relID, pr.ID, userID, at, true); err != nil {
 			return err
 		}
 		pr.Status, pr.UpdatedAt = promise.StatusCancelled, at

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/troth-app/troth/internal/store/storetest"
 )
 
@@ -77,5 +79,31 @@ func TestLatestBreachWalksAnIndex(t *testing.T) {
 		if !strings.Contains(got, "USING COVERING INDEX breaches_") || strings.Contains(got, "TEMP B-TREE") {
 			t.Errorf("%s\nplan: %s", c.q, got)
 		}
+	}
+}
+
+// The proposals of a promise still pending are found through the partial
+// index of migration 0015, not by walking the relationship's.
+func TestPendingRenegotiationsUseTheirIndex(t *testing.T) {
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
+	q := db.r.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var rows []renegotiationRow
+		return pendingOf(tx, "rel_a", "prm_a", &rows)
+	})
+	var plan []string
+	err := scanAll(context.Background(), db.querierFor(db.r), func(rows *sql.Rows) error {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return err
+		}
+		plan = append(plan, detail)
+		return nil
+	}, "EXPLAIN QUERY PLAN "+q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX renegotiations_pending") {
+		t.Errorf("%s\nplan: %s", q, got)
 	}
 }
