@@ -102,9 +102,10 @@ type Store interface {
 	InviteByHash(ctx context.Context, hash []byte) (Invite, error)
 	UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error)
 	// ClaimPartnerPromises makes the user the promisee of the promises made
-	// to the not-yet-joined partner, and starts the dispute window of their
-	// unverified follow-throughs at disputeFrom.
-	ClaimPartnerPromises(ctx context.Context, relationshipID, userID string, acceptAfter time.Time) error
+	// to the not-yet-joined partner, at now, with a promise.updated event
+	// each; their unverified follow-throughs may be accepted after
+	// acceptAfter; and the relationship's partner_name is cleared.
+	ClaimPartnerPromises(ctx context.Context, relationshipID, userID string, acceptAfter, now time.Time) error
 	// RescoreAll rebuilds every score aggregate of a relationship from its
 	// history (after a change of half-life, grace or time zone).
 	RescoreAll(ctx context.Context, relationshipID string) error

@@ -335,7 +335,7 @@ func (s *Service) AcceptInvite(ctx context.Context, userID, code string) (Relati
 		if len(r.Members) == 1 {
 			// The first to join is the partner the promises were made to.
 			window := time.Duration(r.Settings.DisputeWindowHours) * time.Hour
-			if err := tx.ClaimPartnerPromises(ctx, relID, userID, now.Add(window)); err != nil {
+			if err := tx.ClaimPartnerPromises(ctx, relID, userID, now.Add(window), now); err != nil {
 				return err
 			}
 		}

@@ -415,6 +415,11 @@ func TestPromiseToPartnerBeforeTheyJoin(t *testing.T) {
 		later(t, app, 100*time.Hour, &ana, &ben)
 		tick(t, app)
 		code := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)["code"].(string)
+		// Ana syncs by cursor and by updated_since: Ben's joining reaches
+		// her both ways.
+		_, cursor := feed(t, app, ana.AccessToken, "", "")
+		before := app.Clock.Now()
+		later(t, app, time.Second, &ana, &ben)
 		do(t, app, 200, "POST", "/v1/invites/"+code+"/accept", ben.AccessToken, nil)
 		if p := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ben.AccessToken, nil); p["promisee_id"] != ben.ID {
 			t.Fatalf("after joining: promisee %v", p["promisee_id"])
@@ -422,6 +427,25 @@ func TestPromiseToPartnerBeforeTheyJoin(t *testing.T) {
 		f := do(t, app, 200, "GET", "/v1/follow-throughs/"+ft["id"].(string), ben.AccessToken, nil)
 		if f["verification"] != "unverified" || f["accept_after"] == nil {
 			t.Fatalf("after joining: %v", f)
+		}
+		es, _ := feed(t, app, ana.AccessToken, cursor, "")
+		var got []string
+		for _, e := range es {
+			got = append(got, e["type"].(string))
+			if e["type"] == "promise.updated" && (e["data"].(map[string]any)["promisee_id"] != ben.ID || e["actor_id"] != ben.ID) {
+				t.Errorf("promise.updated on joining: %v", e)
+			}
+		}
+		if strings.Join(got, " ") != "promise.updated member.joined" {
+			t.Fatalf("events on joining %v, want promise.updated member.joined", got)
+		}
+		since := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/promises?updated_since="+ts(before), ana.AccessToken, nil)
+		if list := since["data"].([]any); len(list) != 1 || list[0].(map[string]any)["promisee_id"] != ben.ID {
+			t.Fatalf("promises updated since before the join: %v", list)
+		}
+		r := do(t, app, 200, "GET", "/v1/relationships/"+rel, ana.AccessToken, nil)
+		if r["partner_name"] != nil || r["updated_at"] == r["created_at"] {
+			t.Fatalf("relationship after joining: %v", r)
 		}
 		if c := do(t, app, 200, "POST", "/v1/follow-throughs/"+ft["id"].(string)+"/confirm", ben.AccessToken, nil); c["verification"] != "confirmed" {
 			t.Fatalf("confirm after joining: %v", c)

@@ -260,23 +260,42 @@ func (s *Relationships) UseInvite(ctx context.Context, hash []byte, userID strin
 	return res.RowsAffected == 1, translate(res.Error, "invite")
 }
 
-// ClaimPartnerPromises implements relationship.Store.
-func (s *Relationships) ClaimPartnerPromises(ctx context.Context, relID, userID string, acceptAfter time.Time) error {
+// ClaimPartnerPromises implements relationship.Store. Everything it
+// changes has its updated_at moved, so that a client syncing with
+// updated_since sees it.
+func (s *Relationships) ClaimPartnerPromises(ctx context.Context, relID, userID string, acceptAfter, now time.Time) error {
 	tx := s.w.WithContext(ctx)
-	if err := tx.Exec(`UPDATE follow_throughs SET accept_after = ?
+	var rows []promiseRow
+	if err := tx.Where("relationship_id = ? AND promisee_id IS NULL", relID).Order("id").Find(&rows).Error; err != nil {
+		return translate(err, "promise")
+	}
+	at := micros(now)
+	if err := tx.Exec(`UPDATE follow_throughs SET accept_after = ?, updated_at = ?
 		WHERE relationship_id = ? AND verification = 'unverified' AND accept_after IS NULL
 		AND promise_id IN (SELECT id FROM promises WHERE relationship_id = ? AND promisee_id IS NULL)`,
-		micros(acceptAfter), relID, relID).Error; err != nil {
+		micros(acceptAfter), at, relID, relID).Error; err != nil {
 		return translate(err, "follow-through")
 	}
-	if err := tx.Exec(`UPDATE occurrences SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error; err != nil {
+	if err := tx.Exec(`UPDATE occurrences SET promisee_id = ?, updated_at = ? WHERE relationship_id = ? AND promisee_id IS NULL`,
+		userID, at, relID).Error; err != nil {
 		return translate(err, "occurrence")
 	}
-	if err := tx.Exec(`UPDATE promises SET promisee_id = ? WHERE relationship_id = ? AND promisee_id IS NULL`, userID, relID).Error; err != nil {
+	if err := tx.Exec(`UPDATE promises SET promisee_id = ?, updated_at = ? WHERE relationship_id = ? AND promisee_id IS NULL`,
+		userID, at, relID).Error; err != nil {
 		return translate(err, "promise")
 	}
 	// The partner has joined: their name is now their own display name.
-	return translate(tx.Exec(`UPDATE relationships SET partner_name = NULL WHERE id = ?`, relID).Error, "relationship")
+	if err := tx.Exec(`UPDATE relationships SET partner_name = NULL, updated_at = ? WHERE id = ?`, at, relID).Error; err != nil {
+		return translate(err, "relationship")
+	}
+	for _, row := range rows {
+		p := toPromise(row)
+		p.PromiseeID, p.UpdatedAt = &userID, now
+		if err := s.db.emit(ctx, s.w, event.Event{Type: event.PromiseUpdated, RelationshipID: relID, ActorID: userID, CreatedAt: now}, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RescoreAll implements relationship.Store: every member who ever belonged
