@@ -2161,7 +2161,7 @@ type GetTimelineParams struct {
 	// Member the member (user id); default: the member of the latest breach, else the caller
 	Member *string `form:"member,omitempty" json:"member,omitempty"`
 
-	// From RFC 3339; default: the latest breach, else the relationship's creation
+	// From RFC 3339; default: the member's latest breach at or before to, else the relationship's creation
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
 
 	// To RFC 3339, not in the future; default now
@@ -2179,7 +2179,7 @@ type GetTimelineSVGParams struct {
 	// Member the member (user id); default: the member of the latest breach, else the caller
 	Member *string `form:"member,omitempty" json:"member,omitempty"`
 
-	// From RFC 3339; default: the latest breach, else the relationship's creation
+	// From RFC 3339; default: the member's latest breach at or before to, else the relationship's creation
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
 
 	// To RFC 3339, not in the future; default now

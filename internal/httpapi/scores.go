@@ -164,7 +164,7 @@ type (
 //	@Security		BearerAuth
 //	@Param			id		path		string	true	"relationship id"
 //	@Param			member	query		string	false	"the member (user id); default: the member of the latest breach, else the caller"
-//	@Param			from	query		string	false	"RFC 3339; default: the latest breach, else the relationship's creation"	format(date-time)
+//	@Param			from	query		string	false	"RFC 3339; default: the member's latest breach at or before to, else the relationship's creation"	format(date-time)
 //	@Param			to		query		string	false	"RFC 3339, not in the future; default now"	format(date-time)
 //	@Param			bucket	query		string	false	"point size"	Enums(day,week)	default(day)
 //	@Success		200		{object}	api.Timeline

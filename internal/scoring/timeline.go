@@ -155,7 +155,17 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 			return TimelineParts{}, invalid("from", "after_to", "must lie before to")
 		}
 	} else if from.After(to) {
-		from = to // a breach recorded this instant: a timeline of one point
+		// `to` lies before the current period: the timeline starts where
+		// the period in force at `to` did.
+		from = rel.CreatedAt
+		if at, _, ok, err := s.store.LatestBreach(ctx, rel.ID, member, to); err != nil {
+			return TimelineParts{}, err
+		} else if ok {
+			from = at
+		}
+		if from.After(to) {
+			from = to // nothing begun by `to`: a timeline of one point
+		}
 	}
 	// The last bucket, the one holding `to`; the ones before it are
 	// finished (finished.go). Walked from `to` itself, the calendar may

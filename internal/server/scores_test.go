@@ -382,6 +382,23 @@ func TestTimelineCountsADisputeAsMissed(t *testing.T) {
 }
 
 // A timeline asked for the instant a breach is recorded has one point.
+// A timeline that ends before the latest breach, without a from, starts
+// at the breach before it: the period in force at its end.
+func TestTimelineEndingBeforeTheLatestBreach(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := rebuilding(t, app) // a breach 20 days ago
+	now := app.Clock.Now()
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+		"member_id": ana.ID, "description": "again", "severity": "minor", "occurred_at": ts(now.AddDate(0, 0, -5))})
+	tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?to="+ts(now.AddDate(0, 0, -10)), ben.AccessToken, nil)
+	if from, _ := time.Parse(time.RFC3339Nano, tl["from"].(string)); !from.Equal(now.AddDate(0, 0, -20).Truncate(time.Second)) {
+		t.Fatalf("from %v, want the first breach's time %v", tl["from"], now.AddDate(0, 0, -20))
+	}
+	if n := len(tl["points"].([]any)); n != 11 {
+		t.Fatalf("%d points from the first breach to 10 days ago, want 11", n)
+	}
+}
+
 func TestTimelineRightAfterBreach(t *testing.T) {
 	app := sqliteApp(t)
 	ana, ben, rel := pair(t, app)

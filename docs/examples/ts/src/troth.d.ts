@@ -6365,7 +6365,7 @@ export interface operations {
             query?: {
                 /** @description the member (user id); default: the member of the latest breach, else the caller */
                 member?: string;
-                /** @description RFC 3339; default: the latest breach, else the relationship's creation */
+                /** @description RFC 3339; default: the member's latest breach at or before to, else the relationship's creation */
                 from?: string;
                 /** @description RFC 3339, not in the future; default now */
                 to?: string;
@@ -6460,7 +6460,7 @@ export interface operations {
             query?: {
                 /** @description the member (user id); default: the member of the latest breach, else the caller */
                 member?: string;
-                /** @description RFC 3339; default: the latest breach, else the relationship's creation */
+                /** @description RFC 3339; default: the member's latest breach at or before to, else the relationship's creation */
                 from?: string;
                 /** @description RFC 3339, not in the future; default now */
                 to?: string;
