@@ -143,7 +143,7 @@ func (h *handlers) getOccurrence(c echo.Context) error {
 //	@Failure		401				{object}	api.Problem
 //	@Failure		403				{object}	api.Problem	"not_a_party"
 //	@Failure		404				{object}	api.Problem
-//	@Failure		409				{object}	api.Problem	"already_recorded"
+//	@Failure		409				{object}	api.Problem	"already_recorded, occurrence_replaced, occurrence_skipped, occurrence_cancelled or relationship_archived"
 //	@Failure		413				{object}	api.Problem
 //	@Failure		415				{object}	api.Problem
 //	@Failure		422				{object}	api.Problem
@@ -325,7 +325,7 @@ func (h *handlers) disputeFollowThrough(c echo.Context) error {
 //	@Failure		401				{object}	api.Problem
 //	@Failure		403				{object}	api.Problem	"promisor_only"
 //	@Failure		404				{object}	api.Problem
-//	@Failure		409				{object}	api.Problem	"renegotiation_pending, occurrence_resolved, occurrence_skipped, occurrence_cancelled, promise_closed or relationship_archived"
+//	@Failure		409				{object}	api.Problem	"renegotiation_pending, occurrence_resolved, occurrence_replaced, occurrence_skipped, occurrence_cancelled, promise_closed or relationship_archived"
 //	@Failure		413				{object}	api.Problem
 //	@Failure		415				{object}	api.Problem
 //	@Failure		422				{object}	api.Problem
@@ -413,7 +413,7 @@ func (h *handlers) listRelationshipRenegotiations(c echo.Context) error {
 //	@Failure	401				{object}	api.Problem
 //	@Failure	403				{object}	api.Problem	"promisee_only"
 //	@Failure	404				{object}	api.Problem
-//	@Failure	409				{object}	api.Problem	"renegotiation_accepted, renegotiation_declined, occurrence_resolved, occurrence_cancelled, promise_closed or relationship_archived"
+//	@Failure	409				{object}	api.Problem	"renegotiation_accepted, renegotiation_declined, occurrence_resolved, occurrence_replaced, occurrence_cancelled, promise_closed or relationship_archived"
 //	@Failure	422				{object}	api.Problem
 //	@Failure	429				{object}	api.Problem
 //	@Router		/v1/renegotiations/{id}/accept [post]

@@ -72,6 +72,9 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 			if prev.RecordedBy != System {
 				return conflict("already_recorded", "this occurrence already has a follow-through; the promisee can confirm or dispute it")
 			}
+			if err := notReplaced(ctx, tx, o); err != nil {
+				return err
+			}
 			replaced = &prev
 		default:
 			return conflict("occurrence_"+o.Status, "the occurrence is "+o.Status+" and takes no follow-through")
@@ -116,6 +119,20 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		return tx.Emit(ctx, s.ev(event.FollowThroughRecorded, o.RelationshipID, userID), ft)
 	})
 	return ft, err
+}
+
+// notReplaced refuses a change to a system miss that an accepted late
+// renegotiation replaced: the miss is final, and its successor carries the
+// promise on.
+func notReplaced(ctx context.Context, tx Store, o Occurrence) error {
+	replaced, err := tx.Replaced(ctx, o.RelationshipID, o.ID)
+	if err != nil {
+		return err
+	}
+	if replaced {
+		return conflict("occurrence_replaced", "the occurrence was missed and a renegotiation replaced it; record what happens for its successor")
+	}
+	return nil
 }
 
 // conflictOr returns err, or a conflict when a compare-and-set lost a race.

@@ -202,8 +202,10 @@ type Store interface {
 	// MoveOccurrence writes o's due time and update time, likewise.
 	MoveOccurrence(ctx context.Context, o Occurrence, fromStatus string) (bool, error)
 	ListOccurrences(ctx context.Context, relID string, f OccurrenceFilter, pr page.Request) ([]Occurrence, error)
-	// CancelOpenOccurrences cancels a promise's open occurrences due after from.
-	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
+	// CancelOpenOccurrences cancels a promise's open occurrences due after
+	// from; with keepAgreed, not those an accepted renegotiation moved or
+	// created.
+	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time, keepAgreed bool) error
 	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
 	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
 	// ToRemind lists open occurrences not yet announced as due soon (kind
@@ -230,6 +232,9 @@ type Store interface {
 	CreateRenegotiation(ctx context.Context, r Renegotiation) error
 	Renegotiation(ctx context.Context, id string) (Renegotiation, error)
 	PendingRenegotiation(ctx context.Context, relID, occurrenceID string) (Renegotiation, error)
+	// Replaced reports whether an accepted late renegotiation gave the
+	// occurrence a successor.
+	Replaced(ctx context.Context, relID, occurrenceID string) (bool, error)
 	// PendingRenegotiationsOf lists the proposals of a promise still
 	// waiting for an answer.
 	PendingRenegotiationsOf(ctx context.Context, relID, promiseID string) ([]Renegotiation, error)

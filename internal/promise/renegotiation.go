@@ -63,6 +63,9 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Ti
 			if ft.RecordedBy != System {
 				return conflict("occurrence_resolved", "the occurrence already has a follow-through")
 			}
+			if err := notReplaced(ctx, tx, o); err != nil {
+				return err
+			}
 		default:
 			return conflict("occurrence_"+o.Status, "the occurrence is "+o.Status)
 		}
@@ -171,6 +174,9 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 		}
 		if ft.RecordedBy != System {
 			return conflict("occurrence_resolved", "the occurrence has had a follow-through since this was proposed; decline the proposal")
+		}
+		if err := notReplaced(ctx, tx, o); err != nil {
+			return err
 		}
 		next := newOccurrence(p, rn.ProposedDueAt, now)
 		next.ReplacesID = &o.ID

@@ -376,7 +376,9 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			return err
 		}
 		if c.Recurrence != nil && p.Kind == KindRecurring && p.Status == StatusActive {
-			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
+			// An occurrence moved or created by an accepted renegotiation is
+			// an agreement of both: a new rule, the promisor's alone, keeps it.
+			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, true); err != nil {
 				return err
 			}
 			pauses, err := tx.PausesOf(ctx, p.RelationshipID, p.ID)
@@ -394,7 +396,7 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 		}
 		if c.Status != nil {
 			p.Status = StatusArchived
-			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
+			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, false); err != nil {
 				return err
 			}
 			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {
@@ -426,7 +428,7 @@ func (s *Service) Cancel(ctx context.Context, userID, promiseID string, precondi
 			return conflict("promise_closed", "the promise is "+p.Status+" and cannot be cancelled")
 		}
 		now := s.now()
-		if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
+		if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, false); err != nil {
 			return err
 		}
 		if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {

@@ -289,6 +289,43 @@ func TestRenegotiation(t *testing.T) {
 		if next["replaces_id"] != occID || next["status"] != "open" || next["due_at"] != late["proposed_due_at"] {
 			t.Fatalf("successor %v", next)
 		}
+		// The replaced miss is final: no member's account replaces it, and
+		// it takes no second proposal (and so no second successor).
+		for _, u := range []servertest.User{ana, ben} {
+			wantProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/follow-throughs", Token: u.AccessToken,
+				Body: map[string]any{"outcome": "kept"}}), http.StatusConflict, "occurrence_replaced")
+		}
+		wantProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + occID + "/renegotiations", Token: ana.AccessToken,
+			Body: map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(48 * time.Hour))}}), http.StatusConflict, "occurrence_replaced")
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil); o["outcome"] != "missed" {
+			t.Fatalf("replaced miss after the refused accounts: %v", o)
+		}
+	})
+}
+
+// An occurrence moved or created by an accepted renegotiation is kept when
+// the promisor gives the promise a new rule: the same rule sent again, or
+// another one.
+func TestANewRuleKeepsAgreedMoves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		rule := map[string]any{"rrule": "FREQ=DAILY", "local_time": "08:00", "time_zone": "UTC"}
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call", "recurrence": rule})
+		pid := p["id"].(string)
+		occ := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")[4]
+		occID := occ["id"].(string)
+		due, _ := time.Parse(time.RFC3339, occ["due_at"].(string))
+		moved := ts(due.Add(15*24*time.Hour + 12*time.Hour))
+		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": moved})
+		do(t, app, 200, "POST", "/v1/renegotiations/"+rn["id"].(string)+"/accept", ben.AccessToken, nil)
+		for _, r := range []map[string]any{rule, {"rrule": "FREQ=DAILY", "local_time": "09:00", "time_zone": "UTC"}} {
+			do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"recurrence": r})
+			o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil)
+			if o["status"] != "open" || o["due_at"] != moved {
+				t.Fatalf("after a new rule %v, the moved occurrence %v %v, want open at %s", r, o["status"], o["due_at"], moved)
+			}
+		}
 	})
 }
 

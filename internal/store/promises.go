@@ -387,10 +387,13 @@ func (s *Promises) ListOccurrences(ctx context.Context, relID string, f promise.
 }
 
 // CancelOpenOccurrences implements promise.Store.
-func (s *Promises) CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error {
-	err := s.w.WithContext(ctx).Model(&occurrenceRow{}).
-		Where("relationship_id = ? AND promise_id = ? AND status = ? AND due_at >= ?", relID, promiseID, promise.OccOpen, micros(from)).
-		Updates(map[string]any{"status": promise.OccCancelled, "updated_at": micros(at)}).Error
+func (s *Promises) CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time, keepAgreed bool) error {
+	q := s.w.WithContext(ctx).Model(&occurrenceRow{}).
+		Where("relationship_id = ? AND promise_id = ? AND status = ? AND due_at >= ?", relID, promiseID, promise.OccOpen, micros(from))
+	if keepAgreed {
+		q = q.Where("due_at = original_due_at AND replaces_id IS NULL")
+	}
+	err := q.Updates(map[string]any{"status": promise.OccCancelled, "updated_at": micros(at)}).Error
 	return translate(err, "occurrence")
 }
 
@@ -520,6 +523,15 @@ func (s *Promises) PendingRenegotiationsOf(ctx context.Context, relID, promiseID
 		out[i] = toRenegotiation(r)
 	}
 	return out, translate(err, "renegotiation")
+}
+
+// Replaced implements promise.Store, along renegotiations_occurrence.
+func (s *Promises) Replaced(ctx context.Context, relID, occurrenceID string) (bool, error) {
+	var n int64
+	err := s.db.queryRow(ctx, s.r, `SELECT COUNT(*) FROM renegotiations
+		WHERE relationship_id = ? AND occurrence_id = ? AND status = ? AND new_occurrence_id IS NOT NULL`,
+		[]any{relID, occurrenceID, promise.RenegAccepted}, &n)
+	return n > 0, translate(err, "renegotiation")
 }
 
 // pendingOf is PendingRenegotiationsOf's query. The status is a literal:
@@ -652,7 +664,7 @@ func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID s
 	p := &Promises{db: db, rels: &Relationships{db: db, w: tx, r: tx}, w: tx, r: tx}
 	for _, row := range rows {
 		pr := toPromise(row)
-		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at); err != nil {
+		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at, false); err != nil {
 			return err
 		}
 		if err := promise.CloseProposals(ctx, p, relID, pr.ID, userID, at, true); err != nil {

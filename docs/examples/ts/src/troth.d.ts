@@ -3673,7 +3673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description already_recorded */
+            /** @description already_recorded, occurrence_replaced, occurrence_skipped, occurrence_cancelled or relationship_archived */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3876,7 +3876,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description renegotiation_pending, occurrence_resolved, occurrence_skipped, occurrence_cancelled, promise_closed or relationship_archived */
+            /** @description renegotiation_pending, occurrence_resolved, occurrence_replaced, occurrence_skipped, occurrence_cancelled, promise_closed or relationship_archived */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6610,7 +6610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description renegotiation_accepted, renegotiation_declined, occurrence_resolved, occurrence_cancelled, promise_closed or relationship_archived */
+            /** @description renegotiation_accepted, renegotiation_declined, occurrence_resolved, occurrence_replaced, occurrence_cancelled, promise_closed or relationship_archived */
             409: {
                 headers: {
                     [name: string]: unknown;
