@@ -27,7 +27,10 @@ type ExportMembership struct {
 
 // ExportRelationship is one relationship with what in it concerns the person.
 type ExportRelationship struct {
-	Relationship Relationship     `json:"relationship" validate:"required"`
+	RelationshipID string `json:"relationship_id" validate:"required" example:"rel_01jq3v5n8xk2m4p6r8t0w2y4a6"`
+	// The relationship as it is now; null once the person left it: what it
+	// became since (its name, settings, members) is no longer theirs to see.
+	Relationship *Relationship    `json:"relationship" validate:"required" extensions:"x-nullable"`
 	Membership   ExportMembership `json:"membership" validate:"required"`
 	// Promises the person made or that were made to them.
 	Promises []Promise `json:"promises" validate:"required"`

@@ -965,8 +965,14 @@ type ExportRelationship struct {
 	Pauses []Pause `json:"pauses"`
 
 	// Promises Promises the person made or that were made to them.
-	Promises     []Promise    `json:"promises"`
-	Relationship Relationship `json:"relationship"`
+	Promises []Promise `json:"promises"`
+
+	// Relationship The relationship as it is now; null once the person left it: what it
+	// became since (its name, settings, members) is no longer theirs to see.
+	Relationship *Relationship `json:"relationship"`
+
+	// RelationshipId Example: rel_01jq3v5n8xk2m4p6r8t0w2y4a6
+	RelationshipId string `json:"relationship_id"`
 
 	// Renegotiations Renegotiations the person proposed or of those promises.
 	Renegotiations []Renegotiation `json:"renegotiations"`

@@ -31,7 +31,9 @@ type Data struct {
 
 // Relationship is one relationship with what in it concerns the person.
 type Relationship struct {
-	Relationship relationship.Relationship
+	RelationshipID string
+	// Relationship is the relationship now, for a current member only.
+	Relationship *relationship.Relationship
 	// Membership is the person's own: role, joined and, if so, left.
 	Membership relationship.Member
 	// Promises they made or that were made to them, and the occurrences,
@@ -85,9 +87,9 @@ func (s *Service) Of(ctx context.Context, userID string) (Data, error) {
 		if r.Membership.LeftAt != nil {
 			continue
 		}
-		sc, err := s.scores.MemberScore(ctx, userID, r.Relationship.ID, userID, nil)
+		sc, err := s.scores.MemberScore(ctx, userID, r.RelationshipID, userID, nil)
 		if err != nil {
-			return Data{}, fmt.Errorf("export score in %s: %w", r.Relationship.ID, err)
+			return Data{}, fmt.Errorf("export score in %s: %w", r.RelationshipID, err)
 		}
 		r.Score = &sc
 	}

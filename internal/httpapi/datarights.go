@@ -81,11 +81,15 @@ func toAPIExport(d export.Data) api.Export {
 	for i, r := range d.Relationships {
 		m := r.Membership
 		x := api.ExportRelationship{
-			Relationship: wire.Relationship(r.Relationship),
-			Membership:   api.ExportMembership{Role: m.Role, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt},
-			Promises:     make([]api.Promise, len(r.Promises)), Occurrences: make([]api.Occurrence, len(r.Occurrences)),
+			RelationshipID: r.RelationshipID,
+			Membership:     api.ExportMembership{Role: m.Role, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt},
+			Promises:       make([]api.Promise, len(r.Promises)), Occurrences: make([]api.Occurrence, len(r.Occurrences)),
 			FollowThroughs: make([]api.FollowThrough, len(r.FollowThroughs)), Renegotiations: make([]api.Renegotiation, len(r.Renegotiations)),
 			Pauses: make([]api.Pause, len(r.Pauses)), Breaches: make([]api.Breach, len(r.Breaches)), CheckIns: make([]api.CheckIn, len(r.CheckIns)),
+		}
+		if r.Relationship != nil {
+			rel := wire.Relationship(*r.Relationship)
+			x.Relationship = &rel
 		}
 		for j, v := range r.Promises {
 			x.Promises[j] = wire.Promise(v)

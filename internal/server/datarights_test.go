@@ -71,6 +71,7 @@ func newDataWorld(t *testing.T, app *servertest.App) *dataWorld {
 	w.left = do(t, app, 201, "POST", "/v1/relationships", cleo, map[string]any{"name": "Cleo & Ana", "time_zone": "Europe/Berlin"})["id"].(string)
 	join(t, app, w.cleo, w.ana, w.left)
 	do(t, app, 204, "DELETE", "/v1/relationships/"+w.left+"/members/me", ana, nil)
+	do(t, app, 200, "PATCH", "/v1/relationships/"+w.left, cleo, map[string]any{"name": "Cleo, after Ana"})
 
 	w.solo = do(t, app, 201, "POST", "/v1/relationships", ana, map[string]any{"name": "Ana & Dan", "time_zone": "Europe/Berlin", "partner_name": "Dan"})["id"].(string)
 	w.soloPromise = do(t, app, 201, "POST", "/v1/relationships/"+w.solo+"/promises", ana, map[string]any{"title": "Write to Dan", "due_at": ts(now.Add(5 * time.Hour))})["id"].(string)
@@ -117,11 +118,11 @@ func TestExport(t *testing.T) {
 		}
 		rels := map[string]api.ExportRelationship{}
 		for _, r := range exp.Relationships {
-			rels[r.Relationship.ID] = r
+			rels[r.RelationshipID] = r
 		}
 		want := []string{w.shared, w.left, w.solo}
 		slices.Sort(want)
-		if got := idsOf(exp.Relationships, func(r api.ExportRelationship) string { return r.Relationship.ID }); !slices.Equal(got, want) {
+		if got := idsOf(exp.Relationships, func(r api.ExportRelationship) string { return r.RelationshipID }); !slices.Equal(got, want) {
 			t.Fatalf("relationships %v, want %v", got, want)
 		}
 
@@ -159,8 +160,11 @@ func TestExport(t *testing.T) {
 		if s := shared.Score; s == nil || s.MemberID == nil || *s.MemberID != w.ana.ID {
 			t.Errorf("score %+v", s)
 		}
-		if l := rels[w.left]; l.Membership.Role != "member" || l.Membership.LeftAt == nil || l.Score != nil {
-			t.Errorf("left relationship: membership %+v, score %v", l.Membership, l.Score)
+		if l := rels[w.left]; l.Membership.Role != "member" || l.Membership.LeftAt == nil || l.Score != nil || l.Relationship != nil {
+			t.Errorf("left relationship: membership %+v, score %v, relationship %+v", l.Membership, l.Score, l.Relationship)
+		}
+		if s := rels[w.shared].Relationship; s == nil || s.ID != w.shared || len(s.Members) != 2 {
+			t.Errorf("shared relationship %+v", s)
 		}
 		if s := rels[w.solo]; len(s.Promises) != 1 || s.Promises[0].ID != w.soloPromise {
 			t.Errorf("solo promises %+v", s.Promises)
@@ -173,7 +177,7 @@ func TestExport(t *testing.T) {
 		}
 		// Nothing of Ben's other relationship, nor Ben's private fields, nor
 		// any secret.
-		for _, leak := range []string{w.benAndCleo, w.otherPromise, w.ben.Email, w.cleo.Email, w.apiKey, "whsec_", "password"} {
+		for _, leak := range []string{w.benAndCleo, w.otherPromise, w.ben.Email, w.cleo.Email, w.apiKey, "whsec_", "password", "Cleo, after Ana"} {
 			if strings.Contains(string(res.Body), leak) {
 				t.Errorf("the export contains %q", leak)
 			}
@@ -182,7 +186,7 @@ func TestExport(t *testing.T) {
 		// Cleo, in no relationship of Ana's, exports only her own.
 		var cleo api.Export
 		app.Do(servertest.Request{Method: "GET", Path: "/v1/me/export", Token: w.cleo.AccessToken}).JSON(t, &cleo)
-		if got := idsOf(cleo.Relationships, func(r api.ExportRelationship) string { return r.Relationship.ID }); slices.Contains(got, w.shared) || slices.Contains(got, w.solo) {
+		if got := idsOf(cleo.Relationships, func(r api.ExportRelationship) string { return r.RelationshipID }); slices.Contains(got, w.shared) || slices.Contains(got, w.solo) {
 			t.Errorf("Cleo's export has Ana's relationships: %v", got)
 		}
 	})

@@ -74,9 +74,19 @@ func exportIn(ctx context.Context, db *DB, tx *gorm.DB, userID string) (export.D
 	for i, m := range ms {
 		ids[i], at[m.RelationshipID] = m.RelationshipID, i
 	}
+	// The relationships as they are now only where the person still
+	// belongs: what one became after they left is not theirs.
+	var current []string
+	for _, m := range ms {
+		if m.LeftAt == nil {
+			current = append(current, m.RelationshipID)
+		}
+	}
 	var rels []relationshipRow
-	if err := tx.Where("id IN ?", ids).Order("id").Find(&rels).Error; err != nil {
-		return out, translate(err, "relationship")
+	if len(current) > 0 {
+		if err := tx.Where("id IN ?", current).Order("id").Find(&rels).Error; err != nil {
+			return out, translate(err, "relationship")
+		}
 	}
 	withMembers, err := (&Relationships{db: db, w: tx, r: tx}).withMembers(ctx, rels)
 	if err != nil {
@@ -84,10 +94,10 @@ func exportIn(ctx context.Context, db *DB, tx *gorm.DB, userID string) (export.D
 	}
 	out.Relationships = make([]export.Relationship, len(ms))
 	for i, m := range ms {
-		out.Relationships[i].Membership = toMember(m)
+		out.Relationships[i].RelationshipID, out.Relationships[i].Membership = m.RelationshipID, toMember(m)
 	}
 	for _, r := range withMembers {
-		out.Relationships[at[r.ID]].Relationship = r
+		out.Relationships[at[r.ID]].Relationship = &r
 	}
 	group := func(relID string) *export.Relationship { return &out.Relationships[at[relID]] }
 

@@ -1172,7 +1172,13 @@ export interface components {
             pauses: components["schemas"]["Pause"][];
             /** @description Promises the person made or that were made to them. */
             promises: components["schemas"]["Promise"][];
-            relationship: components["schemas"]["Relationship"];
+            /**
+             * @description The relationship as it is now; null once the person left it: what it
+             *     became since (its name, settings, members) is no longer theirs to see.
+             */
+            relationship: components["schemas"]["Relationship"] | null;
+            /** @example rel_01jq3v5n8xk2m4p6r8t0w2y4a6 */
+            relationship_id: string;
             /** @description Renegotiations the person proposed or of those promises. */
             renegotiations: components["schemas"]["Renegotiation"][];
             /** @description The person's member score now; null once they left. */
