@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/server/servertest"
@@ -481,5 +483,35 @@ func TestRebuildRollupsRepairsThem(t *testing.T) {
 			t.Fatalf("kept %v after the rebuild, want 5", got)
 		}
 		rollupsMatchHistory(t, app, rel, ana.ID, 30)
+	})
+}
+
+// score.level_changed carries the score as GET …/score gives it at the
+// same instant: score, evidence, counts and streaks.
+func TestLevelChangedCarriesTheScore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		var e map[string]any
+		for i := 1; e == nil && i <= 10; i++ {
+			keptOn(t, app, rel, ana, ben, now.Add(-time.Duration(i)*time.Hour), "kept", ben)
+			es, _ := feed(t, app, ben.AccessToken, "", "&types=score.level_changed")
+			if len(es) > 0 {
+				e = es[0]
+			}
+		}
+		if e == nil {
+			t.Fatal("no score.level_changed after ten kept promises")
+		}
+		got := e["data"].(map[string]any)
+		want := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ben.AccessToken, nil)
+		if got["previous_level"] == want["level"] {
+			t.Errorf("previous_level %v is the level now", got["previous_level"])
+		}
+		delete(got, "previous_level")
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("the event's score differs from GET …/score (-get +event):\n%s", d)
+		}
 	})
 }

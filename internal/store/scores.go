@@ -692,13 +692,24 @@ func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, mem
 		return err
 	}
 	// The level the rollups give now, before and after the refresh
-	// (reading today's raw items would already see the change).
+	// (reading today's raw items would already see the change): a cheap
+	// first look, on every write.
 	before, after := ch.LevelsAt(rel, now)
 	if after.Level == before.Level {
 		return nil
 	}
+	// The event carries the score as GET …/score gives it now, counts and
+	// streaks included; it is read again, exactly, when the level may have
+	// moved.
+	exact, _, err := scoring.At(ctx, s, rel, memberID, now)
+	if err != nil {
+		return err
+	}
+	if exact.Level == before.Level {
+		return nil
+	}
 	return s.db.emit(ctx, s.w, event.Event{Type: event.ScoreLevelChanged, RelationshipID: relID, ActorID: "system", CreatedAt: now},
-		levelChange{Score: wire.Score(after), PreviousLevel: before.Level})
+		levelChange{Score: wire.Score(exact), PreviousLevel: before.Level})
 }
 
 // levelChange is the data of score.level_changed: the score now, and the
