@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -364,6 +365,15 @@ func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 		m, err := memberIn(ctx, tx, relID, userID)
 		if err != nil {
 			return err
+		}
+		// The member as the relationship lists them, by display name, for
+		// member.left.
+		r, err := tx.Get(ctx, relID)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(r.Members, func(x Member) bool { return x.UserID == userID }); i >= 0 {
+			m = r.Members[i]
 		}
 		now := s.now()
 		if err := tx.LeaveMember(ctx, relID, userID, now); err != nil {

@@ -629,6 +629,11 @@ func TestClosingAPromiseClosesItsProposals(t *testing.T) {
 			t.Fatalf("after the promisee left: %s", s)
 		}
 		declinedBy(r5 + " by " + ana.ID)
+		// member.left names the member as the relationship listed them.
+		left, _ := feed(t, app, ben.AccessToken, "", "&types=member.left")
+		if len(left) != 1 || left[0]["data"].(map[string]any)["display_name"] != "Ana" || left[0]["data"].(map[string]any)["user_id"] != ana.ID {
+			t.Fatalf("member.left %v", left)
+		}
 	})
 }
 
