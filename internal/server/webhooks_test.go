@@ -266,6 +266,10 @@ func TestWebhookDelivery(t *testing.T) {
 		if re["id"] == d["id"] || re["event_id"] != ping["event_id"] || re["status"] != "pending" {
 			t.Fatalf("redelivery %v", re)
 		}
+		// Its times as the log shows them: to the microsecond.
+		if at, _ := time.Parse(time.RFC3339Nano, re["created_at"].(string)); !at.Equal(at.Truncate(time.Microsecond)) {
+			t.Fatalf("redelivery created_at %v has nanoseconds", re["created_at"])
+		}
 		if r := all.wait(t, n+1)[n]; r.id() != ping["event_id"] {
 			t.Fatalf("redelivered webhook-id %s, want %s", r.id(), ping["event_id"])
 		}

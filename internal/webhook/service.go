@@ -28,7 +28,8 @@ type Service struct {
 
 // NewService returns the endpoint service; enqueue writes delivery jobs.
 func NewService(s Store, enqueue Enqueue, g *Guard, now func() time.Time) *Service {
-	return &Service{store: s, enqueue: enqueue, guard: g, now: now}
+	// Times as stored and shown: UTC, to the microsecond.
+	return &Service{store: s, enqueue: enqueue, guard: g, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 // Input creates or changes an endpoint; nil fields are left as they are.
@@ -94,7 +95,7 @@ func (s *Service) Create(ctx context.Context, ownerID string, in Input) (Endpoin
 	if err := s.check(ctx, in); err != nil {
 		return Endpoint{}, err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond) // as stored
+	now := s.now()
 	e := Endpoint{ID: id.New(id.Webhook), OwnerID: ownerID, URL: *in.URL, Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
 	if in.EventTypes != nil {
 		e.EventTypes = normalTypes(*in.EventTypes)
@@ -167,7 +168,7 @@ func (s *Service) change(ctx context.Context, ownerID, id string, fn func(e *End
 			return Endpoint{}, err
 		}
 		was := e
-		now := s.now().UTC().Truncate(time.Microsecond) // as stored
+		now := s.now()
 		if !now.After(was.UpdatedAt) {
 			now = was.UpdatedAt.Add(time.Microsecond) // a new updated_at, for the next change to compare
 		}
@@ -229,7 +230,7 @@ func (s *Service) Ping(ctx context.Context, ownerID, id string) (Delivery, error
 	if !e.Enabled() {
 		return Delivery{}, disabledConflict()
 	}
-	now := s.now().UTC().Truncate(time.Microsecond) // as stored
+	now := s.now()
 	ev := event.Event{ID: newEventID(), Type: event.WebhookPing, UserID: ownerID, ActorID: ownerID, CreatedAt: now}
 	d := NewDelivery(e, ev.ID, ev.Type, now)
 	if err := s.store.Ping(ctx, ev, PingData{WebhookID: e.ID, URL: e.URL}, d, s.enqueue); err != nil {
@@ -266,7 +267,7 @@ func (s *Service) Redeliver(ctx context.Context, ownerID, id, deliveryID string)
 	if !e.Enabled() {
 		return Delivery{}, disabledConflict()
 	}
-	d := NewDelivery(e, old.EventID, old.EventType, s.now().UTC())
+	d := NewDelivery(e, old.EventID, old.EventType, s.now())
 	if err := s.store.Redeliver(ctx, d, s.enqueue); err != nil {
 		return Delivery{}, err
 	}
