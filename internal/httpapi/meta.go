@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"io/fs"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	echoSwagger "github.com/swaggo/echo-swagger"
+	swaggerFiles "github.com/swaggo/files/v2"
 
 	"github.com/troth-app/troth/api"
 	"github.com/troth-app/troth/internal/fault"
@@ -68,11 +70,26 @@ func (h *handlers) openAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", h.OpenAPI)
 }
 
+// swaggerUI serves the Swagger UI under /docs/: its page and its static
+// files. Anything else is a 404 problem like any unknown path (the UI's
+// own file server answers text/plain).
 func (h *handlers) swaggerUI() echo.HandlerFunc {
-	return echoSwagger.EchoWrapHandler(func(cfg *echoSwagger.Config) {
+	ui := echoSwagger.EchoWrapHandler(func(cfg *echoSwagger.Config) {
 		cfg.URLs = []string{"/openapi.yaml"}
 		cfg.DocExpansion = "list"
 	})
+	return func(c echo.Context) error {
+		switch name := c.Param("*"); name {
+		case "":
+			return c.Redirect(http.StatusMovedPermanently, "/docs/index.html")
+		case "index.html":
+		default:
+			if st, err := fs.Stat(swaggerFiles.FS, name); err != nil || st.IsDir() || c.Request().URL.RawQuery != "" {
+				return echo.ErrNotFound
+			}
+		}
+		return ui(c)
+	}
 }
 
 func (h *handlers) metricsHandler() http.Handler {

@@ -229,9 +229,13 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Errorf("GET %s: %d %q, body lacks %q", tc.path, res.Status, res.Header.Get("Content-Type"), tc.contains)
 		}
 	}
-	if res := app.Do(servertest.Request{Method: "GET", Path: "/docs"}); res.Status != http.StatusMovedPermanently {
-		t.Errorf("/docs: %d", res.Status)
+	for _, p := range []string{"/docs", "/docs/"} {
+		if res := app.Do(servertest.Request{Method: "GET", Path: p}); res.Status != http.StatusMovedPermanently || res.Header.Get("Location") != "/docs/index.html" {
+			t.Errorf("%s: %d to %q", p, res.Status, res.Header.Get("Location"))
+		}
 	}
+	// Under /docs/ as anywhere, an unknown path is a problem.
+	wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: "/docs/nonexistent"}), http.StatusNotFound, "route_not_found")
 	// The metrics name routes by pattern, with the pool gauges.
 	m := string(app.Do(servertest.Request{Method: "GET", Path: "/metrics"}).Body)
 	for _, want := range []string{`route="/healthz"`, "troth_http_requests_in_flight", `go_sql_open_connections{db_name="troth_writer"}`} {
