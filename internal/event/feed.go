@@ -41,12 +41,12 @@ func (f *Feed) List(ctx context.Context, userID, cursor string, types []string, 
 	}
 	var after int64
 	if cursor != "" {
-		key, err := page.Parse(cursor, 1)
+		key, err := page.ParseParam(cursor, 1, "after")
 		if err != nil {
 			return Page{}, err
 		}
 		if after, err = strconv.ParseInt(key[0], 10, 64); err != nil || after < 0 {
-			return Page{}, &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_cursor", Message: "the cursor is not one this feed returned"}
+			return Page{}, page.BadCursor("after")
 		}
 		purged, err := f.log.PurgedThrough(ctx)
 		if err != nil {

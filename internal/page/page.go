@@ -28,13 +28,25 @@ func Cursor(key ...string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Parse reads a cursor of n key parts; the empty string is the first page.
+// BadCursor is the problem of a cursor the list did not return, sent in
+// the query parameter param.
+func BadCursor(param string) *fault.Error {
+	return &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_cursor", Message: "the cursor is not one this list returned",
+		Fields: []fault.FieldError{{Field: param, Code: "invalid_cursor", Message: "use next_cursor from the previous page"}}}
+}
+
+// Parse reads a cursor of n key parts sent as ?cursor=; the empty string
+// is the first page.
 func Parse(cursor string, n int) ([]string, error) {
+	return ParseParam(cursor, n, "cursor")
+}
+
+// ParseParam is Parse for a cursor sent in the query parameter param.
+func ParseParam(cursor string, n int, param string) ([]string, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	bad := &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_cursor", Message: "the cursor is not one this list returned",
-		Fields: []fault.FieldError{{Field: "cursor", Code: "invalid_cursor", Message: "use next_cursor from the previous page"}}}
+	bad := BadCursor(param)
 	if len(cursor) > 512 {
 		return nil, bad
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/server/servertest"
 	"github.com/troth-app/troth/internal/store/storetest"
 )
@@ -97,6 +98,13 @@ func TestEventFeed(t *testing.T) {
 			res := app.Do(servertest.Request{Method: "GET", Path: "/v1/events?" + q, Token: ana.AccessToken})
 			if res.Status != http.StatusBadRequest && res.Status != http.StatusUnprocessableEntity {
 				t.Errorf("?%s: %d", q, res.Status)
+			}
+		}
+		// A cursor the feed did not return names the parameter it came in.
+		for _, c := range []string{"garbage", page.Cursor("-1"), page.Cursor("abc")} {
+			pr := decodeProblem(t, app.Do(servertest.Request{Method: "GET", Path: "/v1/events?after=" + c, Token: ana.AccessToken}))
+			if pr.Code != "invalid_cursor" || len(pr.Errors) != 1 || pr.Errors[0].Field != "after" {
+				t.Errorf("?after=%s: %+v", c, pr)
 			}
 		}
 		// Past retention, an old cursor is refused.

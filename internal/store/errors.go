@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/troth-app/troth/internal/fault"
+	"github.com/troth-app/troth/internal/page"
 )
 
 // translate turns a driver or GORM error into a fault error, once, at the
@@ -45,4 +46,4 @@ func isUnique(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey)
 }
 
-var errBadCursor = &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_cursor", Message: "the cursor is not one this list returned"}
+var errBadCursor = page.BadCursor("cursor")
