@@ -624,7 +624,13 @@ func TestClosingAPromiseClosesItsProposals(t *testing.T) {
 		// A member who leaves closes the proposals made to them.
 		_, occs = daily(ben.AccessToken)
 		r5 := propose(ben.AccessToken, occs[3])
+		was := do(t, app, 200, "GET", "/v1/relationships/"+rel, ben.AccessToken, nil)["updated_at"]
+		later(t, app, time.Second, &ana, &ben)
 		do(t, app, 204, "DELETE", "/v1/relationships/"+rel+"/members/me", ana.AccessToken, nil)
+		// The relationship's members changed, and so its updated_at.
+		if now := do(t, app, 200, "GET", "/v1/relationships/"+rel, ben.AccessToken, nil)["updated_at"]; now == was {
+			t.Errorf("updated_at %v unchanged by a member leaving", now)
+		}
 		if s := status(occs[3]["id"].(string), r5); s != "declined" {
 			t.Fatalf("after the promisee left: %s", s)
 		}

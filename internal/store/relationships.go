@@ -219,21 +219,37 @@ func (s *Relationships) AnyMembership(ctx context.Context, relID, userID string)
 // AddMember implements relationship.Store.
 func (s *Relationships) AddMember(ctx context.Context, m relationship.Member) error {
 	row := memberRow{RelationshipID: m.RelationshipID, UserID: m.UserID, Role: m.Role, JoinedAt: micros(m.JoinedAt)}
-	return translate(s.w.WithContext(ctx).Create(&row).Error, "member")
+	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
+		return translate(err, "member")
+	}
+	return s.touch(ctx, m.RelationshipID, m.JoinedAt)
+}
+
+// touch moves a relationship's updated_at when its members change: they
+// are part of it as the API shows it.
+func (s *Relationships) touch(ctx context.Context, relID string, at time.Time) error {
+	err := s.w.WithContext(ctx).Exec(`UPDATE relationships SET updated_at = ? WHERE id = ? AND updated_at < ?`, micros(at), relID, micros(at)).Error
+	return translate(err, "relationship")
 }
 
 // RejoinMember implements relationship.Store.
 func (s *Relationships) RejoinMember(ctx context.Context, m relationship.Member) error {
 	err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ?", m.RelationshipID, m.UserID).
 		Updates(map[string]any{"left_at": nil, "joined_at": micros(m.JoinedAt)}).Error
-	return translate(err, "member")
+	if err != nil {
+		return translate(err, "member")
+	}
+	return s.touch(ctx, m.RelationshipID, m.JoinedAt)
 }
 
 // LeaveMember implements relationship.Store.
 func (s *Relationships) LeaveMember(ctx context.Context, relID, userID string, at time.Time) error {
 	err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ? AND left_at IS NULL", relID, userID).
 		Update("left_at", micros(at)).Error
-	return translate(err, "member")
+	if err != nil {
+		return translate(err, "member")
+	}
+	return s.touch(ctx, relID, at)
 }
 
 // CreateInvite implements relationship.Store.
