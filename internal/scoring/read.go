@@ -70,35 +70,43 @@ type Result struct {
 // score joins the rollup of the day before with the items of t's own day
 // up to t.
 func At(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Result, score.Summary, error) {
+	r, sum, _, err := at(ctx, st, rel, subject, t)
+	return r, sum, err
+}
+
+// at is At, with the counts of t's own day up to t when it read that
+// day's items (nil when the day's rollup row held nothing later than t).
+func at(ctx context.Context, st Store, rel relationship.Relationship, subject string, t time.Time) (Result, score.Summary, *score.Counts, error) {
 	h := HalfLife(rel)
 	day, start, _ := Bounds(t, location(rel))
 	to := t.Add(time.Microsecond)
 	last, found, open, err := st.Latest(ctx, rel.ID, subject, day, to)
 	if err != nil {
-		return Result{}, score.Summary{}, err
+		return Result{}, score.Summary{}, nil, err
 	}
 	if !found {
 		sum := score.Summary{Ref: t}
-		return Result{Subject: subject, Result: sum.Result(t, h), Open: open}, sum, nil
+		return Result{Subject: subject, Result: sum.Result(t, h), Open: open}, sum, nil, nil
 	}
 	if last.Day < day || !last.Last.After(t) {
-		return Result{Subject: subject, Result: last.Cum.Result(t, h), Skipped: last.CumSkipped, Open: open}, last.Cum, nil
+		return Result{Subject: subject, Result: last.Cum.Result(t, h), Skipped: last.CumSkipped, Open: open}, last.Cum, nil, nil
 	}
 	prev, hasPrev, err := st.DayBefore(ctx, rel.ID, subject, day)
 	if err != nil {
-		return Result{}, score.Summary{}, err
+		return Result{}, score.Summary{}, nil, err
 	}
 	today, open, err := st.Today(ctx, rel, subject, start, to)
 	if err != nil {
-		return Result{}, score.Summary{}, err
+		return Result{}, score.Summary{}, nil, err
 	}
 	sum := score.Summarize(today.Items, t, h)
+	partial := sum.Counts
 	skipped := len(today.Skipped)
 	if hasPrev {
 		sum = prev.Cum.Then(sum, h)
 		skipped += prev.CumSkipped
 	}
-	return Result{Subject: subject, Result: sum.Result(t, h), Skipped: skipped, Open: open}, sum, nil
+	return Result{Subject: subject, Result: sum.Result(t, h), Skipped: skipped, Open: open}, sum, &partial, nil
 }
 
 var errRelNotFound = fault.NotFound("relationship")

@@ -197,7 +197,7 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	if err != nil {
 		return TimelineParts{}, err
 	}
-	current, currentSum, err := At(ctx, s.store, rel, member, to)
+	current, currentSum, partial, err := at(ctx, s.store, rel, member, to)
 	if err != nil {
 		return TimelineParts{}, err
 	}
@@ -213,6 +213,15 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	w := kept.w
 	p := w.point(last, rows, open)
 	setScore(&p, current.Score) // exact at `to`, today's items included
+	if n := len(rows); partial != nil && n > 0 && rows[n-1].Day == lastDay {
+		// `to`'s day holds items after `to`: its counts are those up to
+		// `to`, as the score is.
+		c := rows[n-1].Own.Counts
+		p.Kept += partial.Kept - c.Kept
+		p.Late += partial.KeptLate - c.KeptLate
+		p.Partial += partial.Partial - c.Partial
+		p.Missed += partial.Missed + partial.Disputed - c.Missed - c.Disputed
+	}
 
 	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
 	days := within(rows, firstDay, lastDay, s.daysOf(rel.ID, member))

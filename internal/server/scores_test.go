@@ -515,3 +515,27 @@ func TestLevelChangedCarriesTheScore(t *testing.T) {
 		}
 	})
 }
+
+// A timeline's last point counts the items due up to its `to`, as its
+// score does: not the rest of that day's.
+func TestLastPointCountsUpToTo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		y, m, d := app.Clock.Now().In(berlin).AddDate(0, 0, -3).Date()
+		at := func(h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, berlin) }
+		keptOn(t, app, rel, ana, ben, at(10), "kept", ben)
+		keptOn(t, app, rel, ana, ben, at(20), "kept", ben)
+		keptOn(t, app, rel, ana, ben, at(21), "missed", ben)
+		tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?member="+ana.ID+"&from="+ts(at(0).Add(-time.Hour))+"&to="+ts(at(15)), ben.AccessToken, nil)
+		points := tl["points"].([]any)
+		last := points[len(points)-1].(map[string]any)
+		if last["kept"] != 1.0 || last["missed"] != 0.0 || last["score"] != tl["current"].(map[string]any)["score"] {
+			t.Fatalf("last point %v, current %v; want the one item due by to", last, tl["current"])
+		}
+		if c := tl["current"].(map[string]any)["counts"].(map[string]any); c["kept"] != 1.0 || c["missed"] != 0.0 {
+			t.Fatalf("current counts %v", c)
+		}
+	})
+}
