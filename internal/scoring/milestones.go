@@ -89,6 +89,13 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		if at.After(now) {
 			at = now
 		}
+		if at.Before(start) {
+			// The period's first day, judged by an item due before the
+			// period began (a promise dated before the breach, or before the
+			// relationship was created): nothing in a period is reached
+			// before it starts.
+			at = start
+		}
 		c := d.Own.Counts
 		misses := c.Missed + c.Disputed + c.Breaches
 		if misses > 0 {

@@ -539,3 +539,27 @@ func TestLastPointCountsUpToTo(t *testing.T) {
 		}
 	})
 }
+
+// A milestone is never reached before its period began, even when the
+// item that reached it was due earlier that day.
+func TestMilestonesNotBeforeThePeriod(t *testing.T) {
+	app := sqliteApp(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := app.Clock.Now().In(berlin)
+	noon := time.Date(now.Year(), now.Month(), now.Day()+1, 12, 0, 0, 0, berlin)
+	app.Clock.Advance(noon.Sub(now))
+	ana, ben, rel := pair(t, app)
+	created, _ := time.Parse(time.RFC3339Nano, do(t, app, 200, "GET", "/v1/relationships/"+rel, ana.AccessToken, nil)["created_at"].(string))
+	keptOn(t, app, rel, ana, ben, created.Add(-time.Hour), "kept", ben)
+	tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?member="+ana.ID, ben.AccessToken, nil)
+	ms := tl["milestones"].([]any)
+	if len(ms) == 0 {
+		t.Fatal("no milestone after a kept promise")
+	}
+	for _, m := range ms {
+		at, _ := time.Parse(time.RFC3339Nano, m.(map[string]any)["reached_at"].(string))
+		if at.Before(created) {
+			t.Errorf("%v reached at %v, before the period began at %v", m.(map[string]any)["name"], at, created)
+		}
+	}
+}
