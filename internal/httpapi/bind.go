@@ -5,9 +5,11 @@ import (
 	jsonv2 "encoding/json/v2"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +37,34 @@ func bind(c echo.Context, v any) error {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return fault.New(fault.KindBadRequest, "empty_body", "the request body must be a JSON object")
 	}
-	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), integralNumbers); err != nil {
 		return decodeError(err)
 	}
 	return nil
 }
+
+// integralNumbers lets an integer field take a number written with a
+// fraction or exponent whose value is whole (10.0, 1e1), as JSON Schema's
+// "integer" does; 10.5 stays a wrong type.
+var integralNumbers = jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *int) error {
+	if dec.PeekKind() != '0' {
+		return errors.ErrUnsupported
+	}
+	val, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.ParseInt(string(val), 10, 64); err == nil && n == int64(int(n)) {
+		*v = int(n)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(val), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int]()}
+	}
+	*v = int(f)
+	return nil
+}))
 
 // noBody checks the body of an operation that takes none: it must be
 // empty, or a JSON object without members ({}), so that a client that
@@ -101,6 +126,8 @@ func decodeError(err error) error {
 			return bad("unknown_field", field, "unknown field "+quote(field))
 		case se.GoType == reflect.TypeFor[time.Time]():
 			return bad("invalid_time", field, "field "+quote(field)+" must be an RFC 3339 time such as 2027-03-05T18:00:00Z")
+		case se.JSONKind == '0' && se.GoType != nil && se.GoType.Kind() == reflect.Int:
+			return bad("invalid_type", field, "field "+quote(field)+" must be a whole number")
 		case se.JSONKind != 0:
 			if field == "" {
 				return bad("invalid_json", "", "the request body must be a JSON object")

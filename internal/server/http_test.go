@@ -69,6 +69,36 @@ func TestStrictJSON(t *testing.T) {
 	}
 }
 
+// An integer field takes a whole number however it is written (10.0,
+// 1e1), as JSON Schema's integer does, and refuses a fraction.
+func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	for _, v := range []string{"10.0", "1e1", "10", "-0.0"} {
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/check-ins", Token: ben.AccessToken,
+			Body: `{"subject_id":"` + ana.ID + `","felt_trust":` + v + `}`})
+		want := 10.0
+		if v == "-0.0" {
+			want = 0
+		}
+		if res.Status != http.StatusCreated || res.Map(t)["felt_trust"] != want {
+			t.Errorf("felt_trust %s: %d %s", v, res.Status, res.Body)
+		}
+	}
+	for _, v := range []string{"7.5", "1e400", `"10"`, "1e300"} {
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/check-ins", Token: ben.AccessToken,
+			Body: `{"subject_id":"` + ana.ID + `","felt_trust":` + v + `}`})
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != "felt_trust" {
+			t.Errorf("felt_trust %s: %d %+v", v, res.Status, p)
+		}
+	}
+	res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/relationships/" + rel, Token: ana.AccessToken,
+		Body: `{"settings":{"half_life_days":14.0}}`})
+	if res.Status != http.StatusOK || res.Map(t)["settings"].(map[string]any)["half_life_days"] != 14.0 {
+		t.Errorf("half_life_days 14.0: %d %s", res.Status, res.Body)
+	}
+}
+
 // An operation that takes no body refuses one with fields, or one that is
 // not JSON, and does nothing: a dispute's reason sent to the confirm URL
 // does not confirm. No body, or {}, is what it takes.
