@@ -111,7 +111,7 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.Use(d.Outer...)
-	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody())
+	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), queryGuard(d.OpenAPI))
 	h.routes(e)
 	return e
 }

@@ -275,7 +275,7 @@ func TestDeleteAccount(t *testing.T) {
 		if l := do(t, app, 200, "GET", "/v1/relationships/"+w.shared+"/check-ins", ben, nil); len(l["data"].([]any)) != 2 {
 			t.Errorf("check-ins %v", l)
 		}
-		events, _ := feed(t, app, ben, "", "&type=member.left")
+		events, _ := feed(t, app, ben, "", "&types=member.left")
 		var left map[string]any
 		for _, e := range events {
 			if e["relationship_id"] == w.shared {

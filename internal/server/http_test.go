@@ -69,6 +69,33 @@ func TestStrictJSON(t *testing.T) {
 	}
 }
 
+// A query parameter the operation does not take, or one given twice, is a
+// 400 naming it: a typo (?updated_snce=) does not silently widen a list.
+func TestQueryParametersAreChecked(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	for _, tc := range []struct{ path, code, field string }{
+		{"/v1/relationships/" + rel + "/promises?updated_snce=2026-01-01T00:00:00Z", "unknown_parameter", "updated_snce"},
+		{"/v1/me?limit=5", "unknown_parameter", "limit"},
+		{"/v1/events?types=member.left&types=promise.created", "duplicate_parameter", "types"},
+		{"/v1/relationships/" + rel + "/promises?limit=1&limit=2", "duplicate_parameter", "limit"},
+	} {
+		res := app.Do(servertest.Request{Method: "GET", Path: tc.path, Token: ana.AccessToken})
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != tc.code || len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
+			t.Errorf("%s: %d %+v, want 400 %s naming %s", tc.path, res.Status, p, tc.code, tc.field)
+		}
+	}
+	for _, path := range []string{
+		"/v1/relationships/" + rel + "/promises?updated_since=2026-01-01T00:00:00Z&limit=5&status=active",
+		"/v1/events?types=member.left,promise.created&limit=3",
+		"/v1/me?pretty",
+	} {
+		if res := app.Do(servertest.Request{Method: "GET", Path: path, Token: ana.AccessToken}); res.Status != http.StatusOK {
+			t.Errorf("%s: %d %s", path, res.Status, res.Body)
+		}
+	}
+}
+
 // An integer field takes a whole number however it is written (10.0,
 // 1e1), as JSON Schema's integer does, and refuses a fraction.
 func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {

@@ -233,6 +233,7 @@ func addCommonProblems(doc *openapi3.T) error {
 					problem("400", "invalid_idempotency_key: the Idempotency-Key is not one value of printable ASCII characters of the allowed length")
 				}
 			}
+			problem("400", "unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once")
 			if method == "GET" && secured && path != "/v1/me/export" {
 				problem("503", "overloaded: reads waited too long for their turn; try again after Retry-After seconds")
 			}

@@ -147,8 +147,8 @@ func keys(c openapi3.Content) []string {
 
 // Every POST, PATCH and PUT can meet the body limit and a body that is not
 // JSON, and every operation taking an Idempotency-Key a malformed one: the
-// middleware answers those whatever the annotations say. A GET can meet
-// none of them.
+// middleware answers those whatever the annotations say. A GET meets only
+// the query check's 400.
 func TestConvertAddsMiddlewareProblems(t *testing.T) {
 	const src = `{
   "swagger": "2.0",
@@ -179,9 +179,9 @@ func TestConvertAddsMiddlewareProblems(t *testing.T) {
 		op   *openapi3.Operation
 		want map[string]string // status → description ("" absent)
 	}{
-		{"GET", item.Get, map[string]string{"400": "", "413": "", "415": ""}},
+		{"GET", item.Get, map[string]string{"400": "unknown_parameter", "413": "", "415": ""}},
 		{"POST", item.Post, map[string]string{"400": "bad input", "413": "payload_too_large", "415": "unsupported_media_type"}},
-		{"PATCH", item.Patch, map[string]string{"400": "", "413": "payload_too_large", "415": "unsupported_media_type"}},
+		{"PATCH", item.Patch, map[string]string{"400": "unknown_parameter", "413": "payload_too_large", "415": "unsupported_media_type"}},
 	} {
 		for status, want := range c.want {
 			r := c.op.Responses.Value(status)

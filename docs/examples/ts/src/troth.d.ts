@@ -1962,6 +1962,15 @@ export interface operations {
                     "application/json": components["schemas"]["JWKS"];
                 };
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description an internal error; the problem's request_id identifies it in the server's logs */
             500: {
                 headers: {
@@ -1991,6 +2000,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description an internal error; the problem's request_id identifies it in the server's logs */
             500: {
                 headers: {
@@ -2018,6 +2036,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description an internal error; the problem's request_id identifies it in the server's logs */
@@ -2246,6 +2273,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -2758,6 +2794,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -3188,6 +3233,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -3244,6 +3298,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -3423,6 +3486,15 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -3484,6 +3556,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -3971,6 +4052,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -4039,6 +4129,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -4829,6 +4928,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -4897,6 +5005,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -5713,6 +5830,15 @@ export interface operations {
                     "application/json": components["schemas"]["MemberList"];
                 };
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -5778,6 +5904,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -6317,6 +6452,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScoreList"];
+                };
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unauthorized */
@@ -7000,6 +7144,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -7068,6 +7221,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
