@@ -110,6 +110,7 @@ func New(d Deps) *echo.Echo {
 	if e.IPExtractor == nil {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
+	e.Pre(headAsGet)
 	e.Use(d.Outer...)
 	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), queryGuard(d.OpenAPI))
 	h.routes(e)

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +94,36 @@ func TestQueryParametersAreChecked(t *testing.T) {
 	} {
 		if res := app.Do(servertest.Request{Method: "GET", Path: path, Token: ana.AccessToken}); res.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, res.Status, res.Body)
+		}
+	}
+}
+
+// HEAD answers as GET does, headers and all, without the body; a read
+// API key may send it.
+func TestHeadAnswersAsGet(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	key := do(t, app, 201, "POST", "/v1/api-keys", ana.AccessToken, map[string]any{"name": "reader", "scope": "read"})["secret"].(string)
+	srv := httptest.NewServer(app.Server.Handler())
+	defer srv.Close()
+	call := func(method, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, srv.URL+"/v1/relationships/"+rel, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, body
+	}
+	get, body := call("GET", ana.AccessToken)
+	for _, token := range []string{ana.AccessToken, key} {
+		head, hb := call("HEAD", token)
+		if head.StatusCode != http.StatusOK || len(hb) != 0 || head.Header.Get("ETag") != get.Header.Get("ETag") ||
+			head.Header.Get("Content-Type") != get.Header.Get("Content-Type") || head.ContentLength != int64(len(body)) {
+			t.Errorf("HEAD: %d, %d bytes, ETag %q, Content-Length %d; GET: ETag %q, %d bytes",
+				head.StatusCode, len(hb), head.Header.Get("ETag"), head.ContentLength, get.Header.Get("ETag"), len(body))
 		}
 	}
 }
