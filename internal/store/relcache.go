@@ -37,7 +37,7 @@ func newRelCache(w *tableWatch, f *openFile) *relCache {
 // get returns the relationship kept for id, if it still holds, and the
 // snapshot a read from the database would be kept under.
 func (c *relCache) get(id string) (relationship.Relationship, snapshot, bool) {
-	s := c.watch.snapshot()
+	s := c.watch.snapshot(watchRels)
 	if c.file.shared.Load() {
 		s.ok = false // the file is open twice in this process
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -381,26 +382,59 @@ func (s *Scores) DayBefore(ctx context.Context, relID, subject, day string) (sco
 // Latest implements scoring.Store, in one statement: nearly every score
 // read is this one statement. The count always comes back (one row); the
 // rollup's columns are NULL when the subject has no row yet.
+//
+// Outside a transaction, on SQLite held to itself, what was read is reused
+// while the tables stay unchanged and no open occurrence has fallen due
+// since (latestCache).
 func (s *Scores) Latest(ctx context.Context, relID, subject, day string, openBefore time.Time) (scoring.Day, bool, int, error) {
-	var d scoring.Day
-	found, open := false, 0
-	buf := newValues(1 + nCumColumns)
+	cache, before := s.db.latest, micros(openBefore)
+	if cache == nil || s.r != s.db.r { // inside a transaction: see its own writes
+		e, err := s.readLatest(ctx, relID, subject, day, before)
+		return e.row, e.found, e.open, err
+	}
+	k := latestKey{relID, subject, day}
+	e, snap, ok := cache.get(k, before)
+	if ok {
+		return e.row, e.found, e.open, nil
+	}
+	e, err := s.readLatest(ctx, relID, subject, day, before)
+	if err == nil {
+		if afterLatestRead != nil {
+			afterLatestRead()
+		}
+		cache.put(k, e, snap)
+	}
+	return e.row, e.found, e.open, err
+}
+
+// readLatest reads Latest's row and open count, and when the count will
+// next change: the due time of the first open occurrence due at or after
+// before (none: never, short of a write).
+func (s *Scores) readLatest(ctx context.Context, relID, subject, day string, before int64) (latestEntry, error) {
+	e := latestEntry{from: before, until: math.MaxInt64}
+	buf := newValues(2 + nCumColumns)
+	col := subjectColumn(subject)
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		if err := rows.Scan(buf.ptrs...); err != nil {
 			return err
 		}
-		open = int(asInt64(buf.vals[0]))
-		if found = buf.vals[1] != nil; found {
-			d = scanCum(buf.vals[1:], relID, subject)
+		e.open = int(asInt64(buf.vals[0]))
+		if buf.vals[1] != nil {
+			e.until = asInt64(buf.vals[1])
+		}
+		if e.found = buf.vals[2] != nil; e.found {
+			e.row = scanCum(buf.vals[2:], relID, subject)
 		}
 		return nil
-	}, `SELECT o.n, d.* FROM
-		(SELECT COUNT(*) AS n FROM occurrences
-			WHERE relationship_id = ? AND `+subjectColumn(subject)+` = ? AND status = ? AND due_at < ?) o
+	}, `SELECT o.n, o.next, d.* FROM
+		(SELECT (SELECT COUNT(*) FROM occurrences
+			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at < ?) AS n,
+		(SELECT MIN(due_at) FROM occurrences
+			WHERE relationship_id = ? AND `+col+` = ? AND status = ? AND due_at >= ?) AS next) o
 		LEFT JOIN (SELECT `+cumColumns+` FROM score_days
 			WHERE relationship_id = ? AND subject = ? AND day <= ? ORDER BY day DESC LIMIT 1) d ON 1 = 1`,
-		relID, subject, promise.OccOpen, micros(openBefore), relID, subject, day)
-	return d, found, open, translate(err, "score day")
+		relID, subject, promise.OccOpen, before, relID, subject, promise.OccOpen, before, relID, subject, day)
+	return e, translate(err, "score day")
 }
 
 // DaysAroundAll implements scoring.Store, in one statement: every write

@@ -61,6 +61,7 @@ type DB struct {
 	days       dayCache                      // rollup rows timelines read (daycache.go)
 	live       liveAccounts                  // accounts found active (livecache.go)
 	rels       *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
+	latest     *latestCache                  // the row and open count every score read starts from; likewise (latestcache.go)
 	unregister func()                        // SQLite: counts this close of the file (tablewatch.go)
 }
 
@@ -183,6 +184,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	db.live.file = file
 	if !opt.SQLiteShared {
 		db.rels = newRelCache(watch, file)
+		db.latest = newLatestCache(watch, file)
 	}
 	return db, nil
 }

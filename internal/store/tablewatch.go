@@ -11,35 +11,53 @@ import (
 )
 
 // tableWatch tells readers on SQLite, where this process is the one writer,
-// whether the relationships and their members may have changed since they
-// last read them, so that a copy kept in memory can be reused (relCache).
+// whether tables may have changed since they last read them, so that a
+// copy kept in memory can be reused: the relationships and their members
+// (relCache), and a subject's latest rollup row with its open count
+// (latestCache). Each group of tables has its own generation.
 //
-// The writer's connection reports every row it changes in those tables
-// (SQLite's update hook, before the change commits): from then on the
-// tables are unsettled, and readers go to the database. Once the
-// connection is outside any transaction again (the change committed or
-// rolled back), the generation moves and the tables are settled: what was
-// kept before is stale. A copy is stamped with the generation noted before
-// its read, and is used only while the tables are settled at that
-// generation.
+// The writer's connection reports every row it changes (SQLite's update
+// hook, before the change commits): from then on the tables of that group
+// are unsettled, and readers go to the database. Once the connection is
+// outside any transaction again (the change committed or rolled back), the
+// generation moves and the tables are settled: what was kept before is
+// stale. A copy is stamped with the generation noted before its read, and
+// is used only while the tables are settled at that generation.
 type tableWatch struct {
-	gen       atomic.Uint64
-	unsettled atomic.Bool
+	groups [nWatchGroups]watchGroup
 	// openRows counts the writer's rows not yet closed: a write through
 	// QueryContext (RETURNING) commits only when its rows close, though
 	// SQLite reports the connection in autocommit mode meanwhile.
 	openRows atomic.Int32
 }
 
-// watched are the tables relCache copies.
-func watched(table string) bool {
-	return table == "relationships" || table == "relationship_members"
+type watchGroup struct {
+	gen       atomic.Uint64
+	unsettled atomic.Bool
+}
+
+// The groups of watched tables.
+const (
+	watchRels   = iota // relationships, relationship_members: relCache
+	watchScores        // score_days, occurrences: latestCache
+	nWatchGroups
+)
+
+// watched names the group a table belongs to, if any.
+func watched(table string) (int, bool) {
+	switch table {
+	case "relationships", "relationship_members":
+		return watchRels, true
+	case "score_days", "occurrences":
+		return watchScores, true
+	}
+	return 0, false
 }
 
 func (w *tableWatch) hook(sc *sqlite3.SQLiteConn) {
 	sc.RegisterUpdateHook(func(_ int, _, table string, _ int64) {
-		if watched(table) {
-			w.unsettled.Store(true)
+		if g, ok := watched(table); ok {
+			w.groups[g].unsettled.Store(true)
 		}
 	})
 }
@@ -48,9 +66,12 @@ func (w *tableWatch) hook(sc *sqlite3.SQLiteConn) {
 // statement or a transaction: outside a transaction, with no rows open,
 // whatever changed has committed or rolled back.
 func (w *tableWatch) settle(sc *sqlite3.SQLiteConn) {
-	if w.unsettled.Load() && sc.AutoCommit() && w.openRows.Load() == 0 {
-		w.gen.Add(1)
-		w.unsettled.Store(false)
+	for i := range w.groups {
+		g := &w.groups[i]
+		if g.unsettled.Load() && sc.AutoCommit() && w.openRows.Load() == 0 {
+			g.gen.Add(1)
+			g.unsettled.Store(false)
+		}
 	}
 }
 
@@ -61,9 +82,10 @@ type snapshot struct {
 	ok  bool
 }
 
-func (w *tableWatch) snapshot() snapshot {
-	g := w.gen.Load()
-	return snapshot{gen: g, ok: !w.unsettled.Load()}
+func (w *tableWatch) snapshot(group int) snapshot {
+	g := &w.groups[group]
+	gen := g.gen.Load()
+	return snapshot{gen: gen, ok: !g.unsettled.Load()}
 }
 
 // watchedTx settles after a transaction of the writer ends.
