@@ -2836,7 +2836,7 @@ type ClientInterface interface {
 
 	// LeaveRelationship Leave a relationship
 	//
-	// The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+	// The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 	LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4014,7 +4014,7 @@ func (c *Client) ListMembers(ctx context.Context, id string, reqEditors ...Reque
 
 // LeaveRelationship Leave a relationship
 //
-// The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+// The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 //
 // Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
 func (c *Client) LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8594,7 +8594,7 @@ type ClientWithResponsesInterface interface {
 
 	// LeaveRelationshipWithResponse Leave a relationship
 	//
-	// The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+	// The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -15461,7 +15461,7 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, id st
 
 // LeaveRelationshipWithResponse Leave a relationship
 //
-// The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+// The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -266,7 +266,7 @@ func (h *handlers) listMembers(c echo.Context) error {
 // leaveRelationship godoc
 //
 //	@Summary		Leave a relationship
-//	@Description	The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+//	@Description	The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 //	@ID				leaveRelationship
 //	@Tags			relationships
 //	@Security		BearerAuth

@@ -379,12 +379,29 @@ func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 		if err := tx.LeaveMember(ctx, relID, userID, now); err != nil {
 			return err
 		}
-		// Promises by or to someone who left cannot be kept or verified.
-		if err := tx.CancelPromisesOf(ctx, relID, userID, now); err != nil {
-			return err
+		// Promises by or to someone who left cannot be kept or verified;
+		// an archived relationship stays as it was archived.
+		if r.Status != StatusArchived {
+			if err := tx.CancelPromisesOf(ctx, relID, userID, now); err != nil {
+				return err
+			}
 		}
 		m.LeftAt = &now
-		return tx.Emit(ctx, event.Event{Type: event.MemberLeft, RelationshipID: relID, ActorID: userID, CreatedAt: now}, m)
+		if err := tx.Emit(ctx, event.Event{Type: event.MemberLeft, RelationshipID: relID, ActorID: userID, CreatedAt: now}, m); err != nil {
+			return err
+		}
+		if len(r.Members) > 1 || r.Status == StatusArchived {
+			return nil
+		}
+		// The last member left: the relationship is archived, as when the
+		// last member deletes their account, so that no invite made before
+		// lets a newcomer into what they left behind.
+		r.Members = nil
+		r.Status, r.ArchivedAt, r.UpdatedAt = StatusArchived, &now, now
+		if err := tx.Update(ctx, r); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, event.Event{Type: event.RelationshipUpdated, RelationshipID: relID, ActorID: userID, CreatedAt: now}, r)
 	})
 }
 

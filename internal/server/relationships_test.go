@@ -252,3 +252,32 @@ func TestLeavingCancelsTheLeaversPromises(t *testing.T) {
 		}
 	})
 }
+
+// The last member to leave archives the relationship, as the last one to
+// delete their account does: an invite made before lets no newcomer into
+// what they left. Leaving an archived relationship changes nothing in it.
+func TestTheLastMemberLeaving(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, cat := app.Register("Ana"), app.Register("Cat")
+		rel := do(t, app, 201, "POST", "/v1/relationships", ana.AccessToken, map[string]any{"name": "Private", "time_zone": "UTC"})["id"].(string)
+		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "private title", "details": "private details", "due_at": ts(app.Clock.Now().Add(48 * time.Hour))})
+		code := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)["code"].(string)
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel+"/members/me", ana.AccessToken, nil)
+		wantProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/invites/" + code + "/accept", Token: cat.AccessToken}),
+			http.StatusNotFound, "not_found")
+		wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/promises", Token: cat.AccessToken}),
+			http.StatusNotFound, "not_found")
+
+		// Ben leaves a relationship Ana archived: her promise stays active.
+		ana2, ben, rel2 := pair(t, app)
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel2+"/promises", ana2.AccessToken, map[string]any{
+			"title": "x", "due_at": ts(app.Clock.Now().Add(48 * time.Hour))})["id"].(string)
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel2, ana2.AccessToken, nil)
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel2+"/members/me", ben.AccessToken, nil)
+		if got := do(t, app, 200, "GET", "/v1/promises/"+p, ana2.AccessToken, nil)["status"]; got != "active" {
+			t.Fatalf("a promise in an archived relationship left by its promisee: %v", got)
+		}
+	})
+}

@@ -621,7 +621,7 @@ export interface paths {
         post?: never;
         /**
          * Leave a relationship
-         * @description The relationship and everything in it disappear from the caller's view; the history stays for the other members.
+         * @description The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
          */
         delete: operations["leaveRelationship"];
         options?: never;
