@@ -96,6 +96,84 @@ func (e CreateBreachRequestSeverity) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	BreachRecorded         EventType = "breach.recorded"
+	CheckInRecorded        EventType = "check_in.recorded"
+	FollowThroughConfirmed EventType = "follow_through.confirmed"
+	FollowThroughDisputed  EventType = "follow_through.disputed"
+	FollowThroughRecorded  EventType = "follow_through.recorded"
+	MemberJoined           EventType = "member.joined"
+	MemberLeft             EventType = "member.left"
+	MilestoneReached       EventType = "milestone.reached"
+	OccurrenceDueSoon      EventType = "occurrence.due_soon"
+	OccurrenceMissed       EventType = "occurrence.missed"
+	OccurrenceOverdue      EventType = "occurrence.overdue"
+	PromiseCancelled       EventType = "promise.cancelled"
+	PromiseCreated         EventType = "promise.created"
+	PromiseUpdated         EventType = "promise.updated"
+	RelationshipCreated    EventType = "relationship.created"
+	RelationshipUpdated    EventType = "relationship.updated"
+	RenegotiationAccepted  EventType = "renegotiation.accepted"
+	RenegotiationDeclined  EventType = "renegotiation.declined"
+	RenegotiationProposed  EventType = "renegotiation.proposed"
+	ScoreLevelChanged      EventType = "score.level_changed"
+	WebhookDisabled        EventType = "webhook.disabled"
+	WebhookPing            EventType = "webhook.ping"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case BreachRecorded:
+		return true
+	case CheckInRecorded:
+		return true
+	case FollowThroughConfirmed:
+		return true
+	case FollowThroughDisputed:
+		return true
+	case FollowThroughRecorded:
+		return true
+	case MemberJoined:
+		return true
+	case MemberLeft:
+		return true
+	case MilestoneReached:
+		return true
+	case OccurrenceDueSoon:
+		return true
+	case OccurrenceMissed:
+		return true
+	case OccurrenceOverdue:
+		return true
+	case PromiseCancelled:
+		return true
+	case PromiseCreated:
+		return true
+	case PromiseUpdated:
+		return true
+	case RelationshipCreated:
+		return true
+	case RelationshipUpdated:
+		return true
+	case RenegotiationAccepted:
+		return true
+	case RenegotiationDeclined:
+		return true
+	case RenegotiationProposed:
+		return true
+	case ScoreLevelChanged:
+		return true
+	case WebhookDisabled:
+		return true
+	case WebhookPing:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportMembershipRole.
 const (
 	ExportMembershipRoleMember ExportMembershipRole = "member"
@@ -870,7 +948,7 @@ type CreateWebhookRequest struct {
 	// EventTypes Event types to deliver; omit or leave empty for every type.
 	//
 	// Example: ["follow_through.recorded"]
-	EventTypes *[]string `json:"event_types,omitempty"`
+	EventTypes *[]EventType `json:"event_types,omitempty"`
 
 	// Url An https URL on a public address, at most 2048 characters, without credentials.
 	//
@@ -891,7 +969,7 @@ type Event struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// Data The resource after the change (its type follows from the event type).
-	Data map[string]interface{} `json:"data"`
+	Data json.RawMessage `json:"data"`
 
 	// Id Example: evt_01j9z3k4m5n6p7q8r9s0t1v2w3
 	Id string `json:"id"`
@@ -899,8 +977,8 @@ type Event struct {
 	// RelationshipId null for events about a user only (webhook.*).
 	RelationshipId *string `json:"relationship_id"`
 
-	// Type Example: follow_through.recorded
-	Type string `json:"type"`
+	// Type What an event tells of; docs/sync.md lists the data each carries.
+	Type EventType `json:"type"`
 }
 
 // EventPage defines model for EventPage.
@@ -915,6 +993,9 @@ type EventPage struct {
 	// and ask again later.
 	NextCursor string `json:"next_cursor"`
 }
+
+// EventType What an event tells of; docs/sync.md lists the data each carries.
+type EventType string
 
 // Export defines model for Export.
 type Export struct {
@@ -1694,9 +1775,9 @@ type UpdateWebhookRequest struct {
 	Description *string `json:"description,omitempty"`
 
 	// Enabled true enables a disabled endpoint again (and forgets its failures).
-	Enabled    *bool     `json:"enabled,omitempty"`
-	EventTypes *[]string `json:"event_types,omitempty"`
-	Url        *string   `json:"url,omitempty"`
+	Enabled    *bool        `json:"enabled,omitempty"`
+	EventTypes *[]EventType `json:"event_types,omitempty"`
+	Url        *string      `json:"url,omitempty"`
 }
 
 // User defines model for User.
@@ -1735,7 +1816,7 @@ type Webhook struct {
 	// EventTypes The event types delivered; empty for every type.
 	//
 	// Example: ["follow_through.recorded","breach.recorded"]
-	EventTypes []string `json:"event_types"`
+	EventTypes []EventType `json:"event_types"`
 
 	// Id Example: whk_01j9z3k4m5n6p7q8r9s0t1v2w3
 	Id string `json:"id"`
@@ -1829,7 +1910,7 @@ type WebhookWithSecret struct {
 	// EventTypes The event types delivered; empty for every type.
 	//
 	// Example: ["follow_through.recorded","breach.recorded"]
-	EventTypes []string `json:"event_types"`
+	EventTypes []EventType `json:"event_types"`
 
 	// Id Example: whk_01j9z3k4m5n6p7q8r9s0t1v2w3
 	Id string `json:"id"`

@@ -358,7 +358,14 @@ func TestStoryThroughSDK(t *testing.T) {
 			if err != nil {
 				t.Fatalf("event feed: %v", err)
 			}
-			types = append(types, e.Type)
+			types = append(types, string(e.Type))
+			if e.Type == client.FollowThroughRecorded {
+				// data is the resource its type names, kept raw to decode.
+				var ft client.FollowThrough
+				if err := json.Unmarshal(e.Data, &ft); err != nil || !strings.HasPrefix(ft.Id, "fth_") || ft.RelationshipId != rel {
+					t.Errorf("follow_through.recorded data %s: %+v (%v)", e.Data, ft, err)
+				}
+			}
 		}
 		for _, want := range []string{"relationship.created", "member.joined", "promise.created", "follow_through.recorded",
 			"follow_through.confirmed", "follow_through.disputed", "renegotiation.proposed", "renegotiation.accepted",

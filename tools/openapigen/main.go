@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -35,6 +36,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
+
+	"github.com/troth-app/troth/internal/event"
 )
 
 const (
@@ -90,6 +93,7 @@ func convert(swagger []byte) ([]byte, error) {
 		return nil, err
 	}
 	problemResponses(doc3)
+	typeEvents(doc3)
 
 	ctx := context.Background()
 	if err := doc3.Validate(ctx); err != nil {
@@ -344,5 +348,46 @@ func plain(n *yaml.Node) {
 	n.Style = 0
 	for _, c := range n.Content {
 		plain(c)
+	}
+}
+
+// typeEvents gives SDKs the event types as one enum (EventType: an
+// event's type, and a webhook's event_types), and an event's data as
+// a JSON object of any members, which the Go client keeps raw
+// (json.RawMessage) to decode into the resource its type names. swag
+// cannot say either from the annotations.
+func typeEvents(doc *openapi3.T) {
+	if doc.Components == nil || doc.Components.Schemas == nil {
+		return
+	}
+	enum := make([]any, len(event.Types))
+	for i, t := range event.Types {
+		enum[i] = t
+	}
+	doc.Components.Schemas["EventType"] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+		Type:        &openapi3.Types{openapi3.TypeString},
+		Description: "What an event tells of; docs/sync.md lists the data each carries.",
+		Enum:        enum,
+	}}
+	ref := func() *openapi3.SchemaRef {
+		return openapi3.NewSchemaRef("#/components/schemas/EventType", doc.Components.Schemas["EventType"].Value)
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
+		sc := doc.Components.Schemas[name].Value
+		if sc == nil {
+			continue
+		}
+		if p := sc.Properties["event_types"]; p != nil && p.Value != nil && p.Value.Items != nil {
+			p.Value.Items = ref()
+		}
+	}
+	if ev := doc.Components.Schemas["Event"]; ev != nil && ev.Value != nil {
+		ev.Value.Properties["type"] = ref()
+		if d := ev.Value.Properties["data"]; d != nil && d.Value != nil {
+			yes := true
+			d.Value.AdditionalProperties = openapi3.AdditionalProperties{Has: &yes}
+			// The generated client imports encoding/json already.
+			d.Value.Extensions = map[string]any{"x-go-type": "json.RawMessage"}
+		}
 	}
 }

@@ -1094,7 +1094,7 @@ export interface components {
              *       "follow_through.recorded"
              *     ]
              */
-            event_types?: string[];
+            event_types?: components["schemas"]["EventType"][];
             /**
              * @description An https URL on a public address, at most 2048 characters, without credentials.
              * @example https://example.com/troth/webhooks
@@ -1111,13 +1111,14 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** @description The resource after the change (its type follows from the event type). */
-            data: Record<string, never>;
+            data: {
+                [key: string]: unknown;
+            };
             /** @example evt_01j9z3k4m5n6p7q8r9s0t1v2w3 */
             id: string;
             /** @description null for events about a user only (webhook.*). */
             relationship_id: string | null;
-            /** @example follow_through.recorded */
-            type: string;
+            type: components["schemas"]["EventType"];
         };
         EventPage: {
             data: components["schemas"]["Event"][];
@@ -1130,6 +1131,11 @@ export interface components {
              */
             next_cursor: string;
         };
+        /**
+         * @description What an event tells of; docs/sync.md lists the data each carries.
+         * @enum {string}
+         */
+        EventType: "relationship.created" | "relationship.updated" | "member.joined" | "member.left" | "promise.created" | "promise.updated" | "promise.cancelled" | "occurrence.due_soon" | "occurrence.overdue" | "occurrence.missed" | "renegotiation.proposed" | "renegotiation.accepted" | "renegotiation.declined" | "follow_through.recorded" | "follow_through.confirmed" | "follow_through.disputed" | "breach.recorded" | "check_in.recorded" | "score.level_changed" | "milestone.reached" | "webhook.ping" | "webhook.disabled";
         Export: {
             /** @description The active API keys, without their secrets. */
             api_keys: components["schemas"]["APIKey"][];
@@ -1789,7 +1795,7 @@ export interface components {
             description?: string;
             /** @description true enables a disabled endpoint again (and forgets its failures). */
             enabled?: boolean;
-            event_types?: string[];
+            event_types?: components["schemas"]["EventType"][];
             url?: string;
         };
         User: {
@@ -1828,7 +1834,7 @@ export interface components {
              *       "breach.recorded"
              *     ]
              */
-            event_types: string[];
+            event_types: components["schemas"]["EventType"][];
             /** @example whk_01j9z3k4m5n6p7q8r9s0t1v2w3 */
             id: string;
             /**
@@ -1917,7 +1923,7 @@ export interface components {
              *       "breach.recorded"
              *     ]
              */
-            event_types: string[];
+            event_types: components["schemas"]["EventType"][];
             /** @example whk_01j9z3k4m5n6p7q8r9s0t1v2w3 */
             id: string;
             /**
