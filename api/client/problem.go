@@ -2,10 +2,16 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 )
+
+// ErrNotModified is Check's answer to a 304 Not Modified: the copy whose
+// ETag was sent in If-None-Match is still current, and the response has no
+// body (its JSON200 is nil).
+var ErrNotModified = errors.New("troth: 304 not modified")
 
 // ProblemError is an error answer from troth: the RFC 9457 problem it sent,
 // with its stable Code ("not_found", "validation_failed", …) and, for a
@@ -32,7 +38,9 @@ func (e *ProblemError) Error() string {
 
 // Check returns nil for a successful (1xx–3xx) answer and a *ProblemError
 // for any other, decoded from its application/problem+json body when it has
-// one. Call it with a generated response's HTTPResponse and Body:
+// one; a 304 (the answer to If-None-Match when nothing changed) is
+// ErrNotModified, since it carries no body to read. Call it with a
+// generated response's HTTPResponse and Body:
 //
 //	res, err := c.GetPromiseWithResponse(ctx, id, nil)
 //	if err == nil {
@@ -41,6 +49,9 @@ func (e *ProblemError) Error() string {
 func Check(res *http.Response, body []byte) error {
 	if res == nil {
 		return fmt.Errorf("troth: no response")
+	}
+	if res.StatusCode == http.StatusNotModified {
+		return ErrNotModified
 	}
 	if res.StatusCode < 400 {
 		return nil

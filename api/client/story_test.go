@@ -165,6 +165,13 @@ func TestStoryThroughSDK(t *testing.T) {
 		if members := check(t, http.StatusOK, accRes, err).JSON200.Members; len(members) != 2 {
 			t.Fatalf("members after accepting %+v", members)
 		}
+		// A copy still current: 304, which Check names.
+		getRes, err := ana.API.GetRelationshipWithResponse(ctx, rel, nil)
+		etag := check(t, http.StatusOK, getRes, err).HTTPResponse.Header.Get("ETag")
+		getRes, err = ana.API.GetRelationshipWithResponse(ctx, rel, &client.GetRelationshipParams{IfNoneMatch: &etag})
+		if err != nil || !errors.Is(client.Check(getRes.HTTPResponse, getRes.Body), client.ErrNotModified) || getRes.JSON200 != nil {
+			t.Fatalf("If-None-Match with the current ETag: %v %d", err, getRes.StatusCode())
+		}
 
 		// Ana's webhook endpoint hears everything from here on.
 		hookRes, err := ana.API.CreateWebhookWithResponse(ctx, nil, client.CreateWebhookRequest{Url: hookSrv.URL + "/hook"})
@@ -338,34 +345,33 @@ func TestStoryThroughSDK(t *testing.T) {
 			t.Fatalf("timeline.svg: %s %.80s", ct, svgRes.Body)
 		}
 
-		// The event feed, three at a time, to the end.
+		// The event feed, three at a time, to the end; then from the cursor
+		// Sync returned, nothing new and the same cursor.
 		var types []string
 		pages := 0
-		for e, err := range client.All(ctx, func(after *string) ([]client.Event, *string, error) {
+		cursor, err := client.Sync(ctx, ben.API, "", &client.ListEventsParams{Limit: ptr(3)}, func(page []client.Event) error {
 			pages++
-			res, err := ben.API.ListEventsWithResponse(ctx, &client.ListEventsParams{After: after, Limit: ptr(3)})
-			if err != nil {
-				return nil, nil, err
-			}
-			if res.JSON200 == nil {
-				return nil, nil, client.Check(res.HTTPResponse, res.Body)
-			}
-			if !res.JSON200.HasMore {
-				return res.JSON200.Data, nil, nil
-			}
-			return res.JSON200.Data, &res.JSON200.NextCursor, nil
-		}) {
-			if err != nil {
-				t.Fatalf("event feed: %v", err)
-			}
-			types = append(types, string(e.Type))
-			if e.Type == client.FollowThroughRecorded {
-				// data is the resource its type names, kept raw to decode.
-				var ft client.FollowThrough
-				if err := json.Unmarshal(e.Data, &ft); err != nil || !strings.HasPrefix(ft.Id, "fth_") || ft.RelationshipId != rel {
-					t.Errorf("follow_through.recorded data %s: %+v (%v)", e.Data, ft, err)
+			for _, e := range page {
+				types = append(types, string(e.Type))
+				if e.Type == client.FollowThroughRecorded {
+					// data is the resource its type names, kept raw to decode.
+					var ft client.FollowThrough
+					if err := json.Unmarshal(e.Data, &ft); err != nil || !strings.HasPrefix(ft.Id, "fth_") || ft.RelationshipId != rel {
+						t.Errorf("follow_through.recorded data %s: %+v (%v)", e.Data, ft, err)
+					}
 				}
 			}
+			return nil
+		})
+		if err != nil || cursor == "" {
+			t.Fatalf("event feed: cursor %q, %v", cursor, err)
+		}
+		again, err := client.Sync(ctx, ben.API, cursor, nil, func(page []client.Event) error {
+			t.Errorf("%d events after the cursor Sync returned", len(page))
+			return nil
+		})
+		if err != nil || again != cursor {
+			t.Fatalf("a second sync: cursor %q (want %q), %v", again, cursor, err)
 		}
 		for _, want := range []string{"relationship.created", "member.joined", "promise.created", "follow_through.recorded",
 			"follow_through.confirmed", "follow_through.disputed", "renegotiation.proposed", "renegotiation.accepted",

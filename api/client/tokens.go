@@ -29,6 +29,11 @@ type Tokens struct {
 	access  string
 	refresh string
 	expires time.Time
+	// refused is the answer to a login the server refused (a wrong
+	// password, or an account deleted): the session is over, and each
+	// renewal returns it at once rather than asking again (login attempts
+	// count against the rate limit, and cost the server a password hash).
+	refused error
 }
 
 // NewTokens returns a token source that logs in and refreshes through auth,
@@ -39,7 +44,8 @@ func NewTokens(auth ClientWithResponsesInterface, email, password string) *Token
 	return &Tokens{auth: auth, email: email, password: password, now: time.Now}
 }
 
-// Set stores the tokens of a register, login or refresh answer.
+// Set stores the tokens of a register, login or refresh answer (and so
+// starts again a session whose login was refused).
 func (t *Tokens) Set(a AuthResponse) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -47,6 +53,7 @@ func (t *Tokens) Set(a AuthResponse) {
 }
 
 func (t *Tokens) set(a AuthResponse) {
+	t.refused = nil
 	t.access, t.refresh = a.AccessToken, a.RefreshToken
 	t.expires = t.now().Add(time.Duration(a.ExpiresIn) * time.Second)
 }
@@ -94,6 +101,9 @@ func (t *Tokens) renew(ctx context.Context) error {
 		// The refresh token expired or was revoked: start a new session.
 		t.refresh = ""
 	}
+	if t.refused != nil {
+		return t.refused
+	}
 	if t.email == "" {
 		return errors.New("renew access token: no refresh token and no credentials")
 	}
@@ -102,7 +112,11 @@ func (t *Tokens) renew(ctx context.Context) error {
 		return fmt.Errorf("log in %s: %w", t.email, err)
 	}
 	if res.JSON200 == nil {
-		return fmt.Errorf("log in %s: %w", t.email, Check(res.HTTPResponse, res.Body))
+		err := fmt.Errorf("log in %s: %w", t.email, Check(res.HTTPResponse, res.Body))
+		if res.StatusCode() == http.StatusUnauthorized {
+			t.refused = err // until Set gives new tokens
+		}
+		return err
 	}
 	t.set(*res.JSON200)
 	return nil

@@ -23,6 +23,7 @@ type fakeAuth struct {
 	refreshes, login int
 	bodies           []string
 	refuseRefresh    bool
+	refuseLogin      bool
 }
 
 func (f *fakeAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +47,12 @@ func (f *fakeAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		issue()
 	case "/v1/auth/login":
 		f.login++
+		if f.refuseLogin {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"type":"urn:troth:problem:invalid_credentials","status":401,"code":"invalid_credentials","title":"Unauthorized"}`))
+			return
+		}
 		issue()
 	default:
 		body, _ := io.ReadAll(r.Body)
@@ -116,11 +123,36 @@ func TestTokens(t *testing.T) {
 	if got := post("d"); got != http.StatusOK || fake.login != 2 || fake.refreshes != 3 {
 		t.Fatalf("refresh refused: %d, logins %d, refreshes %d", got, fake.login, fake.refreshes)
 	}
+	// The login is refused too (the account is gone): the 401 stands, and
+	// later calls fail at once without asking for a login again.
+	fake.refuseLogin = true
+	fake.expire()
+	logins := fake.login
+	if got := post("e"); got != http.StatusUnauthorized || fake.login != logins+1 {
+		t.Fatalf("login refused: %d, logins %d", got, fake.login-logins)
+	}
+	for range 3 {
+		req, _ := NewRegisterRequest(srv.URL, RegisterJSONRequestBody{Email: "f"})
+		if _, err := doer.Do(req.WithContext(ctx)); err == nil {
+			t.Fatal("a call after the login was refused went out")
+		}
+	}
+	if fake.login != logins+1 {
+		t.Fatalf("%d logins after the first was refused, want none", fake.login-logins-1)
+	}
+	// New tokens start the session again.
+	fake.refuseLogin, fake.refuseRefresh = false, false
+	tokens.Set(AuthResponse{AccessToken: "stale", RefreshToken: "r", ExpiresIn: 900})
+	if got := post("g"); got != http.StatusOK {
+		t.Fatalf("after Set: %d", got)
+	}
+
 	// A token the server keeps refusing: one retry, then the 401 stands.
+	fake.refuseRefresh = true
 	tokens = NewTokens(auth, "", "")
 	tokens.Set(AuthResponse{AccessToken: "stale", RefreshToken: "r", ExpiresIn: 900})
 	doer = tokens.Wrap(http.DefaultClient)
-	if got := post("e"); got != http.StatusUnauthorized {
+	if got := post("h"); got != http.StatusUnauthorized {
 		t.Fatalf("without credentials: %d", got)
 	}
 }
@@ -192,6 +224,9 @@ func TestCheck(t *testing.T) {
 	}
 	if err := problem(200, "application/json", `{}`); err != nil {
 		t.Fatal(err)
+	}
+	if err := problem(304, "", ``); !errors.Is(err, ErrNotModified) {
+		t.Fatalf("304: %v, want ErrNotModified", err)
 	}
 	var p *ProblemError
 	err := problem(422, "application/problem+json; charset=utf-8",
