@@ -13,7 +13,7 @@ type RelationshipSettings struct {
 	// Minutes before a due time at which an occurrence.due_soon reminder fires (0–10080).
 	RemindMinutes int `json:"remind_minutes" validate:"required" example:"60"`
 	// The score at which trust counts as back (0.40–0.95).
-	TargetScore float64 `json:"target_score" validate:"required" example:"0.75"`
+	TargetScore float64 `json:"target_score" format:"double" validate:"required" example:"0.75"`
 	// Length of the patience window after a breach, in days (7–3650).
 	PatienceDays int `json:"patience_days" validate:"required" example:"90"`
 } // @name RelationshipSettings
@@ -24,7 +24,7 @@ type RelationshipSettingsInput struct {
 	GraceMinutes       *int     `json:"grace_minutes,omitempty" minimum:"0" maximum:"10080" example:"60"`
 	DisputeWindowHours *int     `json:"dispute_window_hours,omitempty" minimum:"1" maximum:"720" example:"72"`
 	RemindMinutes      *int     `json:"remind_minutes,omitempty" minimum:"0" maximum:"10080" example:"60"`
-	TargetScore        *float64 `json:"target_score,omitempty" minimum:"0.4" maximum:"0.95" example:"0.75"`
+	TargetScore        *float64 `json:"target_score,omitempty" format:"double" minimum:"0.4" maximum:"0.95" example:"0.75"`
 	PatienceDays       *int     `json:"patience_days,omitempty" minimum:"7" maximum:"3650" example:"90"`
 } // @name RelationshipSettingsInput
 

@@ -28,10 +28,10 @@ type Score struct {
 	// The promise scored; null on a member's score.
 	PromiseID *string `json:"promise_id" validate:"required" extensions:"x-nullable"`
 	// The score, rounded to 4 decimals.
-	Score float64 `json:"score" validate:"required" example:"0.7333"`
+	Score float64 `json:"score" format:"double" validate:"required" example:"0.7333"`
 	Level string  `json:"level" validate:"required" enums:"broken,fragile,rebuilding,steady,strong" example:"rebuilding"`
 	// α + Σ c·d: how much decayed evidence the score stands on (2 is none).
-	Evidence      float64     `json:"evidence" validate:"required" example:"3.75"`
+	Evidence      float64     `json:"evidence" format:"double" validate:"required" example:"3.75"`
 	Counts        ScoreCounts `json:"counts" validate:"required"`
 	CurrentStreak int         `json:"current_streak" validate:"required"`
 	LongestStreak int         `json:"longest_streak" validate:"required"`
@@ -48,7 +48,7 @@ type TimelinePoint struct {
 	// The first local date of the bucket.
 	Date string `json:"date" validate:"required" format:"date" example:"2027-03-01"`
 	// The score at the end of the bucket (now, for the current one).
-	Score   float64 `json:"score" validate:"required" example:"0.6123"`
+	Score   float64 `json:"score" format:"double" validate:"required" example:"0.6123"`
 	Level   string  `json:"level" validate:"required" enums:"broken,fragile,rebuilding,steady,strong"`
 	Kept    int     `json:"kept" validate:"required"`
 	Late    int     `json:"late" validate:"required"`
@@ -56,7 +56,7 @@ type TimelinePoint struct {
 	Missed  int     `json:"missed" validate:"required"`
 	Open    int     `json:"open" validate:"required"`
 	// Average felt trust (0–10) of check-ins about the member in the bucket; null when none.
-	FeltTrust *float64 `json:"felt_trust" validate:"required" extensions:"x-nullable" example:"6.5"`
+	FeltTrust *float64 `json:"felt_trust" format:"double" validate:"required" extensions:"x-nullable" example:"6.5"`
 } // @name TimelinePoint
 
 // Milestone is a step of rebuilding, reached since the latest breach.
@@ -70,15 +70,15 @@ type Patience struct {
 	// The latest breach by the member; the relationship's creation when there was none.
 	StartedAt     time.Time `json:"started_at" validate:"required" format:"date-time"`
 	EndsAt        time.Time `json:"ends_at" validate:"required" format:"date-time"`
-	ElapsedDays   float64   `json:"elapsed_days" validate:"required" example:"12.5"`
-	RemainingDays float64   `json:"remaining_days" validate:"required" example:"77.5"`
+	ElapsedDays   float64   `json:"elapsed_days" format:"double" validate:"required" example:"12.5"`
+	RemainingDays float64   `json:"remaining_days" format:"double" validate:"required" example:"77.5"`
 } // @name Patience
 
 // Projection answers: if every promise from now on is kept, when is trust back?
 type Projection struct {
 	// Occurrences a day: those due in the last 28 days, or else scheduled in the next 28.
-	Cadence     float64 `json:"cadence" validate:"required" example:"0.25"`
-	TargetScore float64 `json:"target_score" validate:"required" example:"0.75"`
+	Cadence     float64 `json:"cadence" format:"double" validate:"required" example:"0.25"`
+	TargetScore float64 `json:"target_score" format:"double" validate:"required" example:"0.75"`
 	// The local date the score first reaches the target; null with a reason otherwise.
 	EstimatedDate     *string `json:"estimated_date" validate:"required" format:"date" extensions:"x-nullable" example:"2027-05-02"`
 	OccurrencesNeeded *int    `json:"occurrences_needed" validate:"required" extensions:"x-nullable" example:"14"`

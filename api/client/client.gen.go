@@ -1281,11 +1281,11 @@ type OccurrencePage struct {
 // Patience defines model for Patience.
 type Patience struct {
 	// ElapsedDays Example: 12.5
-	ElapsedDays float32   `json:"elapsed_days"`
+	ElapsedDays float64   `json:"elapsed_days"`
 	EndsAt      time.Time `json:"ends_at"`
 
 	// RemainingDays Example: 77.5
-	RemainingDays float32 `json:"remaining_days"`
+	RemainingDays float64 `json:"remaining_days"`
 
 	// StartedAt The latest breach by the member; the relationship's creation when there was none.
 	StartedAt time.Time `json:"started_at"`
@@ -1363,7 +1363,7 @@ type Projection struct {
 	// Cadence Occurrences a day: those due in the last 28 days, or else scheduled in the next 28.
 	//
 	// Example: 0.25
-	Cadence float32 `json:"cadence"`
+	Cadence float64 `json:"cadence"`
 
 	// EstimatedDate The local date the score first reaches the target; null with a reason otherwise.
 	//
@@ -1377,7 +1377,7 @@ type Projection struct {
 	Reason *ProjectionReason `json:"reason"`
 
 	// TargetScore Example: 0.75
-	TargetScore    float32 `json:"target_score"`
+	TargetScore    float64 `json:"target_score"`
 	WithinPatience *bool   `json:"within_patience"`
 }
 
@@ -1578,7 +1578,7 @@ type RelationshipSettings struct {
 	// TargetScore The score at which trust counts as back (0.40–0.95).
 	//
 	// Example: 0.75
-	TargetScore float32 `json:"target_score"`
+	TargetScore float64 `json:"target_score"`
 }
 
 // RelationshipSettingsInput defines model for RelationshipSettingsInput.
@@ -1599,7 +1599,7 @@ type RelationshipSettingsInput struct {
 	RemindMinutes *int `json:"remind_minutes,omitempty"`
 
 	// TargetScore Example: 0.75
-	TargetScore *float32 `json:"target_score,omitempty"`
+	TargetScore *float64 `json:"target_score,omitempty"`
 }
 
 // Renegotiation defines model for Renegotiation.
@@ -1639,7 +1639,7 @@ type Score struct {
 	// Evidence α + Σ c·d: how much decayed evidence the score stands on (2 is none).
 	//
 	// Example: 3.75
-	Evidence float32 `json:"evidence"`
+	Evidence float64 `json:"evidence"`
 
 	// Level Example: rebuilding
 	Level         ScoreLevel `json:"level"`
@@ -1654,7 +1654,7 @@ type Score struct {
 	// Score The score, rounded to 4 decimals.
 	//
 	// Example: 0.7333
-	Score float32 `json:"score"`
+	Score float64 `json:"score"`
 }
 
 // ScoreLevel Example: rebuilding
@@ -1719,7 +1719,7 @@ type TimelinePoint struct {
 	// FeltTrust Average felt trust (0–10) of check-ins about the member in the bucket; null when none.
 	//
 	// Example: 6.5
-	FeltTrust *float32           `json:"felt_trust"`
+	FeltTrust *float64           `json:"felt_trust"`
 	Kept      int                `json:"kept"`
 	Late      int                `json:"late"`
 	Level     TimelinePointLevel `json:"level"`
@@ -1730,7 +1730,7 @@ type TimelinePoint struct {
 	// Score The score at the end of the bucket (now, for the current one).
 	//
 	// Example: 0.6123
-	Score float32 `json:"score"`
+	Score float64 `json:"score"`
 }
 
 // TimelinePointLevel defines model for TimelinePoint.Level.

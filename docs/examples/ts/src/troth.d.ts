@@ -1372,11 +1372,17 @@ export interface components {
             next_cursor: string | null;
         };
         Patience: {
-            /** @example 12.5 */
+            /**
+             * Format: double
+             * @example 12.5
+             */
             elapsed_days: number;
             /** Format: date-time */
             ends_at: string;
-            /** @example 77.5 */
+            /**
+             * Format: double
+             * @example 77.5
+             */
             remaining_days: number;
             /**
              * Format: date-time
@@ -1450,6 +1456,7 @@ export interface components {
         };
         Projection: {
             /**
+             * Format: double
              * @description Occurrences a day: those due in the last 28 days, or else scheduled in the next 28.
              * @example 0.25
              */
@@ -1467,7 +1474,10 @@ export interface components {
              * @enum {string|null}
              */
             reason: "reached" | "no_cadence" | "unreachable_at_cadence" | "beyond_horizon" | null;
-            /** @example 0.75 */
+            /**
+             * Format: double
+             * @example 0.75
+             */
             target_score: number;
             within_patience: boolean | null;
         };
@@ -1637,6 +1647,7 @@ export interface components {
              */
             remind_minutes: number;
             /**
+             * Format: double
              * @description The score at which trust counts as back (0.40–0.95).
              * @example 0.75
              */
@@ -1653,7 +1664,10 @@ export interface components {
             patience_days?: number;
             /** @example 60 */
             remind_minutes?: number;
-            /** @example 0.75 */
+            /**
+             * Format: double
+             * @example 0.75
+             */
             target_score?: number;
         };
         Renegotiation: {
@@ -1685,6 +1699,7 @@ export interface components {
             /** Format: date-time */
             evaluated_at: string;
             /**
+             * Format: double
              * @description α + Σ c·d: how much decayed evidence the score stands on (2 is none).
              * @example 3.75
              */
@@ -1700,6 +1715,7 @@ export interface components {
             /** @description The promise scored; null on a member's score. */
             promise_id: string | null;
             /**
+             * Format: double
              * @description The score, rounded to 4 decimals.
              * @example 0.7333
              */
@@ -1750,6 +1766,7 @@ export interface components {
              */
             date: string;
             /**
+             * Format: double
              * @description Average felt trust (0–10) of check-ins about the member in the bucket; null when none.
              * @example 6.5
              */
@@ -1762,6 +1779,7 @@ export interface components {
             open: number;
             partial: number;
             /**
+             * Format: double
              * @description The score at the end of the bucket (now, for the current one).
              * @example 0.6123
              */
