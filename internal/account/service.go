@@ -60,7 +60,11 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	checkPassword(&v, r.Password)
 	name := strings.TrimSpace(r.DisplayName)
 	checkDisplayName(&v, name)
-	v.Check(tz.Valid(r.TimeZone), "time_zone", "invalid_time_zone", "must be an IANA time zone name such as Europe/Berlin")
+	if r.TimeZone == "" {
+		v.Add("time_zone", "required", "is required: an IANA time zone name such as Europe/Berlin")
+	} else {
+		v.Check(tz.Valid(r.TimeZone), "time_zone", "invalid_time_zone", "must be an IANA time zone name such as Europe/Berlin")
+	}
 	if err := v.Err(); err != nil {
 		return Session{}, err
 	}

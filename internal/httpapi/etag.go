@@ -21,7 +21,13 @@ func etagOf(body []byte) string {
 // writeTagged writes v as JSON with an ETag, answering 304 to a GET whose
 // If-None-Match names the current tag.
 func writeTagged(c echo.Context, status int, v any) error {
-	body, err := json.Marshal(v)
+	var body []byte
+	var err error
+	if c.QueryParams().Has("pretty") { // indented, as Echo's c.JSON does; another representation, another tag
+		body, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		body, err = json.Marshal(v)
+	}
 	if err != nil {
 		return fault.Internal(err)
 	}

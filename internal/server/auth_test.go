@@ -214,7 +214,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"long display name", with("display_name", strings.Repeat("n", 101)), "display_name", "too_long"},
 		{"control character", with("display_name", "a\u0007b"), "display_name", "invalid"},
 		{"unknown zone", with("time_zone", "Mars/Olympus"), "time_zone", "invalid_time_zone"},
-		{"empty zone", with("time_zone", ""), "time_zone", "invalid_time_zone"},
+		{"empty zone", with("time_zone", ""), "time_zone", "required"},
 		{"Local zone", with("time_zone", "Local"), "time_zone", "invalid_time_zone"},
 	}
 	for _, tc := range cases {

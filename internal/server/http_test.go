@@ -96,6 +96,12 @@ func TestQueryParametersAreChecked(t *testing.T) {
 			t.Errorf("%s: %d %s", path, res.Status, res.Body)
 		}
 	}
+	// ?pretty indents, an ETag'd answer too, under a tag of its own.
+	plain := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: ana.AccessToken})
+	pretty := app.Do(servertest.Request{Method: "GET", Path: "/v1/me?pretty", Token: ana.AccessToken})
+	if !strings.Contains(string(pretty.Body), "\n  \"") || pretty.Header.Get("ETag") == plain.Header.Get("ETag") {
+		t.Errorf("/v1/me?pretty: ETag %s (plain %s)\n%s", pretty.Header.Get("ETag"), plain.Header.Get("ETag"), pretty.Body)
+	}
 }
 
 // HEAD answers as GET does, headers and all, without the body; a read
