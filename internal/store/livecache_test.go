@@ -303,3 +303,46 @@ func TestTwoOpensOfOneFileKeepNothing(t *testing.T) {
 		t.Fatal("an account erased through the second DB is active through the first")
 	}
 }
+
+// Inside the writer's transaction, promises read a relationship from the
+// copy kept only while that transaction has changed none of its tables;
+// after its own change, from the database, and so they see it.
+func TestPromisesRelationshipInTheWritersTransaction(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
+	w, _ := db.SQL()
+	seedUserAndRelationship(t, w)
+	if _, err := w.Exec(`INSERT INTO relationship_members (relationship_id, user_id, role, joined_at) VALUES ('rel_a', 'usr_a', 'owner', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Scores().Relationship(ctx, "rel_a"); err != nil { // kept
+		t.Fatal(err)
+	}
+	halfLife := func(p *Promises) int {
+		t.Helper()
+		rel, err := p.Relationship(ctx, "rel_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rel.Settings.HalfLifeDays
+	}
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		p := &Promises{db: db, w: tx, r: tx}
+		if got := halfLife(p); got != 30 {
+			t.Errorf("before the change: %d", got)
+		}
+		if err := tx.Exec(`UPDATE relationships SET half_life_days = 12 WHERE id = 'rel_a'`).Error; err != nil {
+			return err
+		}
+		if got := halfLife(p); got != 12 {
+			t.Errorf("after its own change, inside the transaction: %d, want 12", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := halfLife(db.Promises()); got != 12 {
+		t.Fatalf("after the commit: %d", got)
+	}
+}

@@ -202,8 +202,21 @@ func (s *Promises) InTx(ctx context.Context, fn func(tx promise.Store) error) er
 }
 
 // Relationship implements promise.Store.
+//
+// What promises need of a relationship is what scores need (settings,
+// status, current members' ids; no names): every write to an occurrence
+// starts here. On SQLite held to itself it comes from relCache, inside
+// the writer's transaction too: the tables are settled there only while
+// this transaction has written nothing to them (the update hook unsettles
+// them at the first write), and then the copy kept at the current
+// generation is what was last committed, which is what this transaction
+// would read.
 func (s *Promises) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
-	return s.rels.Get(ctx, relID)
+	sc := &Scores{db: s.db, w: s.w, r: s.r}
+	if s.r != s.db.r && s.r != s.w { // a read-only transaction: its own snapshot
+		return sc.readRelationship(ctx, relID)
+	}
+	return sc.cachedRelationship(ctx, relID)
 }
 
 // IsMember reports whether a user is a current member (trust.Store uses it).

@@ -115,8 +115,16 @@ func (s *Scores) inTx(tx *gorm.DB) *Scores {
 // Outside a transaction, on SQLite held to itself, the last one read is
 // reused while the tables stay unchanged (relCache).
 func (s *Scores) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
+	if s.r != s.db.r { // inside a transaction: see its own writes
+		return s.readRelationship(ctx, relID)
+	}
+	return s.cachedRelationship(ctx, relID)
+}
+
+// cachedRelationship is Relationship through relCache, where there is one.
+func (s *Scores) cachedRelationship(ctx context.Context, relID string) (relationship.Relationship, error) {
 	cache := s.db.rels
-	if cache == nil || s.r != s.db.r { // inside a transaction: see its own writes
+	if cache == nil {
 		return s.readRelationship(ctx, relID)
 	}
 	rel, snap, ok := cache.get(relID)
