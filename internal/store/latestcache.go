@@ -81,3 +81,62 @@ func (c *latestCache) put(k latestKey, e latestEntry, s snapshot) {
 // afterLatestRead, when set (by tests), runs between a read of Latest from
 // the database and what the cache keeps of it.
 var afterLatestRead func()
+
+// dueCache keeps the projection's count of a member's occurrences due in a
+// window (Scores.DueCount): the timeline's costliest statement, as it
+// counts every occurrence of the last 28 days. Like latestCache it holds
+// while the occurrences stay unchanged; and as the window slides with
+// time, for as long as no occurrence enters it at its end or leaves it at
+// its start: read over [from, to), the count is the same over
+// [from+Δ, to+Δ) for every Δ up to maxShift, the distance to the next
+// occurrence due at or after to, or at or after from.
+type dueCache struct {
+	latest *latestCache // its watch, file and bound
+	mu     sync.RWMutex
+	m      map[dueKey]dueEntry
+}
+
+type dueKey struct {
+	rel, member string
+	window      int64 // micros: to − from
+}
+
+type dueEntry struct {
+	n                  int
+	from, to, maxShift int64 // micros
+	gen                uint64
+}
+
+func newDueCache(l *latestCache) *dueCache {
+	return &dueCache{latest: l, m: make(map[dueKey]dueEntry)}
+}
+
+func (c *dueCache) get(k dueKey, to int64) (dueEntry, snapshot, bool) {
+	s := c.latest.watch.snapshot(watchScores)
+	if c.latest.file.shared.Load() {
+		s.ok = false
+	}
+	if !s.ok {
+		return dueEntry{}, s, false
+	}
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok || e.gen != s.gen || to < e.to || to-e.to > e.maxShift {
+		return dueEntry{}, s, false
+	}
+	return e, s, true
+}
+
+func (c *dueCache) put(k dueKey, e dueEntry, s snapshot) {
+	if !s.ok {
+		return
+	}
+	e.gen = s.gen
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxLatest {
+		c.m = make(map[dueKey]dueEntry)
+	}
+	c.m[k] = e
+}

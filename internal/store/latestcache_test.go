@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,4 +123,96 @@ func TestLatestSeesEveryChange(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+}
+
+// The projection's count of occurrences due in a sliding window, kept in
+// memory, equals a fresh count at every instant: as occurrences enter the
+// window at its end and leave it at its start, and after a write.
+func TestDueCountSlides(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
+	if db.due == nil {
+		t.Fatal("no due cache on SQLite held to itself")
+	}
+	w, _ := db.SQL()
+	seedUserAndRelationship(t, w)
+	if _, err := w.Exec(`INSERT INTO promises (id, relationship_id, promisor_id, title, details, kind, status, created_at, updated_at) VALUES ('prm_a', 'rel_a', 'usr_a', 't', '', 'recurring', 'active', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 60 {
+		due := micros(start.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour)))))
+		status := []string{"open", "resolved", "skipped"}[i%3]
+		if _, err := w.Exec(`INSERT INTO occurrences (id, relationship_id, promise_id, promisor_id, due_at, original_due_at, status, created_at, updated_at)
+			VALUES (?, 'rel_a', 'prm_a', 'usr_a', ?, ?, ?, 0, 0)`, fmt.Sprint("occ_", i), due, due, status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scores := db.Scores()
+	window := 7 * 24 * time.Hour
+	hits := 0
+	ahead := false // the window before the instant, or (the projection's second count) after it
+	check := func(at time.Time) {
+		t.Helper()
+		w := [2]time.Time{at.Add(-window), at}
+		if ahead {
+			w = [2]time.Time{at, at.Add(window)}
+		}
+		{
+			if _, _, ok := db.due.get(dueKey{"rel_a", "usr_a", micros(w[1]) - micros(w[0])}, micros(w[1])); ok {
+				hits++
+			}
+			got, err := scores.DueCount(ctx, "rel_a", "usr_a", w[0], w[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := scores.readDueCount(ctx, "rel_a", "usr_a", micros(w[0]), micros(w[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want.n {
+				t.Fatalf("[%v, %v): %d kept, %d counted", w[0], w[1], got, want.n)
+			}
+		}
+	}
+	// To the microsecond at each occurrence's due time: as it enters the
+	// window at its end, and as it leaves at its start.
+	rows, err := w.Query(`SELECT due_at FROM occurrences ORDER BY due_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dues []int64
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		dues = append(dues, d)
+	}
+	rows.Close()
+	for _, ahead = range []bool{false, true} {
+		for _, d := range dues {
+			due := fromMicros(d)
+			for _, at := range []time.Time{due.Add(-window - time.Microsecond), due.Add(-window), due.Add(-window + time.Microsecond),
+				due.Add(-time.Microsecond), due, due.Add(time.Microsecond),
+				due.Add(window - time.Microsecond), due.Add(window), due.Add(window + time.Microsecond)} {
+				check(at)
+			}
+		}
+	}
+	ahead = false
+	if hits == 0 {
+		t.Fatal("no count was kept")
+	}
+	at := start
+	for range 400 {
+		at = at.Add(time.Duration(rng.Int64N(int64(6 * time.Hour))))
+		check(at)
+		if rng.IntN(40) == 0 { // a write now and then: what was kept goes
+			if _, err := w.Exec(`UPDATE occurrences SET status = 'resolved' WHERE status = 'skipped' AND id = (SELECT MIN(id) FROM occurrences WHERE status = 'skipped')`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -682,13 +682,53 @@ func (s *Scores) LatestBreach(ctx context.Context, relID, memberID string, t tim
 	return fromMicros(at), who, true, nil
 }
 
-// DueCount implements scoring.ReadStore.
+// DueCount implements scoring.ReadStore. Outside a transaction, on SQLite
+// held to itself, a count is reused while it holds (dueCache).
 func (s *Scores) DueCount(ctx context.Context, relID, memberID string, from, to time.Time) (int, error) {
+	f, t := micros(from), micros(to)
+	cache := s.db.due
+	if cache == nil || s.r != s.db.r {
+		e, err := s.readDueCount(ctx, relID, memberID, f, t)
+		return e.n, err
+	}
+	k := dueKey{relID, memberID, t - f}
+	e, snap, ok := cache.get(k, t)
+	if ok {
+		return e.n, nil
+	}
+	e, err := s.readDueCount(ctx, relID, memberID, f, t)
+	if err == nil {
+		cache.put(k, e, snap)
+	}
+	return e.n, err
+}
+
+// readDueCount counts the member's open and resolved occurrences due in
+// [from, to), and how far the window may slide before that count can
+// change: to the first such occurrence due at or after to, or at or after
+// from (one seek along occurrences_promisor_status_due for each status).
+func (s *Scores) readDueCount(ctx context.Context, relID, memberID string, from, to int64) (dueEntry, error) {
+	e := dueEntry{from: from, to: to, maxShift: math.MaxInt64}
 	var n int64
-	err := s.db.queryRow(ctx, s.r, `SELECT COUNT(*) FROM occurrences
-		WHERE relationship_id = ? AND promisor_id = ? AND status IN (?, ?) AND due_at >= ? AND due_at < ?`,
-		[]any{relID, memberID, promise.OccOpen, promise.OccResolved, micros(from), micros(to)}, &n)
-	return int(n), translate(err, "occurrence")
+	var in1, in2, out1, out2 sql.NullInt64
+	next := `(SELECT MIN(due_at) FROM occurrences WHERE relationship_id = ? AND promisor_id = ? AND status = ? AND due_at >= ?)`
+	err := s.db.queryRow(ctx, s.r, `SELECT (SELECT COUNT(*) FROM occurrences
+		WHERE relationship_id = ? AND promisor_id = ? AND status IN (?, ?) AND due_at >= ? AND due_at < ?), `+
+		next+`, `+next+`, `+next+`, `+next,
+		[]any{relID, memberID, promise.OccOpen, promise.OccResolved, from, to,
+			relID, memberID, promise.OccOpen, to, relID, memberID, promise.OccResolved, to,
+			relID, memberID, promise.OccOpen, from, relID, memberID, promise.OccResolved, from},
+		&n, &in1, &in2, &out1, &out2)
+	e.n = int(n)
+	for _, v := range []struct {
+		next sql.NullInt64
+		base int64
+	}{{in1, to}, {in2, to}, {out1, from}, {out2, from}} {
+		if v.next.Valid {
+			e.maxShift = min(e.maxShift, v.next.Int64-v.base)
+		}
+	}
+	return e, translate(err, "occurrence")
 }
 
 // OpenDue implements scoring.ReadStore.

@@ -62,6 +62,7 @@ type DB struct {
 	live       liveAccounts                  // accounts found active (livecache.go)
 	rels       *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
 	latest     *latestCache                  // the row and open count every score read starts from; likewise (latestcache.go)
+	due        *dueCache                     // the projection's count of occurrences due; likewise (latestcache.go)
 	unregister func()                        // SQLite: counts this close of the file (tablewatch.go)
 }
 
@@ -185,6 +186,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	if !opt.SQLiteShared {
 		db.rels = newRelCache(watch, file)
 		db.latest = newLatestCache(watch, file)
+		db.due = newDueCache(db.latest)
 	}
 	return db, nil
 }
