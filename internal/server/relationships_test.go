@@ -281,3 +281,24 @@ func TestTheLastMemberLeaving(t *testing.T) {
 		}
 	})
 }
+
+// Deleting an account leaves its relationships as leaving does: their
+// updated_at moves, and an archived one keeps its promises as they were.
+func TestDeletingAnAccountLeavesAsLeavingDoes(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	was := do(t, app, 200, "GET", "/v1/relationships/"+rel, ben.AccessToken, nil)["updated_at"]
+	ana2, ben2, archived := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+archived+"/promises", ben2.AccessToken, map[string]any{
+		"title": "x", "due_at": ts(app.Clock.Now().Add(48 * time.Hour))})["id"].(string)
+	do(t, app, 204, "DELETE", "/v1/relationships/"+archived, ben2.AccessToken, nil)
+	later(t, app, time.Second, &ana, &ben, &ana2, &ben2)
+	do(t, app, 204, "DELETE", "/v1/me", ana.AccessToken, nil)
+	do(t, app, 204, "DELETE", "/v1/me", ana2.AccessToken, nil)
+	if now := do(t, app, 200, "GET", "/v1/relationships/"+rel, ben.AccessToken, nil)["updated_at"]; now == was {
+		t.Errorf("updated_at %v unchanged by a member's account deletion", now)
+	}
+	if got := do(t, app, 200, "GET", "/v1/promises/"+p, ben2.AccessToken, nil)["status"]; got != "active" {
+		t.Errorf("a promise in an archived relationship, after its promisee's account deletion: %v", got)
+	}
+}

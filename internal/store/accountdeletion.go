@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,7 +55,21 @@ func (s *Accounts) LeaveAll(ctx context.Context, userID string, at time.Time) ([
 	if err := tx.Model(&memberRow{}).Where("user_id = ? AND left_at IS NULL", userID).Update("left_at", micros(at)).Error; err != nil {
 		return nil, translate(err, "member")
 	}
+	rels := &Relationships{db: s.db, w: tx, r: tx}
+	var archived []string
+	if err := tx.Model(&relationshipRow{}).Where("id IN ? AND status = ?", ids, relationship.StatusArchived).
+		Pluck("id", &archived).Error; err != nil {
+		return nil, translate(err, "relationship")
+	}
 	for _, relID := range ids {
+		// Their members changed (updated_at moves, as when one leaves);
+		// an archived relationship stays as it was archived.
+		if err := rels.touch(ctx, relID, at); err != nil {
+			return nil, err
+		}
+		if slices.Contains(archived, relID) {
+			continue
+		}
 		if err := s.db.cancelPromisesOf(ctx, tx, relID, userID, at); err != nil {
 			return nil, err
 		}
