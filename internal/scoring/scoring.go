@@ -236,6 +236,31 @@ func (c Change) LevelsAt(rel relationship.Relationship, now time.Time) (before, 
 	return c.levelAt(rel, c.Old, day, now), c.levelAt(rel, c.New, day, now)
 }
 
+// ExactBefore is the subject's score at now before the change, exactly as
+// At would have read it, when the rows alone give it: the latest row on or
+// before now's day holds nothing later than now (or there is none). It
+// reports false otherwise (that day's items would have to be read).
+func (c Change) ExactBefore(rel relationship.Relationship, now time.Time) (Result, bool) {
+	day, _, _ := Bounds(now, location(rel))
+	h := HalfLife(rel)
+	last, ok := c.Prev, c.HasPrev
+	for _, r := range c.Old {
+		if r.Day > day {
+			break
+		}
+		last, ok = r, true
+	}
+	switch {
+	case ok && last.Day > day:
+		return Result{}, false // the change is on a later day: the row in force now is not here
+	case !ok:
+		return Result{Subject: c.Subject, Result: score.Summary{Ref: now}.Result(now, h)}, true
+	case last.Day == day && last.Last.After(now):
+		return Result{}, false
+	}
+	return Result{Subject: c.Subject, Result: last.Cum.Result(now, h)}, true
+}
+
 func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, now time.Time) Result {
 	h := HalfLife(rel)
 	last, ok := c.Prev, c.HasPrev

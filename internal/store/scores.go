@@ -787,6 +787,11 @@ func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, mem
 	if err != nil {
 		return err
 	}
+	// The level before, as GET …/score gave it, where the old rows tell it
+	// (the quick look counts items due later today, and may disagree).
+	if eb, ok := ch.ExactBefore(rel, now); ok {
+		before = eb
+	}
 	if exact.Level == before.Level {
 		return nil
 	}
