@@ -160,7 +160,8 @@ func TestDueCountSlides(t *testing.T) {
 			w = [2]time.Time{at, at.Add(window)}
 		}
 		{
-			if _, _, ok := db.due.get(dueKey{"rel_a", "usr_a", micros(w[1]) - micros(w[0])}, micros(w[1])); ok {
+			to := micros(w[1])
+			if _, _, ok := db.due.get(dueKey{"rel_a", "usr_a", to - micros(w[0])}, func(e dueEntry) bool { return to >= e.to && to-e.to <= e.maxShift }); ok {
 				hits++
 			}
 			got, err := scores.DueCount(ctx, "rel_a", "usr_a", w[0], w[1])

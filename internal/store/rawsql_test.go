@@ -62,20 +62,7 @@ func TestLatestBreachWalksAnIndex(t *testing.T) {
 		{latestBreachSQL, []any{"rel_a", int64(1)}},
 		{latestMemberBreachSQL, []any{"rel_a", int64(1), "usr_a"}},
 	} {
-		var plan []string
-		err := scanAll(context.Background(), db.querierFor(db.r), func(rows *sql.Rows) error {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				return err
-			}
-			plan = append(plan, detail)
-			return nil
-		}, "EXPLAIN QUERY PLAN "+c.q, c.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := strings.Join(plan, "; ")
+		got := queryPlan(t, db, c.q, c.args...)
 		if !strings.Contains(got, "USING COVERING INDEX breaches_") || strings.Contains(got, "TEMP B-TREE") {
 			t.Errorf("%s\nplan: %s", c.q, got)
 		}
@@ -90,6 +77,14 @@ func TestPendingRenegotiationsUseTheirIndex(t *testing.T) {
 		var rows []renegotiationRow
 		return pendingOf(tx, "rel_a", "prm_a", &rows)
 	})
+	if got := queryPlan(t, db, q); !strings.Contains(got, "USING INDEX renegotiations_pending") {
+		t.Errorf("%s\nplan: %s", q, got)
+	}
+}
+
+// queryPlan is SQLite's plan for q, its steps joined by "; ".
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
 	var plan []string
 	err := scanAll(context.Background(), db.querierFor(db.r), func(rows *sql.Rows) error {
 		var id, parent, unused int
@@ -99,11 +94,9 @@ func TestPendingRenegotiationsUseTheirIndex(t *testing.T) {
 		}
 		plan = append(plan, detail)
 		return nil
-	}, "EXPLAIN QUERY PLAN "+q)
+	}, "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX renegotiations_pending") {
-		t.Errorf("%s\nplan: %s", q, got)
-	}
+	return strings.Join(plan, "; ")
 }

@@ -401,7 +401,7 @@ func (s *Scores) Latest(ctx context.Context, relID, subject, day string, openBef
 		return e.row, e.found, e.open, err
 	}
 	k := latestKey{relID, subject, day}
-	e, snap, ok := cache.get(k, before)
+	e, snap, ok := cache.get(k, func(e latestEntry) bool { return before >= e.from && before < e.until })
 	if ok {
 		return e.row, e.found, e.open, nil
 	}
@@ -692,7 +692,7 @@ func (s *Scores) DueCount(ctx context.Context, relID, memberID string, from, to 
 		return e.n, err
 	}
 	k := dueKey{relID, memberID, t - f}
-	e, snap, ok := cache.get(k, t)
+	e, snap, ok := cache.get(k, func(e dueEntry) bool { return t >= e.to && t-e.to <= e.maxShift })
 	if ok {
 		return e.n, nil
 	}

@@ -186,7 +186,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	if !opt.SQLiteShared {
 		db.rels = newRelCache(watch, file)
 		db.latest = newLatestCache(watch, file)
-		db.due = newDueCache(db.latest)
+		db.due = newDueCache(watch, file)
 	}
 	return db, nil
 }
