@@ -85,7 +85,7 @@ func (h *handlers) listAPIKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.APIKeyPage{Data: make([]api.APIKey, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.APIKeyPage{Data: make([]api.APIKey, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, k := range res.Items {
 		out.Data = append(out.Data, wire.APIKey(k))
 	}

@@ -40,7 +40,7 @@ func (h *handlers) occurrencePage(c echo.Context, relID string, f promise.Occurr
 	if err != nil {
 		return err
 	}
-	out := api.OccurrencePage{Data: make([]api.Occurrence, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.OccurrencePage{Data: make([]api.Occurrence, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, o := range res.Items {
 		out.Data = append(out.Data, wire.Occurrence(o))
 	}
@@ -172,7 +172,7 @@ func (h *handlers) followThroughPage(c echo.Context, relID, occID string) error 
 	if err != nil {
 		return err
 	}
-	out := api.FollowThroughPage{Data: make([]api.FollowThrough, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.FollowThroughPage{Data: make([]api.FollowThrough, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, f := range res.Items {
 		out.Data = append(out.Data, wire.FollowThrough(f))
 	}
@@ -352,7 +352,7 @@ func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error 
 	if err != nil {
 		return err
 	}
-	out := api.RenegotiationPage{Data: make([]api.Renegotiation, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.RenegotiationPage{Data: make([]api.Renegotiation, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, r := range res.Items {
 		out.Data = append(out.Data, wire.Renegotiation(r))
 	}

@@ -94,7 +94,7 @@ func (h *handlers) listPromises(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.PromisePage{Data: make([]api.Promise, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.PromisePage{Data: make([]api.Promise, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, x := range res.Items {
 		out.Data = append(out.Data, wire.Promise(x))
 	}
@@ -253,7 +253,7 @@ func (h *handlers) listPauses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.PausePage{Data: make([]api.Pause, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.PausePage{Data: make([]api.Pause, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, p := range res.Items {
 		out.Data = append(out.Data, wire.Pause(p))
 	}

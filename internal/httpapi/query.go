@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +24,27 @@ func pageRequest(c echo.Context, keyParts int) (page.Request, error) {
 		}
 		p.Limit = n
 	}
-	after, err := page.Parse(c.QueryParam("cursor"), keyParts)
+	cursor := c.QueryParam("cursor")
+	if cursor != "" {
+		tag, inner, ok := strings.Cut(cursor, ".")
+		if !ok || tag != listTag(c) {
+			return p, page.BadCursor("cursor") // another list's, or none of ours
+		}
+		cursor = inner
+	}
+	after, err := page.Parse(cursor, keyParts)
 	if err != nil {
 		return p, err
 	}
 	p.After = after
 	return p, nil
+}
+
+// listTag names the list a cursor belongs to (its route), so that a cursor
+// from one list given to another is refused, not read as a position.
+func listTag(c echo.Context) string {
+	sum := sha256.Sum256([]byte(c.Path()))
+	return base64.RawURLEncoding.EncodeToString(sum[:3])
 }
 
 // queryTime reads an optional RFC 3339 time from the query.
@@ -49,10 +66,12 @@ func badQuery(field, code, msg string) error {
 		Fields: []fault.FieldError{{Field: field, Code: code, Message: msg}}}
 }
 
-func nextCursor(s string) *string {
+// nextCursor is a page's next_cursor: the position s, tagged with the list.
+func nextCursor(c echo.Context, s string) *string {
 	if s == "" {
 		return nil
 	}
+	s = listTag(c) + "." + s
 	return &s
 }
 

@@ -85,7 +85,7 @@ func (h *handlers) listRelationships(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.RelationshipPage{Data: make([]api.Relationship, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.RelationshipPage{Data: make([]api.Relationship, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, r := range res.Items {
 		out.Data = append(out.Data, wire.Relationship(r))
 	}

@@ -72,7 +72,7 @@ func (h *handlers) listBreaches(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.BreachPage{Data: make([]api.Breach, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.BreachPage{Data: make([]api.Breach, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, b := range res.Items {
 		out.Data = append(out.Data, wire.Breach(b))
 	}
@@ -140,7 +140,7 @@ func (h *handlers) listCheckIns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.CheckInPage{Data: make([]api.CheckIn, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.CheckInPage{Data: make([]api.CheckIn, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, ci := range res.Items {
 		out.Data = append(out.Data, wire.CheckIn(ci))
 	}

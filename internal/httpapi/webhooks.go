@@ -94,7 +94,7 @@ func (h *handlers) listWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.WebhookPage{Data: make([]api.Webhook, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.WebhookPage{Data: make([]api.Webhook, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, e := range res.Items {
 		out.Data = append(out.Data, toAPIWebhook(e))
 	}
@@ -274,7 +274,7 @@ func (h *handlers) listWebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := api.WebhookDeliveryPage{Data: make([]api.WebhookDelivery, 0, len(res.Items)), NextCursor: nextCursor(res.Next)}
+	out := api.WebhookDeliveryPage{Data: make([]api.WebhookDelivery, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
 	for _, d := range res.Items {
 		out.Data = append(out.Data, toAPIDelivery(d))
 	}

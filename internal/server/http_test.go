@@ -134,6 +134,23 @@ func TestHeadAnswersAsGet(t *testing.T) {
 	}
 }
 
+// A cursor belongs to its list: given to another, it is refused, not
+// read as a position there.
+func TestCursorsBelongToTheirList(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	do(t, app, 201, "POST", "/v1/relationships", ana.AccessToken, map[string]any{"name": "Second", "time_zone": "UTC"})
+	first := do(t, app, 200, "GET", "/v1/relationships?limit=1", ana.AccessToken, nil)
+	cursor := first["next_cursor"].(string)
+	next := do(t, app, 200, "GET", "/v1/relationships?limit=1&cursor="+cursor, ana.AccessToken, nil)
+	if list := next["data"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] == first["data"].([]any)[0].(map[string]any)["id"] {
+		t.Fatalf("second page %v", next)
+	}
+	for _, path := range []string{"/v1/api-keys?cursor=", "/v1/relationships/" + rel + "/check-ins?cursor="} {
+		wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: path + cursor, Token: ana.AccessToken}), http.StatusBadRequest, "invalid_cursor")
+	}
+}
+
 // An integer field takes a whole number however it is written (10.0,
 // 1e1), as JSON Schema's integer does, and refuses a fraction.
 func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {
