@@ -20,17 +20,17 @@ import (
 func queryGuard(doc []byte) echo.MiddlewareFunc {
 	params := documentedQueries(doc)
 	// By Echo's route (method and pattern), found once per route.
-	var byRoute sync.Map // [2]string → map[string]struct{} (nil: not documented)
-	lookup := func(method, path string) map[string]struct{} {
+	var byRoute sync.Map // [2]string → *operation
+	lookup := func(method, path string) *operation {
 		k := [2]string{method, path}
 		if v, ok := byRoute.Load(k); ok {
-			return v.(map[string]struct{})
+			return v.(*operation)
 		}
-		allowed := params[routeKey(method, path)]
-		if allowed != nil { // kept for documented routes only: a bounded set
-			byRoute.Store(k, allowed)
+		op := params[routeKey(method, path)]
+		if op != nil { // kept for documented routes only: a bounded set
+			byRoute.Store(k, op)
 		}
-		return allowed
+		return op
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -38,10 +38,14 @@ func queryGuard(doc []byte) echo.MiddlewareFunc {
 			if q == "" {
 				return next(c)
 			}
-			allowed := lookup(c.Request().Method, c.Path())
-			if allowed == nil {
+			op := lookup(c.Request().Method, c.Path())
+			if op == nil {
 				return next(c) // not an operation of the API (/docs/*, /metrics)
 			}
+			if op.secured && c.Request().Header.Get(echo.HeaderAuthorization) == "" {
+				return next(c) // unauthenticated: its 401 comes first
+			}
+			allowed := op.query
 			values := c.QueryParams()
 			names := make([]string, 0, len(values))
 			for name := range values {
@@ -82,16 +86,23 @@ func routeKey(method, path string) string {
 	return method + " " + pathParam.ReplaceAllString(path, "{}")
 }
 
+// operation is what the guard knows of an operation: its query
+// parameters, and whether it needs credentials.
+type operation struct {
+	query   map[string]struct{}
+	secured bool
+}
+
 // queryDocs keeps each document's parameters: every server of a test
 // binary serves the same document.
-var queryDocs sync.Map // string(doc) → map[string]map[string]struct{}
+var queryDocs sync.Map // string(doc) → map[string]*operation
 
 // documentedQueries reads openapi.yaml's query parameters by operation.
 // A document that cannot be read yields none, and the guard then checks
 // nothing (the tests read the same document and would fail first).
-func documentedQueries(doc []byte) map[string]map[string]struct{} {
+func documentedQueries(doc []byte) map[string]*operation {
 	if v, ok := queryDocs.Load(string(doc)); ok {
-		return v.(map[string]map[string]struct{})
+		return v.(map[string]*operation)
 	}
 	type param struct {
 		Name string `yaml:"name"`
@@ -100,7 +111,7 @@ func documentedQueries(doc []byte) map[string]map[string]struct{} {
 	var d struct {
 		Paths map[string]map[string]yaml.Node `yaml:"paths"`
 	}
-	out := map[string]map[string]struct{}{}
+	out := map[string]*operation{}
 	if err := yaml.Unmarshal(doc, &d); err != nil {
 		return out
 	}
@@ -114,7 +125,8 @@ func documentedQueries(doc []byte) map[string]map[string]struct{} {
 				continue
 			}
 			var op struct {
-				Parameters []param `yaml:"parameters"`
+				Parameters []param          `yaml:"parameters"`
+				Security   []map[string]any `yaml:"security"`
 			}
 			if err := n.Decode(&op); err != nil {
 				continue
@@ -125,7 +137,7 @@ func documentedQueries(doc []byte) map[string]map[string]struct{} {
 					names[p.Name] = struct{}{}
 				}
 			}
-			out[routeKey(strings.ToUpper(method), path)] = names
+			out[routeKey(strings.ToUpper(method), path)] = &operation{query: names, secured: len(op.Security) > 0}
 		}
 	}
 	queryDocs.Store(string(doc), out)

@@ -96,6 +96,12 @@ func TestQueryParametersAreChecked(t *testing.T) {
 			t.Errorf("%s: %d %s", path, res.Status, res.Body)
 		}
 	}
+	// Without credentials, an operation that needs them answers 401 first;
+	// one that does not still checks its query.
+	if res := app.Do(servertest.Request{Method: "GET", Path: "/v1/me?limit=5"}); res.Status != http.StatusUnauthorized {
+		t.Errorf("unauthenticated /v1/me?limit=5: %d, want 401", res.Status)
+	}
+	wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: "/healthz?verbose=1"}), http.StatusBadRequest, "unknown_parameter")
 	// ?pretty indents, an ETag'd answer too, under a tag of its own.
 	plain := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: ana.AccessToken})
 	pretty := app.Do(servertest.Request{Method: "GET", Path: "/v1/me?pretty", Token: ana.AccessToken})
