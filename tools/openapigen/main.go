@@ -94,6 +94,7 @@ func convert(swagger []byte) ([]byte, error) {
 	}
 	problemResponses(doc3)
 	typeEvents(doc3)
+	addCommonHeaders(doc3)
 
 	ctx := context.Background()
 	if err := doc3.Validate(ctx); err != nil {
@@ -388,6 +389,52 @@ func typeEvents(doc *openapi3.T) {
 			d.Value.AdditionalProperties = openapi3.AdditionalProperties{Has: &yes}
 			// The generated client imports encoding/json already.
 			d.Value.Extensions = map[string]any{"x-go-type": "json.RawMessage"}
+		}
+	}
+}
+
+// addCommonHeaders declares the response headers middleware sets whatever
+// the annotations say: Idempotent-Replayed on the successful answers of an
+// operation that takes an Idempotency-Key (a replay says so), and
+// Retry-After on 429 and 503.
+func addCommonHeaders(doc *openapi3.T) {
+	if doc.Paths == nil {
+		return
+	}
+	header := func(desc string, schema *openapi3.Schema) *openapi3.HeaderRef {
+		return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			Description: desc, Schema: &openapi3.SchemaRef{Value: schema}}}}
+	}
+	replayed := header("true when this is the stored answer to an earlier request with the same Idempotency-Key", openapi3.NewBoolSchema())
+	retry := header("seconds to wait before trying again", openapi3.NewIntegerSchema())
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Responses == nil {
+				continue
+			}
+			idem := false
+			for _, p := range op.Parameters {
+				idem = idem || p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key"
+			}
+			for status, r := range op.Responses.Map() {
+				if r == nil || r.Value == nil {
+					continue
+				}
+				set := func(name string, h *openapi3.HeaderRef) {
+					if r.Value.Headers == nil {
+						r.Value.Headers = openapi3.Headers{}
+					}
+					if _, ok := r.Value.Headers[name]; !ok {
+						r.Value.Headers[name] = h
+					}
+				}
+				switch {
+				case idem && strings.HasPrefix(status, "2"):
+					set("Idempotent-Replayed", replayed)
+				case status == "429" || status == "503":
+					set("Retry-After", retry)
+				}
+			}
 		}
 	}
 }
