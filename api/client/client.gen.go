@@ -9623,6 +9623,11 @@ func (r RefreshTokensResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	Location *string
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RetryAfter *int
@@ -9647,6 +9652,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
 }
@@ -10888,6 +10895,7 @@ func (r ListOccurrenceFollowThroughsResponse) ContentType() string {
 // RecordFollowThroughResponse201Headers the declared response headers of an HTTP 201 response for RecordFollowThrough
 type RecordFollowThroughResponse201Headers struct {
 	IdempotentReplayed *bool
+	Location           *string
 }
 
 // RecordFollowThroughResponse429Headers the declared response headers of an HTTP 429 response for RecordFollowThrough
@@ -13669,6 +13677,7 @@ func (r ListPromisesResponse) ContentType() string {
 // CreatePromiseResponse201Headers the declared response headers of an HTTP 201 response for CreatePromise
 type CreatePromiseResponse201Headers struct {
 	IdempotentReplayed *bool
+	Location           *string
 }
 
 // CreatePromiseResponse429Headers the declared response headers of an HTTP 429 response for CreatePromise
@@ -17361,6 +17370,16 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers RegisterResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -18595,6 +18614,13 @@ func ParseRecordFollowThroughResponse(rsp *http.Response) (*RecordFollowThroughR
 				return nil, err
 			}
 			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
@@ -21232,6 +21258,13 @@ func ParseCreatePromiseResponse(rsp *http.Response) (*CreatePromiseResponse, err
 				return nil, err
 			}
 			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:

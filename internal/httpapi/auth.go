@@ -37,6 +37,7 @@ func (h *handlers) sessionResponse(c echo.Context, status int, s account.Session
 //	@Produce		json
 //	@Param			body	body		api.RegisterRequest	true	"the new account"
 //	@Success		201		{object}	api.AuthResponse
+//	@Header			201		{string}	Location	"/v1/me, the new account"
 //	@Failure		400		{object}	api.Problem	"malformed JSON, unknown or duplicate fields"
 //	@Failure		409		{object}	api.Problem	"email_taken"
 //	@Failure		413		{object}	api.Problem

@@ -139,6 +139,7 @@ func (h *handlers) getOccurrence(c echo.Context) error {
 //	@Param			Idempotency-Key	header		string							false	"makes retries safe: a replay returns the first answer"
 //	@Param			body			body		api.RecordFollowThroughRequest	true	"what happened"
 //	@Success		201				{object}	api.FollowThrough
+//	@Header			201				{string}	Location	"/v1/follow-throughs/{id} of the new follow-through"
 //	@Failure		400				{object}	api.Problem
 //	@Failure		401				{object}	api.Problem
 //	@Failure		403				{object}	api.Problem	"not_a_party"

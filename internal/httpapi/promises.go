@@ -31,6 +31,7 @@ func recurrenceInput(r *api.RecurrenceInput) *promise.RecurrenceInput {
 //	@Param			Idempotency-Key	header		string						false	"makes retries safe: a replay returns the first answer"
 //	@Param			body			body		api.CreatePromiseRequest	true	"the promise"
 //	@Success		201				{object}	api.Promise
+//	@Header			201				{string}	Location	"/v1/promises/{id} of the new promise"
 //	@Failure		400				{object}	api.Problem
 //	@Failure		401				{object}	api.Problem
 //	@Failure		404				{object}	api.Problem

@@ -2642,6 +2642,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description /v1/me, the new account */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3802,6 +3804,8 @@ export interface operations {
                 headers: {
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: boolean;
+                    /** @description /v1/follow-throughs/{id} of the new follow-through */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6431,6 +6435,8 @@ export interface operations {
                 headers: {
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: boolean;
+                    /** @description /v1/promises/{id} of the new promise */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
