@@ -5,7 +5,7 @@ import (
 	jsonv2 "encoding/json/v2"
 	"errors"
 	"io"
-	"math"
+	"math/big"
 	"mime"
 	"net/http"
 	"reflect"
@@ -58,11 +58,21 @@ var integralNumbers = jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec 
 		*v = int(n)
 		return nil
 	}
-	f, err := strconv.ParseFloat(string(val), 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	// Exactly: 10.00000000000000001 is a fraction, though a float64 reads
+	// it as 10. A JSON number is a valid rational; its digits are bounded
+	// by the body's size.
+	if i := strings.IndexAny(string(val), "eE"); i >= 0 {
+		// An exponent past ±40 holds no int64 worth the arithmetic
+		// (big.Rat would expand 1e999999999 in full).
+		if e, err := strconv.Atoi(string(val[i+1:])); err != nil || e > 40 || e < -40 {
+			return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int]()}
+		}
+	}
+	r, ok := new(big.Rat).SetString(string(val))
+	if !ok || !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != int64(int(r.Num().Int64())) {
 		return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int]()}
 	}
-	*v = int(f)
+	*v = int(r.Num().Int64())
 	return nil
 }))
 

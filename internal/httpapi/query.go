@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,11 +41,27 @@ func pageRequest(c echo.Context, keyParts int) (page.Request, error) {
 	return p, nil
 }
 
-// listTag names the list a cursor belongs to (its route), so that a cursor
-// from one list given to another is refused, not read as a position.
+// listTag names the list a cursor belongs to, so that a cursor from one
+// list given to another is refused rather than read as a position there:
+// the path (the relationship or promise whose list it is) and the filters
+// (every query parameter but the cursor, the page size and ?pretty).
 func listTag(c echo.Context) string {
-	sum := sha256.Sum256([]byte(c.Path()))
-	return base64.RawURLEncoding.EncodeToString(sum[:3])
+	h := sha256.New()
+	h.Write([]byte(c.Request().URL.Path))
+	q := c.QueryParams()
+	names := make([]string, 0, len(q))
+	for name := range q {
+		if name != "cursor" && name != "limit" && name != "pretty" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, v := range q[name] {
+			h.Write([]byte("\x00" + name + "=" + v))
+		}
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:6])
 }
 
 // queryTime reads an optional RFC 3339 time from the query.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -37,6 +38,11 @@ func queryGuard(doc []byte) echo.MiddlewareFunc {
 			q := c.Request().URL.RawQuery
 			if q == "" {
 				return next(c)
+			}
+			// A pair Go cannot read (a bad %-escape, a ';') would be dropped
+			// silently by the handlers: refuse the query instead.
+			if _, err := url.ParseQuery(q); err != nil {
+				return badQuery("query", "invalid_query", "is not a well-formed query string (a bad %-escape, or a ';')")
 			}
 			op := lookup(c.Request().Method, c.Path())
 			if op == nil {

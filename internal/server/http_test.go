@@ -81,6 +81,8 @@ func TestQueryParametersAreChecked(t *testing.T) {
 		{"/v1/me?limit=5", "unknown_parameter", "limit"},
 		{"/v1/events?types=member.left&types=promise.created", "duplicate_parameter", "types"},
 		{"/v1/relationships/" + rel + "/promises?limit=1&limit=2", "duplicate_parameter", "limit"},
+		{"/v1/relationships/" + rel + "/promises?updated_since=2099-01-01T00:00:00Z;", "invalid_query", "query"},
+		{"/v1/relationships/" + rel + "/promises?%zz=1", "invalid_query", "query"},
 	} {
 		res := app.Do(servertest.Request{Method: "GET", Path: tc.path, Token: ana.AccessToken})
 		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != tc.code || len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
@@ -155,6 +157,19 @@ func TestCursorsBelongToTheirList(t *testing.T) {
 	for _, path := range []string{"/v1/api-keys?cursor=", "/v1/relationships/" + rel + "/check-ins?cursor="} {
 		wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: path + cursor, Token: ana.AccessToken}), http.StatusBadRequest, "invalid_cursor")
 	}
+	// The same kind of list, of another relationship or with other
+	// filters, is another list; another page size is the same one.
+	other := do(t, app, 200, "GET", "/v1/relationships?limit=1&cursor="+cursor, ana.AccessToken, nil)["data"].([]any)[0].(map[string]any)["id"].(string)
+	for _, r := range []string{rel, other} {
+		for range 2 {
+			do(t, app, 201, "POST", "/v1/relationships/"+r+"/promises", ana.AccessToken, map[string]any{"title": "x", "due_at": ts(app.Clock.Now().Add(time.Hour))})
+		}
+	}
+	pc := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/promises?limit=1", ana.AccessToken, nil)["next_cursor"].(string)
+	for _, path := range []string{"/v1/relationships/" + other + "/promises?cursor=", "/v1/relationships/" + rel + "/promises?status=completed&cursor="} {
+		wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: path + pc, Token: ana.AccessToken}), http.StatusBadRequest, "invalid_cursor")
+	}
+	do(t, app, 200, "GET", "/v1/relationships/"+rel+"/promises?limit=5&cursor="+pc, ana.AccessToken, nil)
 }
 
 // An integer field takes a whole number however it is written (10.0,
@@ -173,7 +188,7 @@ func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {
 			t.Errorf("felt_trust %s: %d %s", v, res.Status, res.Body)
 		}
 	}
-	for _, v := range []string{"7.5", "1e400", `"10"`, "1e300"} {
+	for _, v := range []string{"7.5", "1e400", `"10"`, "1e300", "10.00000000000000001", "9.999999999999999999", "1e999999999", "1e-999999999"} {
 		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/check-ins", Token: ben.AccessToken,
 			Body: `{"subject_id":"` + ana.ID + `","felt_trust":` + v + `}`})
 		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != "felt_trust" {
