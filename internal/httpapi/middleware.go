@@ -135,7 +135,7 @@ const ctxUserID = "troth.user_id"
 const ctxScope = "troth.scope"
 
 var errInsufficientScope = fault.New(fault.KindForbidden, "insufficient_scope",
-	"this API key is read-only: it may only GET; use a write key")
+	"this API key is read-only: it may only GET (or HEAD); use a write key")
 
 // requireAuth authenticates the caller with a bearer access token or a
 // personal API key (troth_sk_…). It is attached per route, never to a group,

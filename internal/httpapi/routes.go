@@ -11,7 +11,7 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh, or a personal API key (troth_sk_…, from POST /v1/api-keys), sent as "Bearer <token>". Read-scoped keys may only GET.
+//	@description				An access token from /v1/auth/login, /v1/auth/register or /v1/auth/refresh, or a personal API key (troth_sk_…, from POST /v1/api-keys), sent as "Bearer <token>". Read-scoped keys may only GET (and HEAD).
 package httpapi
 
 import (

@@ -2,6 +2,7 @@ package promise
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -385,9 +386,20 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			if err != nil {
 				return err
 			}
+			// The kept ones stand for the new rule's instances due at the
+			// same instants: one occurrence an instant, not two.
+			kept, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+			if err != nil {
+				return err
+			}
+			taken := make(map[int64]bool, len(kept))
+			for _, o := range kept {
+				taken[o.DueAt.UnixMicro()] = true
+			}
 			until := now.Add(Horizon)
 			p.MaterializedUntil = &until
-			if err := s.insert(ctx, tx, instances(p, rule, pauses, now, until, now)); err != nil {
+			fresh := slices.DeleteFunc(instances(p, rule, pauses, now, until, now), func(o Occurrence) bool { return taken[o.DueAt.UnixMicro()] })
+			if err := s.insert(ctx, tx, fresh); err != nil {
 				return err
 			}
 			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, false); err != nil {

@@ -319,11 +319,24 @@ func TestANewRuleKeepsAgreedMoves(t *testing.T) {
 		moved := ts(due.Add(15*24*time.Hour + 12*time.Hour))
 		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occID+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": moved})
 		do(t, app, 200, "POST", "/v1/renegotiations/"+rn["id"].(string)+"/accept", ben.AccessToken, nil)
-		for _, r := range []map[string]any{rule, {"rrule": "FREQ=DAILY", "local_time": "09:00", "time_zone": "UTC"}} {
+		movedAt, _ := time.Parse(time.RFC3339, moved)
+		atMoved := map[string]any{"rrule": "FREQ=DAILY", "local_time": movedAt.Format("15:04"), "time_zone": "UTC"}
+		for _, r := range []map[string]any{rule, {"rrule": "FREQ=DAILY", "local_time": "09:00", "time_zone": "UTC"}, atMoved} {
 			do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"recurrence": r})
 			o := do(t, app, 200, "GET", "/v1/occurrences/"+occID, ana.AccessToken, nil)
 			if o["status"] != "open" || o["due_at"] != moved {
 				t.Fatalf("after a new rule %v, the moved occurrence %v %v, want open at %s", r, o["status"], o["due_at"], moved)
+			}
+			// One occurrence an instant: the new rule's instance at the
+			// moved-to time is the moved occurrence.
+			n := 0
+			for _, o := range occurrencesOf(t, app, ana.AccessToken, pid, "&status=open") {
+				if o["due_at"] == moved {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("after a new rule %v, %d open occurrences due at %s", r, n, moved)
 			}
 		}
 	})
