@@ -153,7 +153,11 @@ func (s *Service) Materialize(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				if err := s.insert(ctx, tx, instances(cur, rule, pauses, *cur.MaterializedUntil, until, now)); err != nil {
+				fresh, err := freshInstances(ctx, tx, cur, rule, pauses, *cur.MaterializedUntil, until, now)
+				if err != nil {
+					return err
+				}
+				if err := s.insert(ctx, tx, fresh); err != nil {
 					return err
 				}
 				cur.MaterializedUntil = &until

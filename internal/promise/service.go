@@ -248,6 +248,22 @@ func newOccurrence(p Promise, due, now time.Time) Occurrence {
 	}
 }
 
+// freshInstances is instances less those due at an instant an open
+// occurrence of the promise already holds: one an accepted renegotiation
+// moved or created stands for the rule's instance there (one occurrence an
+// instant, not two).
+func freshInstances(ctx context.Context, tx Store, p Promise, rule recurrence.Rule, pauses []Pause, from, until, now time.Time) ([]Occurrence, error) {
+	open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, from)
+	if err != nil {
+		return nil, err
+	}
+	taken := make(map[int64]bool, len(open))
+	for _, o := range open {
+		taken[o.DueAt.UnixMicro()] = true
+	}
+	return slices.DeleteFunc(instances(p, rule, pauses, from, until, now), func(o Occurrence) bool { return taken[o.DueAt.UnixMicro()] }), nil
+}
+
 // instances builds the occurrences of a recurring promise due in
 // [from, until); those on paused dates are born skipped.
 func instances(p Promise, rule recurrence.Rule, pauses []Pause, from, until, now time.Time) []Occurrence {
@@ -386,19 +402,12 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			if err != nil {
 				return err
 			}
-			// The kept ones stand for the new rule's instances due at the
-			// same instants: one occurrence an instant, not two.
-			kept, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+			until := now.Add(Horizon)
+			p.MaterializedUntil = &until
+			fresh, err := freshInstances(ctx, tx, p, rule, pauses, now, until, now)
 			if err != nil {
 				return err
 			}
-			taken := make(map[int64]bool, len(kept))
-			for _, o := range kept {
-				taken[o.DueAt.UnixMicro()] = true
-			}
-			until := now.Add(Horizon)
-			p.MaterializedUntil = &until
-			fresh := slices.DeleteFunc(instances(p, rule, pauses, now, until, now), func(o Occurrence) bool { return taken[o.DueAt.UnixMicro()] })
 			if err := s.insert(ctx, tx, fresh); err != nil {
 				return err
 			}

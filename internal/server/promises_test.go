@@ -674,3 +674,30 @@ func TestACancelledPromisesOccurrenceDoesNotMove(t *testing.T) {
 		Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(time.Hour))}}),
 		http.StatusConflict, "promise_closed")
 }
+
+// An occurrence moved beyond the materialized horizon, to an instant the
+// rule has an instance at, stands for that instance when the scheduler
+// materializes that far: one occurrence at the instant, not two.
+func TestMaterializingAfterAMoveBeyondTheHorizon(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+		"title": "Call", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "08:00", "time_zone": "UTC"}})
+	pid := p["id"].(string)
+	occ := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")[0]
+	due, _ := time.Parse(time.RFC3339, occ["due_at"].(string))
+	moved := ts(due.AddDate(0, 0, 65))
+	rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ["id"].(string)+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": moved})
+	do(t, app, 200, "POST", "/v1/renegotiations/"+rn["id"].(string)+"/accept", ben.AccessToken, nil)
+	later(t, app, 10*24*time.Hour, &ana, &ben)
+	tick(t, app)
+	n := 0
+	for _, o := range occurrencesOf(t, app, ana.AccessToken, pid, "&status=open&due_after="+ts(due.AddDate(0, 0, 64))) {
+		if o["due_at"] == moved {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d open occurrences due at %s after materializing past it, want 1", n, moved)
+	}
+}
