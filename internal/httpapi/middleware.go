@@ -214,6 +214,14 @@ func retryAfterSeconds(d time.Duration) string {
 func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		// Wherever GET is allowed, HEAD is too: say so in Allow (OPTIONS,
+		// and 405), which Echo fills from the routes.
+		c.Response().Before(func() {
+			h := c.Response().Header()
+			if allow := h.Get("Allow"); allow != "" && strings.Contains(allow, http.MethodGet) && !strings.Contains(allow, http.MethodHead) {
+				h.Set("Allow", allow+", "+http.MethodHead)
+			}
+		})
 		if req.Method != http.MethodHead {
 			return next(c)
 		}

@@ -131,6 +131,9 @@ func TestHeadAnswersAsGet(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res, body
 	}
+	if opt, _ := call("OPTIONS", ana.AccessToken); !strings.Contains(opt.Header.Get("Allow"), "HEAD") {
+		t.Errorf("OPTIONS: Allow %q lacks HEAD", opt.Header.Get("Allow"))
+	}
 	get, body := call("GET", ana.AccessToken)
 	for _, token := range []string{ana.AccessToken, key} {
 		head, hb := call("HEAD", token)
