@@ -185,19 +185,18 @@ func (pauseRow) TableName() string { return "pauses" }
 // Promises implements promise.Store.
 type Promises struct {
 	db   *DB
-	rels *Relationships
 	w, r *gorm.DB
 }
 
 // Promises returns the promise store.
 func (db *DB) Promises() *Promises {
-	return &Promises{db: db, rels: db.Relationships(), w: db.w, r: db.r}
+	return &Promises{db: db, w: db.w, r: db.r}
 }
 
 // InTx implements promise.Store.
 func (s *Promises) InTx(ctx context.Context, fn func(tx promise.Store) error) error {
 	return s.db.inTx(ctx, func(tx *gorm.DB) error {
-		return fn(&Promises{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx})
+		return fn(&Promises{db: s.db, w: tx, r: tx})
 	})
 }
 
@@ -674,7 +673,7 @@ func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID s
 	if err != nil {
 		return translate(err, "promise")
 	}
-	p := &Promises{db: db, rels: &Relationships{db: db, w: tx, r: tx}, w: tx, r: tx}
+	p := &Promises{db: db, w: tx, r: tx}
 	for _, row := range rows {
 		pr := toPromise(row)
 		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at, false); err != nil {

@@ -127,16 +127,16 @@ func (s *Scores) cachedRelationship(ctx context.Context, relID string) (relation
 	if cache == nil {
 		return s.readRelationship(ctx, relID)
 	}
-	rel, snap, ok := cache.get(relID)
+	rel, snap, ok := cache.get(relID, func(relationship.Relationship) bool { return true })
 	if ok {
-		return rel, nil
+		return cloneRel(rel), nil
 	}
 	rel, err := s.readRelationship(ctx, relID)
 	if err == nil {
 		if afterRelationshipRead != nil {
 			afterRelationshipRead(relID)
 		}
-		cache.put(rel, snap)
+		cache.put(relID, cloneRel(rel), snap)
 	}
 	return rel, err
 }

@@ -50,7 +50,7 @@ func (db *DB) Trust() *Trust { return &Trust{db: db, promises: db.Promises(), w:
 // InTx implements trust.Store.
 func (s *Trust) InTx(ctx context.Context, fn func(tx trust.Store) error) error {
 	return s.db.inTx(ctx, func(tx *gorm.DB) error {
-		p := &Promises{db: s.db, rels: &Relationships{db: s.db, w: tx, r: tx}, w: tx, r: tx}
+		p := &Promises{db: s.db, w: tx, r: tx}
 		return fn(&Trust{db: s.db, promises: p, w: tx, r: tx})
 	})
 }
