@@ -17,7 +17,7 @@ import (
 // one given more than once (400 duplicate_parameter: only one value would
 // be read). It reads the parameters from the document the server serves,
 // so the check and the contract cannot drift apart. ?pretty, a reading
-// aid that indents the JSON where Echo writes it, is let through anywhere.
+// aid that indents a JSON answer, is let through anywhere.
 func queryGuard(doc []byte) echo.MiddlewareFunc {
 	params := documentedQueries(doc)
 	// By Echo's route (method and pattern), found once per route.
@@ -41,7 +41,8 @@ func queryGuard(doc []byte) echo.MiddlewareFunc {
 			}
 			// A pair Go cannot read (a bad %-escape, a ';') would be dropped
 			// silently by the handlers: refuse the query instead.
-			if _, err := url.ParseQuery(q); err != nil {
+			values, err := url.ParseQuery(q)
+			if err != nil {
 				return badQuery("query", "invalid_query", "is not a well-formed query string (a bad %-escape, or a ';')")
 			}
 			op := lookup(c.Request().Method, c.Path())
@@ -52,7 +53,6 @@ func queryGuard(doc []byte) echo.MiddlewareFunc {
 				return next(c) // unauthenticated: its 401 comes first
 			}
 			allowed := op.query
-			values := c.QueryParams()
 			names := make([]string, 0, len(values))
 			for name := range values {
 				names = append(names, name)

@@ -253,17 +253,6 @@ func changeable(ctx context.Context, tx Store, relID, userID string, preconditio
 	return r, nil
 }
 
-func memberIn(ctx context.Context, tx Store, relID, userID string) (Member, error) {
-	if !id.Valid(relID, id.Relationship) {
-		return Member{}, fault.NotFound("relationship")
-	}
-	m, err := tx.Membership(ctx, relID, userID)
-	if fault.Is(err, "not_found") {
-		return Member{}, fault.NotFound("relationship")
-	}
-	return m, err
-}
-
 // CreateInvite returns a new single-use invite code valid for seven days.
 func (s *Service) CreateInvite(ctx context.Context, userID, relID string) (code string, expires time.Time, err error) {
 	code, err = newInviteCode()
@@ -362,19 +351,13 @@ func (s *Service) Members(ctx context.Context, userID, relID string) ([]Member, 
 // Leave ends the user's membership; the relationship disappears from their view.
 func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 	return s.store.InTx(ctx, func(tx Store) error {
-		m, err := memberIn(ctx, tx, relID, userID)
+		// One read: the relationship with its current members, the caller
+		// among them (by display name, for member.left).
+		r, err := changeable(ctx, tx, relID, userID, nil)
 		if err != nil {
 			return err
 		}
-		// The member as the relationship lists them, by display name, for
-		// member.left.
-		r, err := tx.Get(ctx, relID)
-		if err != nil {
-			return err
-		}
-		if i := slices.IndexFunc(r.Members, func(x Member) bool { return x.UserID == userID }); i >= 0 {
-			m = r.Members[i]
-		}
+		m := r.Members[slices.IndexFunc(r.Members, func(x Member) bool { return x.UserID == userID })]
 		now := s.now()
 		if err := tx.LeaveMember(ctx, relID, userID, now); err != nil {
 			return err

@@ -243,13 +243,7 @@ func (c Change) LevelsAt(rel relationship.Relationship, now time.Time) (before, 
 func (c Change) ExactBefore(rel relationship.Relationship, now time.Time) (Result, bool) {
 	day, _, _ := Bounds(now, location(rel))
 	h := HalfLife(rel)
-	last, ok := c.Prev, c.HasPrev
-	for _, r := range c.Old {
-		if r.Day > day {
-			break
-		}
-		last, ok = r, true
-	}
+	last, ok := c.inForce(c.Old, day)
 	switch {
 	case ok && last.Day > day:
 		return Result{}, false // the change is on a later day: the row in force now is not here
@@ -261,8 +255,8 @@ func (c Change) ExactBefore(rel relationship.Relationship, now time.Time) (Resul
 	return Result{Subject: c.Subject, Result: last.Cum.Result(now, h)}, true
 }
 
-func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, now time.Time) Result {
-	h := HalfLife(rel)
+// inForce is the latest of c.Prev and rows (in order) on or before day.
+func (c Change) inForce(rows []Day, day string) (Day, bool) {
 	last, ok := c.Prev, c.HasPrev
 	for _, r := range rows {
 		if r.Day > day {
@@ -270,6 +264,12 @@ func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, n
 		}
 		last, ok = r, true
 	}
+	return last, ok
+}
+
+func (c Change) levelAt(rel relationship.Relationship, rows []Day, day string, now time.Time) Result {
+	h := HalfLife(rel)
+	last, ok := c.inForce(rows, day)
 	if !ok {
 		return Result{Subject: c.Subject, Result: score.Summary{Ref: now}.Result(now, h)}
 	}
