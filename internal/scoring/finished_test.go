@@ -104,7 +104,8 @@ func (f *versionedStore) put(r *rand.Rand, at time.Time, loc *time.Location) {
 }
 
 // referencePoints is a timeline's points as they were built before any were
-// kept: every bucket walked from `from`, the last one scored by current.
+// kept: every bucket walked from the start of the one holding `from`, the
+// last one scored by current.
 func referencePoints(tl Timeline, loc *time.Location, rows []Day, prev Day, hasPrev bool, open []time.Time, h float64) []Point {
 	ends := bucketEnds(tl.From, tl.To, loc, tl.Bucket)
 	var out []Point
@@ -245,10 +246,12 @@ func TestKeptPointsMatchAWalkFromScratch(t *testing.T) {
 				}
 				last[key] = parts.Finished
 				tl := parts.Whole()
-				firstDay, _, _ := Bounds(tl.From, loc)
+				// The first bucket counts all of itself, from its start.
+				head := bucketEnds(tl.From, tl.To, loc, tl.Bucket)[0].start
+				firstDay, _, _ := Bounds(head, loc)
 				lastDay, _, _ := Bounds(tl.To, loc)
 				prev, hasPrev := st.before(firstDay)
-				open, _ := st.OpenDue(context.Background(), "", "", tl.From, tl.To)
+				open, _ := st.OpenDue(context.Background(), "", "", head, tl.To)
 				want := referencePoints(tl, loc, st.between(firstDay, lastDay), prev, hasPrev, open, 30)
 				if !reflect.DeepEqual(tl.Points, want) {
 					t.Fatalf("%v from %v to %v by %s:\nkept %+v\nwant %+v", now, tl.From, tl.To, tl.Bucket, tl.Points, want)

@@ -186,14 +186,21 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 	} // else the kept points end at the same bucket: as many points as before
 
 	tl := Timeline{RelationshipID: rel.ID, MemberID: member, TimeZone: rel.TimeZone, Bucket: bucket, From: from, To: to}
-	firstDay, _, _ := Bounds(from, loc)
+	// The first bucket counts all of itself, as every other does: its
+	// whole day, or its whole week from Monday, whatever time of it
+	// `from` names.
+	head := from
+	if b := bucketEnds(from, from, loc, bucket); len(b) > 0 && b[0].start.Before(from) {
+		head = b[0].start
+	}
+	firstDay, _, _ := Bounds(head, loc)
 	lastDay, _, _ := Bounds(to, loc)
 	rng, err := s.store.DaysWithBefore(ctx, rel.ID, member, firstDay, lastDay)
 	if err != nil {
 		return TimelineParts{}, err
 	}
 	rows := rng.Rows
-	open, err := s.store.OpenDue(ctx, rel.ID, member, from, to)
+	open, err := s.store.OpenDue(ctx, rel.ID, member, head, to)
 	if err != nil {
 		return TimelineParts{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -561,5 +562,41 @@ func TestMilestonesNotBeforeThePeriod(t *testing.T) {
 		if at.Before(created) {
 			t.Errorf("%v reached at %v, before the period began at %v", m.(map[string]any)["name"], at, created)
 		}
+	}
+}
+
+// The first point counts all of its bucket, as every other does, whatever
+// instant of it `from` names: a week's items from its Monday, a day's open
+// occurrences from its midnight.
+func TestTimelineFirstBucketIsWhole(t *testing.T) {
+	app := sqliteApp(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	ana, ben, rel := pair(t, app)
+	now := app.Clock.Now().In(berlin)
+	d := now.AddDate(0, 0, -14)
+	monday := time.Date(d.Year(), d.Month(), d.Day()-(int(d.Weekday())+6)%7, 0, 0, 0, 0, berlin)
+	for _, day := range []int{0, 2, 4} { // Monday, Wednesday, Friday
+		keptOn(t, app, rel, ana, ben, monday.AddDate(0, 0, day).Add(10*time.Hour), "kept", ben)
+	}
+	first := func(bucket string, from time.Time) map[string]any {
+		q := url.Values{"member": {ana.ID}, "bucket": {bucket}, "from": {ts(from)}}
+		return do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?"+q.Encode(), ben.AccessToken, nil)["points"].([]any)[0].(map[string]any)
+	}
+	for _, from := range []time.Time{monday, monday.AddDate(0, 0, 2).Add(12 * time.Hour), monday.AddDate(0, 0, 6)} {
+		if p := first("week", from); p["date"] != monday.Format(time.DateOnly) || p["kept"] != 3.0 {
+			t.Errorf("from %v: first week %v kept %v, want %s with 3", from, p["date"], p["kept"], monday.Format(time.DateOnly))
+		}
+	}
+
+	// An occurrence due five minutes ago, still open; the timeline asked
+	// from a minute ago.
+	due := app.Clock.Now().Add(-5 * time.Minute)
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "call", "due_at": ts(due)})
+	q := url.Values{"member": {ana.ID}, "from": {ts(app.Clock.Now().Add(-time.Minute))}}
+	tl := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?"+q.Encode(), ben.AccessToken, nil)
+	points := tl["points"].([]any)
+	last := points[len(points)-1].(map[string]any)
+	if due.In(berlin).YearDay() == app.Clock.Now().In(berlin).YearDay() && last["open"] != 1.0 {
+		t.Errorf("today's point: open %v, want the occurrence due %v (current: %v)", last["open"], due, tl["current"])
 	}
 }
