@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json/jsontext"
 	jsonv2 "encoding/json/v2"
 	"errors"
@@ -37,10 +38,23 @@ func bind(c echo.Context, v any) error {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return fault.New(fault.KindBadRequest, "empty_body", "the request body must be a JSON object")
 	}
+	if isNull(data) {
+		return errNotObject
+	}
 	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), integralNumbers); err != nil {
 		return decodeError(err)
 	}
 	return nil
+}
+
+// errNotObject is the answer to a body that is JSON but not an object.
+var errNotObject = fault.New(fault.KindBadRequest, "invalid_json", "the request body must be a JSON object")
+
+// isNull reports whether the body is the JSON literal null. Decoding null
+// into a Go struct leaves it as it was, without an error, so null would
+// pass for {}; every other non-object fails to decode on its own.
+func isNull(data []byte) bool {
+	return string(bytes.Trim(data, " \t\r\n")) == "null"
 }
 
 // integralNumbers lets an integer field take a number written with a
@@ -91,6 +105,9 @@ func noBody(c echo.Context) error {
 	}
 	if !jsonContent(req) {
 		return fault.New(fault.KindUnsupportedMediaType, "unsupported_media_type", "this operation takes no request body; send none, or {} as application/json")
+	}
+	if isNull(data) {
+		return errNotObject
 	}
 	if err := jsonv2.Unmarshal(data, &struct{}{}, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err)

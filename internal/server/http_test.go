@@ -32,6 +32,12 @@ func TestStrictJSON(t *testing.T) {
 	}{
 		{"malformed", "POST", "/v1/auth/login", `{"email": "a@b.c",`, 400, "malformed_json", ""},
 		{"not an object", "POST", "/v1/auth/login", `["a@b.c"]`, 400, "invalid_json", ""},
+		{"null", "POST", "/v1/auth/login", `null`, 400, "invalid_json", ""},
+		{"patch null", "PATCH", "/v1/me", " null\n", 400, "invalid_json", ""},
+		{"patch a string", "PATCH", "/v1/me", `"Hal 2"`, 400, "invalid_json", ""},
+		{"patch a number", "PATCH", "/v1/me", `1`, 400, "invalid_json", ""},
+		{"patch a boolean", "PATCH", "/v1/me", `true`, 400, "invalid_json", ""},
+		{"null and more", "PATCH", "/v1/me", `null {}`, 400, "malformed_json", ""},
 		{"unknown field", "POST", "/v1/auth/login", `{"email":"a@b.c","password":"12345678","admin":true}`, 400, "unknown_field", "admin"},
 		{"duplicate key", "POST", "/v1/auth/login", `{"email":"a@b.c","email":"x@y.z","password":"12345678"}`, 400, "duplicate_field", "email"},
 		{"key differing in case", "POST", "/v1/auth/login", `{"Email":"a@b.c","password":"12345678"}`, 400, "unknown_field", "Email"},
@@ -223,6 +229,8 @@ func TestNoBodyOperationsRefuseFields(t *testing.T) {
 	}{
 		{"a field", `{"reason":"I never got the call"}`, "application/json", 400, "unknown_field"},
 		{"not an object", `["reason"]`, "application/json", 400, "invalid_json"},
+		{"null", `null`, "application/json", 400, "invalid_json"},
+		{"a string", `"reason"`, "application/json", 400, "invalid_json"},
 		{"not JSON", `I never got the call`, "text/plain", 415, "unsupported_media_type"},
 	} {
 		res := app.Do(servertest.Request{Method: "POST", Path: confirm, Token: ben.AccessToken, Body: c.body,
