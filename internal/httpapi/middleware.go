@@ -114,6 +114,41 @@ func limitBody() echo.MiddlewareFunc {
 	}
 }
 
+var errContentEncoding = fault.New(fault.KindUnsupportedMediaType, "unsupported_content_encoding",
+	"request bodies are read as sent: send the body uncompressed, without Content-Encoding (or with Content-Encoding: identity)")
+
+// identityBodies refuses a request body sent with a content coding (gzip,
+// br, …) with 415 and Accept-Encoding: identity (RFC 9110 §15.5.16).
+// Bodies are read as they come: a compressed one would be taken for
+// malformed JSON, and one that was not compressed after all would pass
+// under a header that says otherwise.
+func identityBodies() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			hasBody := req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0
+			if hasBody && !identityCoding(req.Header.Values(echo.HeaderContentEncoding)) {
+				c.Response().Header().Set(echo.HeaderAcceptEncoding, "identity")
+				return errContentEncoding
+			}
+			return next(c)
+		}
+	}
+}
+
+// identityCoding reports whether the Content-Encoding values name no
+// coding but identity.
+func identityCoding(values []string) bool {
+	for _, v := range values {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // securityHeaders sets headers every API response should carry.
 func securityHeaders() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

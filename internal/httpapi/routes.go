@@ -112,7 +112,7 @@ func New(d Deps) *echo.Echo {
 	}
 	e.Pre(headAsGet)
 	e.Use(d.Outer...)
-	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), queryGuard(d.OpenAPI))
+	e.Use(requestID(), d.Metrics.middleware(), accessLog(d.Log), recoverPanic(d.Log), securityHeaders(), limitBody(), identityBodies(), queryGuard(d.OpenAPI))
 	h.routes(e)
 	return e
 }

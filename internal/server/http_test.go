@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -74,6 +76,49 @@ func TestStrictJSON(t *testing.T) {
 	me := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: u.AccessToken}).Map(t)
 	if me["display_name"] != "Hal" {
 		t.Fatalf("profile changed by refused requests: %v", me)
+	}
+}
+
+// A request body with a content coding is 415, whether it is compressed or
+// not, and changes nothing; identity, or a coding on no body, is fine.
+func TestContentEncodedBodiesAreRefused(t *testing.T) {
+	app := sqliteApp(t)
+	u := app.Register("Hal")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(`{"display_name":"Zipped"}`))
+	_ = zw.Close()
+	for _, c := range []struct {
+		name, encoding string
+		body           any
+	}{
+		{"gzip", "gzip", gz.Bytes()},
+		{"br, not compressed", "br", `{"display_name":"Brotli"}`},
+		{"upper case", "GZIP", gz.Bytes()},
+		{"identity then gzip", "identity, gzip", gz.Bytes()},
+	} {
+		res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/me", Token: u.AccessToken, Body: c.body,
+			Header: map[string]string{"Content-Encoding": c.encoding}})
+		if p := decodeProblem(t, res); res.Status != http.StatusUnsupportedMediaType || p.Code != "unsupported_content_encoding" || p.Detail == "" {
+			t.Errorf("%s: %d %+v, want 415 unsupported_content_encoding", c.name, res.Status, p)
+		}
+		if got := res.Header.Get("Accept-Encoding"); got != "identity" {
+			t.Errorf("%s: Accept-Encoding %q, want identity", c.name, got)
+		}
+	}
+	res := app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", Body: gz.Bytes(), Header: map[string]string{"Content-Encoding": "gzip"}})
+	wantProblem(t, res, http.StatusUnsupportedMediaType, "unsupported_content_encoding")
+	if me := do(t, app, 200, "GET", "/v1/me", u.AccessToken, nil); me["display_name"] != "Hal" {
+		t.Fatalf("profile changed by refused requests: %v", me)
+	}
+	res = app.Do(servertest.Request{Method: "PATCH", Path: "/v1/me", Token: u.AccessToken, Body: `{"display_name":"Plain"}`,
+		Header: map[string]string{"Content-Encoding": "identity"}})
+	if res.Status != http.StatusOK || res.Map(t)["display_name"] != "Plain" {
+		t.Errorf("identity: %d %s", res.Status, res.Body)
+	}
+	// No body, nothing to decode: the header is harmless.
+	if res := app.Do(servertest.Request{Method: "GET", Path: "/v1/me", Token: u.AccessToken, Header: map[string]string{"Content-Encoding": "gzip"}}); res.Status != http.StatusOK {
+		t.Errorf("GET with Content-Encoding and no body: %d %s", res.Status, res.Body)
 	}
 }
 
