@@ -169,6 +169,9 @@ const ctxUserID = "troth.user_id"
 // it is unset for an access token.
 const ctxScope = "troth.scope"
 
+var errDuplicateAuthorization = fault.New(fault.KindBadRequest, "duplicate_authorization",
+	"send one Authorization header, with one credential")
+
 var errInsufficientScope = fault.New(fault.KindForbidden, "insufficient_scope",
 	"this API key is read-only: it may only GET (or HEAD); use a write key")
 
@@ -177,6 +180,11 @@ var errInsufficientScope = fault.New(fault.KindForbidden, "insufficient_scope",
 // so an unknown path answers 404, not 401.
 func (h *handlers) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// Two credentials are ambiguous: which one acts? Refuse them before
+		// either is looked at, rather than letting the first win unseen.
+		if len(c.Request().Header.Values(echo.HeaderAuthorization)) > 1 {
+			return errDuplicateAuthorization
+		}
 		authz := c.Request().Header.Get(echo.HeaderAuthorization)
 		scheme, raw, ok := strings.Cut(authz, " ")
 		if authz == "" {

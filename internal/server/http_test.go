@@ -122,6 +122,46 @@ func TestContentEncodedBodiesAreRefused(t *testing.T) {
 	}
 }
 
+// Two Authorization headers are refused before either is checked, whether
+// they agree, differ, or one of them is bogus; nothing is done.
+func TestDuplicateAuthorizationIsRefused(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben := app.Register("Ana"), app.Register("Ben")
+	send := func(method, path, body string, authz ...string) *servertest.Response {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for _, a := range authz {
+			req.Header.Add("Authorization", a)
+		}
+		rec := httptest.NewRecorder()
+		app.Server.Handler().ServeHTTP(rec, req)
+		return &servertest.Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	}
+	for _, c := range []struct {
+		name  string
+		authz []string
+	}{
+		{"two users", []string{"Bearer " + ana.AccessToken, "Bearer " + ben.AccessToken}},
+		{"the same token twice", []string{"Bearer " + ana.AccessToken, "Bearer " + ana.AccessToken}},
+		{"a valid one, then garbage", []string{"Bearer " + ana.AccessToken, "Bearer nonsense"}},
+		{"an empty one first", []string{"", "Bearer " + ana.AccessToken}},
+	} {
+		res := send("PATCH", "/v1/me", `{"display_name":"Mallory"}`, c.authz...)
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != "duplicate_authorization" {
+			t.Errorf("%s: %d %+v, want 400 duplicate_authorization", c.name, res.Status, p)
+		}
+	}
+	wantProblem(t, send("GET", "/v1/me", "", "Bearer "+ana.AccessToken, "Bearer "+ben.AccessToken), http.StatusBadRequest, "duplicate_authorization")
+	for _, u := range []servertest.User{ana, ben} {
+		if me := send("GET", "/v1/me", "", "Bearer "+u.AccessToken); me.Status != http.StatusOK || me.Map(t)["display_name"] == "Mallory" {
+			t.Fatalf("one Authorization header: %d %s", me.Status, me.Body)
+		}
+	}
+}
+
 // A query parameter the operation does not take, or one given twice, is a
 // 400 naming it: a typo (?updated_snce=) does not silently widen a list.
 func TestQueryParametersAreChecked(t *testing.T) {
