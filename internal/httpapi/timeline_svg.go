@@ -37,8 +37,9 @@ func (h *handlers) getTimelineSVG(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Cache-Control stays the no-store every /v1 answer carries: the chart
+	// is personal data as much as the JSON timeline is.
 	hd := c.Response().Header()
-	hd.Set("Cache-Control", "private, max-age=60")
 	// Opened on its own, the document may draw but not fetch or run anything.
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	// The title names the member as the app shows them; one who has left

@@ -25,7 +25,7 @@ func TestTimelineSVG(t *testing.T) {
 		}
 		for k, want := range map[string]string{
 			"Content-Type":            "image/svg+xml; charset=utf-8",
-			"Cache-Control":           "private, max-age=60",
+			"Cache-Control":           "no-store", // personal data, like every API answer
 			"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
 		} {
 			if got := res.Header.Get(k); got != want {
