@@ -41,7 +41,7 @@ func bind(c echo.Context, v any) error {
 	if isNull(data) {
 		return errNotObject
 	}
-	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), integralNumbers); err != nil {
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), bodyUnmarshalers); err != nil {
 		return decodeError(err)
 	}
 	return nil
@@ -57,10 +57,13 @@ func isNull(data []byte) bool {
 	return string(bytes.Trim(data, " \t\r\n")) == "null"
 }
 
+// bodyUnmarshalers are the decoders bind adds to encoding/json/v2's own.
+var bodyUnmarshalers = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(integralNumbers, rfc3339Times))
+
 // integralNumbers lets an integer field take a number written with a
 // fraction or exponent whose value is whole (10.0, 1e1), as JSON Schema's
 // "integer" does; 10.5 stays a wrong type.
-var integralNumbers = jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *int) error {
+var integralNumbers = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *int) error {
 	if dec.PeekKind() != '0' {
 		return errors.ErrUnsupported
 	}
@@ -88,7 +91,7 @@ var integralNumbers = jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec 
 	}
 	*v = int(r.Num().Int64())
 	return nil
-}))
+})
 
 // noBody checks the body of an operation that takes none: it must be
 // empty, or a JSON object without members ({}), so that a client that

@@ -70,7 +70,7 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 	if s == "" {
 		return nil, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := parseTime(s)
 	if err != nil {
 		return nil, badQuery(name, "invalid_time", "must be an RFC 3339 time such as 2026-03-01T18:00:00Z")
 	}

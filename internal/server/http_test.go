@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,47 @@ func TestDuplicateAuthorizationIsRefused(t *testing.T) {
 	for _, u := range []servertest.User{ana, ben} {
 		if me := send("GET", "/v1/me", "", "Bearer "+u.AccessToken); me.Status != http.StatusOK || me.Map(t)["display_name"] == "Mallory" {
 			t.Fatalf("one Authorization header: %d %s", me.Status, me.Body)
+		}
+	}
+}
+
+// RFC 3339 lets T and Z be written in lower case: bodies and query
+// parameters take them; other spellings are still invalid_time.
+func TestTimesTakeLowerCaseTAndZ(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	due := app.Clock.Now().Add(48 * time.Hour).Truncate(time.Second)
+	lower := strings.ToLower(due.Format(time.RFC3339))
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
+		map[string]any{"title": "Call at noon", "due_at": lower})
+	if p["due_at"] != due.Format(time.RFC3339) {
+		t.Fatalf("due_at %q sent, %v kept, want %s", lower, p["due_at"], due.Format(time.RFC3339))
+	}
+	past := strings.ToLower(app.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano))
+	for _, path := range []string{
+		"/v1/relationships/" + rel + "/promises?updated_since=" + past,
+		"/v1/promises/" + p["id"].(string) + "/occurrences?due_after=" + past,
+	} {
+		res := app.Do(servertest.Request{Method: "GET", Path: path, Token: ana.AccessToken})
+		var page struct {
+			Data []map[string]any `json:"data"`
+		}
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, res.Status, res.Body)
+		}
+		if res.JSON(t, &page); len(page.Data) != 1 {
+			t.Errorf("%s: %d items, want 1", path, len(page.Data))
+		}
+	}
+	for _, bad := range []string{"2026-12-20 10:00:00Z", "2026-12-20x10:00:00z", "2026-12-20t10:00:00"} {
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/promises", Token: ana.AccessToken,
+			Body: map[string]any{"title": "x", "due_at": bad}})
+		if pr := decodeProblem(t, res); res.Status != http.StatusBadRequest || pr.Code != "invalid_time" {
+			t.Errorf("due_at %q: %d %+v, want 400 invalid_time", bad, res.Status, pr)
+		}
+		res = app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/promises?updated_since=" + url.QueryEscape(bad), Token: ana.AccessToken})
+		if pr := decodeProblem(t, res); res.Status != http.StatusBadRequest || pr.Code != "invalid_time" {
+			t.Errorf("updated_since %q: %d %+v, want 400 invalid_time", bad, res.Status, pr)
 		}
 	}
 }
