@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/score"
@@ -36,8 +37,13 @@ const (
 // is the time of that day's last item (its due time; a breach's time), or
 // the end of the day where it has none, and never after now.
 //
-// days reads the rows (s.store.DaysBetween, or rows already read).
-func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time, days daysBetween) ([]Milestone, error) {
+// days reads the rows (s.store.DaysBetween, or rows already read). When
+// the period began at a breach (sinceBreach), the first day's row is
+// replaced by one of what lies at or after the breach: what came before it
+// that day belongs to the period before, and earns nothing in this one.
+// version, when not nil, is the version the member's rows were read under
+// (DayRange): the first day's row made anew is kept under it.
+func (s *Service) milestones(ctx context.Context, rel relationship.Relationship, member string, start, now time.Time, sinceBreach bool, days daysBetween, version *int64) ([]Milestone, error) {
 	h := HalfLife(rel)
 	loc := location(rel)
 	firstDay, _, _ := Bounds(start, loc)
@@ -45,6 +51,14 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 	rows, err := days(ctx, firstDay, lastDay)
 	if err != nil {
 		return nil, err
+	}
+	var head *Day // in place of rows[0] (rows may be shared: not written to)
+	if sinceBreach && len(rows) > 0 && rows[0].Day == firstDay && !onlyOneBreach(rows[0]) {
+		d, err := s.periodHead(ctx, rel, member, start, rows[0], version)
+		if err != nil {
+			return nil, err
+		}
+		head = &d
 	}
 	// reached[k] is when milestone k (of milestoneNames) first held.
 	var reached [len(milestoneNames)]time.Time
@@ -57,15 +71,17 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 	var run score.Run // streak structure since the period began
 	kept, keptSinceMiss := 0, 0
 	lastMiss := start
+	var firstKeptSinceMiss time.Time
 	missFree := func(until time.Time) {
 		// A stretch without a miss from lastMiss up to until, in which at
-		// least one promise was kept (an empty calendar earns nothing).
+		// least one promise was kept (an empty calendar earns nothing): it
+		// is reached once it is long enough and a promise has been kept.
 		if keptSinceMiss == 0 {
 			return
 		}
 		for _, m := range missFreeSpans {
 			if until.Sub(lastMiss) >= m.span {
-				mark(m.k, lastMiss.Add(m.span))
+				mark(m.k, maxTime(lastMiss.Add(m.span), firstKeptSinceMiss))
 			}
 		}
 	}
@@ -78,7 +94,10 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		{mFirstStrong, score.LevelFloor(score.Strong)},
 		{mTargetReached, rel.Settings.TargetScore},
 	}
-	for _, d := range rows {
+	for i, d := range rows {
+		if i == 0 && head != nil {
+			d = *head
+		}
 		// A day is judged as its last item left it: at that item (its
 		// due time, or a breach's), which stays put as time goes on,
 		// rather than at the day's end or, today, at now.
@@ -104,6 +123,9 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 		}
 		run = run.Then(d.Own.Run)
 		kept += c.Kept + c.KeptLate
+		if keptSinceMiss == 0 && c.Kept > 0 {
+			firstKeptSinceMiss = at
+		}
 		keptSinceMiss += c.Kept
 		if misses == 0 {
 			missFree(at)
@@ -145,6 +167,61 @@ func (s *Service) milestones(ctx context.Context, rel relationship.Relationship,
 	})
 	return out, nil
 }
+
+// onlyOneBreach reports whether a day's row holds one breach and nothing
+// else: the period's first day, when nothing else happened on it.
+func onlyOneBreach(d Day) bool {
+	return d.Own.Counts == score.Counts{Breaches: 1} && d.Skipped == 0
+}
+
+// periodHead is the row of a period's first day made of what lies at or
+// after start (the breach that began it), with the day's cumulative part
+// as stored: the score at the day's items is the score whatever period
+// they count in. Made from the items of that day (a read that would add
+// half again to a timeline's cost), it is kept under the version of the
+// member's rows when there is one: any change to the day's items rewrites
+// its row, and with it the version.
+func (s *Service) periodHead(ctx context.Context, rel relationship.Relationship, member string, start time.Time, row Day, version *int64) (Day, error) {
+	key := headKey{rel: rel.ID, member: member, start: start.UnixMicro(), day: row.Day, halfLife: HalfLife(rel), zone: rel.TimeZone}
+	if version != nil {
+		if e, ok := s.heads.Get(key); ok && e.version == *version {
+			return e.day, nil
+		}
+	}
+	c, err := s.store.Content(ctx, rel, member, start, row.End)
+	if err != nil {
+		return Day{}, err
+	}
+	head := row
+	head.Own, head.Skipped, head.Last = score.Summary{}, 0, time.Time{}
+	for _, d := range Days(rel, member, c) {
+		if d.Day == row.Day {
+			head.Own, head.Skipped, head.Last = d.Own, d.Skipped, d.Last
+		}
+	}
+	if version != nil {
+		s.heads.Put(key, headEntry{version: *version, day: head}, headSize)
+	}
+	return head, nil
+}
+
+// headKey names a period's first day as periodHead makes it: the rows'
+// version alone does not tell settings apart.
+type headKey struct {
+	rel, member, day, zone string
+	start                  int64
+	halfLife               float64
+}
+
+type headEntry struct {
+	version int64
+	day     Day
+}
+
+var headSize = int(unsafe.Sizeof(headKey{}) + unsafe.Sizeof(headEntry{}) + 128)
+
+// headBytes bounds the memory kept first days take: about 5,000 of them.
+const headBytes = 2 << 20
 
 // The milestones, by index.
 const (
@@ -264,12 +341,13 @@ func (s *Service) RecordMilestones(ctx context.Context, st MilestoneStore) (int,
 			return total, err
 		}
 		start := rel.CreatedAt
-		if at, _, ok, err := s.store.LatestBreach(ctx, rel.ID, d.MemberID, now); err != nil {
+		at, _, sinceBreach, err := s.store.LatestBreach(ctx, rel.ID, d.MemberID, now)
+		if err != nil {
 			return total, err
-		} else if ok {
+		} else if sinceBreach {
 			start = at
 		}
-		ms, err := s.milestones(ctx, rel, d.MemberID, start, now, s.daysOf(rel.ID, d.MemberID))
+		ms, err := s.milestones(ctx, rel, d.MemberID, start, now, sinceBreach, s.daysOf(rel.ID, d.MemberID), nil)
 		if err != nil {
 			return total, err
 		}

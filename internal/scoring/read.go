@@ -7,6 +7,7 @@ import (
 
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
+	"github.com/troth-app/troth/internal/lru"
 	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/score"
 )
@@ -47,12 +48,13 @@ type Service struct {
 	store    ReadStore
 	now      func() time.Time
 	finished finishedCache
+	heads    *lru.Cache[headKey, headEntry] // periodHead's rows
 }
 
 // NewService returns a scoring service; now is the clock.
 func NewService(store ReadStore, now func() time.Time) *Service {
 	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) },
-		finished: newFinishedCache()}
+		finished: newFinishedCache(), heads: lru.New[headKey, headEntry](headBytes)}
 }
 
 // Result is a subject's score with the counts kept outside the items.

@@ -232,7 +232,11 @@ func (s *Service) TimelineParts(ctx context.Context, userID, relID string, q Tim
 
 	tl.Patience = patience(periodStart, rel.Settings.PatienceDays, now, hasBreach)
 	days := within(rows, firstDay, lastDay, s.daysOf(rel.ID, member))
-	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now, days); err != nil {
+	var version *int64 // of the member's rows as read above
+	if rng.Versioned {
+		version = &rng.Version
+	}
+	if tl.Milestones, err = s.milestones(ctx, rel, member, periodStart, now, hasBreach, days, version); err != nil {
 		return TimelineParts{}, err
 	}
 	nowSum := currentSum

@@ -600,3 +600,44 @@ func TestTimelineFirstBucketIsWhole(t *testing.T) {
 		t.Errorf("today's point: open %v, want the occurrence due %v (current: %v)", last["open"], due, tl["current"])
 	}
 }
+
+// Milestones count from the breach that began the period: a promise kept
+// earlier the same day earns nothing in it, and a miss-free stretch is
+// reached only once a promise has been kept in it.
+func TestMilestonesSinceTheBreachItself(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	now := app.Clock.Now().Truncate(time.Second)
+	app.Clock.Advance(now.Sub(app.Clock.Now()))
+	breach := now.AddDate(0, 0, -40)
+	keptOn(t, app, rel, ana, ben, breach.Add(-time.Hour), "kept", ben)
+	do(t, app, 201, "POST", "/v1/relationships/"+rel+"/breaches", ben.AccessToken, map[string]any{
+		"member_id": ana.ID, "description": "late again", "severity": "minor", "occurred_at": ts(breach)})
+	reached := func() map[string]string {
+		out := map[string]string{}
+		for _, m := range do(t, app, 200, "GET", "/v1/relationships/"+rel+"/timeline?member="+ana.ID, ben.AccessToken, nil)["milestones"].([]any) {
+			out[m.(map[string]any)["name"].(string)] = m.(map[string]any)["reached_at"].(string)
+		}
+		return out
+	}
+	if got := reached(); got["first_kept"] != "" || got["miss_free_30d"] != "" {
+		t.Fatalf("milestones from a promise kept before the breach: %v", got)
+	}
+	later := breach.AddDate(0, 0, 33)
+	keptOn(t, app, rel, ana, ben, later, "kept", ben)
+	got := reached()
+	for _, name := range []string{"first_kept", "miss_free_30d"} {
+		if got[name] != ts(later) {
+			t.Errorf("%s reached at %q, want the promise kept at %s", name, got[name], ts(later))
+		}
+	}
+
+	// A promise kept on the breach's day after it counts (the first day,
+	// made anew from its items, is not kept past a change to them).
+	if soon := breach.Add(time.Minute); soon.YearDay() == breach.YearDay() {
+		keptOn(t, app, rel, ana, ben, soon, "kept", ben)
+		if got := reached()["first_kept"]; got != ts(soon) {
+			t.Errorf("first_kept reached at %q, want the promise kept at %s, a minute after the breach", got, ts(soon))
+		}
+	}
+}
