@@ -11,8 +11,15 @@ import (
 // Log is what the feed reads.
 type Log interface {
 	Visible(ctx context.Context, userID string, after int64, types []string, limit int) ([]Event, error)
-	PurgedThrough(ctx context.Context) (int64, error)
+	// Extent returns the highest seq retention has deleted and the highest
+	// seq written (or purged), the log's end: every event up to it has
+	// committed, since event writes commit in seq order.
+	Extent(ctx context.Context) (purged, end int64, err error)
 }
+
+// cursorStep is how far apart the positions are that a cursor moves to
+// past events the caller may not see.
+const cursorStep = 1024
 
 // Feed serves a user's events in commit order, for delta sync.
 type Feed struct{ log Log }
@@ -48,13 +55,22 @@ func (f *Feed) List(ctx context.Context, userID, cursor string, types []string, 
 		if after, err = strconv.ParseInt(key[0], 10, 64); err != nil || after < 0 {
 			return Page{}, page.BadCursor("after")
 		}
-		purged, err := f.log.PurgedThrough(ctx)
-		if err != nil {
-			return Page{}, err
-		}
-		if after < purged {
-			return Page{}, fault.New(fault.KindGone, "cursor_expired", "events after this cursor are past retention; sync from scratch (no cursor)")
-		}
+	}
+	// The log's end is read before the page: every event up to it has
+	// committed, so a page that is not full has seen all of them, and the
+	// cursor may move past the ones the caller may not see.
+	purged, end, err := f.log.Extent(ctx)
+	if err != nil {
+		return Page{}, err
+	}
+	switch {
+	case cursor != "" && after < purged:
+		return Page{}, fault.New(fault.KindGone, "cursor_expired", "events after this cursor are past retention; sync from scratch (no cursor)")
+	case after > end:
+		// Not a position the log has reached: made up, or kept from
+		// before the data was restored from an earlier state. What the
+		// client holds past the end is unknown here either way.
+		return Page{}, fault.New(fault.KindGone, "cursor_expired", "this cursor lies beyond the end of the event log (was the data restored from an earlier state?); sync from scratch (no cursor)")
 	}
 	es, err := f.log.Visible(ctx, userID, after, types, limit+1)
 	if err != nil {
@@ -67,6 +83,16 @@ func (f *Feed) List(ctx context.Context, userID, cursor string, types []string, 
 	last := after
 	if n := len(p.Events); n > 0 {
 		last = p.Events[n-1].Seq
+	}
+	if !p.More {
+		// Nothing more the caller may see up to the end: the cursor may
+		// move on past events of others, so that it does not fall behind
+		// what retention purges and expire (a new or quiet user's would
+		// otherwise stay at 0). It moves in steps of cursorStep events,
+		// not to the end itself, so that on a busy server an idle
+		// client's cursor still comes back unchanged: a loop that pages
+		// until it repeats ends.
+		last = max(last, purged, end/cursorStep*cursorStep)
 	}
 	p.Next = page.Cursor(strconv.FormatInt(last, 10))
 	return p, nil

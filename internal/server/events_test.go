@@ -108,7 +108,7 @@ func TestEventFeed(t *testing.T) {
 			}
 		}
 		// Past retention, an old cursor is refused.
-		later(t, app, 91*24*time.Hour, &ana, &ben)
+		later(t, app, 91*24*time.Hour, &ana, &ben, &cleo)
 		do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{"subject_id": ana.ID, "felt_trust": 6})
 		tick(t, app)
 		res := app.Do(servertest.Request{Method: "GET", Path: "/v1/events?after=" + cursor, Token: ana.AccessToken})
@@ -117,6 +117,21 @@ func TestEventFeed(t *testing.T) {
 		}
 		if es, _ := feed(t, app, ana.AccessToken, "", ""); types(es) != "check_in.recorded" {
 			t.Fatalf("after retention: %s", types(es))
+		}
+		// Someone with no event left holds a cursor that has not expired
+		// already; one filtering out every retained event too.
+		for _, filter := range []string{"", "&types=breach.recorded"} {
+			for _, who := range []servertest.User{cleo, ana} {
+				_, fresh := feed(t, app, who.AccessToken, "", filter)
+				if es, again := feed(t, app, who.AccessToken, fresh, filter); len(es) != 0 || again != fresh {
+					t.Fatalf("a fresh cursor (%s) gave %d events and cursor %s", filter, len(es), again)
+				}
+			}
+		}
+		// A position the log never reached: sync from scratch.
+		res = app.Do(servertest.Request{Method: "GET", Path: "/v1/events?after=" + page.Cursor("99999999"), Token: ana.AccessToken})
+		if p := decodeProblem(t, res); res.Status != http.StatusGone || p.Code != "cursor_expired" {
+			t.Fatalf("a cursor past the end: %d %+v", res.Status, p)
 		}
 	})
 }

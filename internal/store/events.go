@@ -103,11 +103,13 @@ func (s *Events) Visible(ctx context.Context, userID string, after int64, types 
 	return out, nil
 }
 
-// PurgedThrough returns the highest seq retention has deleted.
-func (s *Events) PurgedThrough(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.r.WithContext(ctx).Table("event_retention").Where("id = 1").Pluck("purged_through", &n).Error
-	return n, translate(err, "event")
+// Extent implements event.Log, in one statement. Event writes commit in
+// seq order (one write transaction at a time, on either engine), so every
+// seq up to the highest one read has committed.
+func (s *Events) Extent(ctx context.Context) (purged, end int64, err error) {
+	err = s.db.queryRow(ctx, s.db.r,
+		`SELECT purged_through, COALESCE((SELECT MAX(seq) FROM events), 0) FROM event_retention WHERE id = 1`, nil, &purged, &end)
+	return purged, max(end, purged), translate(err, "event")
 }
 
 // Purge deletes events created before a time and records how far it went.
