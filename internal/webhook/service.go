@@ -254,7 +254,8 @@ func (s *Service) Deliveries(ctx context.Context, ownerID, id string, p page.Req
 }
 
 // Redeliver starts a new chain of attempts for a delivery's event, with
-// the same webhook-id, and returns the new delivery.
+// the same webhook-id, and returns the new delivery. The delivery of an
+// event of a relationship the owner has left is not_found.
 func (s *Service) Redeliver(ctx context.Context, ownerID, id, deliveryID string) (Delivery, error) {
 	e, err := s.store.Endpoint(ctx, ownerID, id)
 	if err != nil {
@@ -263,6 +264,14 @@ func (s *Service) Redeliver(ctx context.Context, ownerID, id, deliveryID string)
 	old, err := s.store.Delivery(ctx, id, deliveryID)
 	if err != nil {
 		return Delivery{}, err
+	}
+	// An event of a relationship the owner has left is outside what they
+	// may see: its delivery is not there for them any more (the worker
+	// also refuses to send it, should they leave after this check).
+	if ok, err := s.store.Visible(ctx, ownerID, old.EventID); err != nil {
+		return Delivery{}, err
+	} else if !ok {
+		return Delivery{}, fault.NotFound("webhook delivery")
 	}
 	if !e.Enabled() {
 		return Delivery{}, disabledConflict()

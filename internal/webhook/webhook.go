@@ -119,6 +119,11 @@ type Work struct {
 	Delivery Delivery
 	Endpoint Endpoint
 	Event    event.Event
+	// Visible says the endpoint's owner may see the event now, by the
+	// feed's rule: it belongs to no relationship (an event addressed to
+	// the owner), or the owner is still a member of its relationship. An
+	// attempt for an event they may no longer see is not made.
+	Visible bool
 }
 
 // Result is the outcome of one attempt, to record.
@@ -133,8 +138,9 @@ type Result struct {
 	At         time.Time  // when the attempt finished
 	Next       *Job       // the next attempt, when retrying
 	NextAt     *time.Time // Next's time on the service clock, for the log
-	// Skipped says no request was made (the endpoint is disabled or the
-	// event past retention): it does not count as the endpoint failing.
+	// Skipped says no request was made (the endpoint is disabled, the
+	// event past retention, or no longer visible to the endpoint's owner):
+	// it does not count as the endpoint failing.
 	Skipped bool
 	// Disable disables the endpoint at once with this reason ("gone").
 	Disable string
@@ -161,6 +167,11 @@ type Store interface {
 	Ping(ctx context.Context, ev event.Event, data any, d Delivery, enqueue Enqueue) error
 	// Redeliver records a new delivery of d's event and its job.
 	Redeliver(ctx context.Context, d Delivery, enqueue Enqueue) error
+	// Visible reports whether a user may see an event now, by the feed's
+	// rule: it belongs to no relationship, or the user is a current member
+	// of its relationship. An event past retention counts as visible
+	// (there is nothing left of it to show).
+	Visible(ctx context.Context, userID, eventID string) (bool, error)
 	Deliveries(ctx context.Context, endpointID string, p page.Request) ([]Delivery, error)
 	Delivery(ctx context.Context, endpointID, id string) (Delivery, error)
 	// Work loads what an attempt needs; not_found when the delivery is gone.

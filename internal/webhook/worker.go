@@ -25,6 +25,10 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
 }
 
+// NotMemberError is the logged error of an attempt not made because the
+// endpoint's owner is no longer a member of the event's relationship.
+const NotMemberError = "not sent: the endpoint's owner is no longer a member of the event's relationship"
+
 // Worker makes attempts: one call of Attempt is one HTTP request and the
 // record of its result.
 type Worker struct {
@@ -54,10 +58,15 @@ func (w *Worker) Attempt(ctx context.Context, deliveryID string, attempt int, en
 		return nil
 	}
 	r := Result{DeliveryID: d.ID, Attempt: attempt}
-	if !wk.Endpoint.Enabled() || wk.Event.ID == "" {
-		msg := "the endpoint is disabled"
-		if wk.Event.ID == "" {
+	if !wk.Endpoint.Enabled() || wk.Event.ID == "" || !wk.Visible {
+		var msg string
+		switch {
+		case !wk.Endpoint.Enabled():
+			msg = "the endpoint is disabled"
+		case wk.Event.ID == "":
 			msg = "the event is past retention"
+		default:
+			msg = NotMemberError
 		}
 		r.Status, r.Error, r.At, r.Skipped = StatusFailed, &msg, w.Now().UTC(), true
 		return w.record(ctx, r, "skipped", enqueue, wk)
