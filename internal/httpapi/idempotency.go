@@ -70,7 +70,7 @@ func idempotent(store idempotency.Store, now func() time.Time, log *slog.Logger)
 
 			at := now().UTC()
 			rec := idempotency.Record{
-				UserID: user, Key: keys[0], RequestHash: idempotency.Hash(req.Method, req.URL.Path, body),
+				UserID: user, Key: idempotency.Digest(keys[0]), RequestHash: idempotency.Hash(req.Method, req.URL.Path, body),
 				Status: idempotency.StatusInFlight, CreatedAt: at, LockedAt: at,
 			}
 			existing, started, err := store.Begin(req.Context(), rec)
@@ -80,7 +80,7 @@ func idempotent(store idempotency.Store, now func() time.Time, log *slog.Logger)
 			if !started {
 				switch idempotency.Decide(*existing, rec.RequestHash, at) {
 				case idempotency.Replay:
-					return replay(c, existing.Response)
+					return replay(c, user, keys[0], existing.Response)
 				case idempotency.Reused:
 					return errIdempotencyKeyReused
 				}
@@ -89,7 +89,7 @@ func idempotent(store idempotency.Store, now func() time.Time, log *slog.Logger)
 				c.Response().Header().Set("Retry-After", "1")
 				return errIdempotencyInFlight
 			}
-			return runAndKeep(c, next, store, rec.Lease(), log)
+			return runAndKeep(c, next, store, rec.Lease(), keys[0], log)
 		}
 	}
 }
@@ -97,7 +97,10 @@ func idempotent(store idempotency.Store, now func() time.Time, log *slog.Logger)
 // runAndKeep runs the request with its response buffered, keeps the
 // response (or releases the key after a 5xx or a panic), and only then sends
 // it, so that a client that saw the response finds it kept.
-func runAndKeep(c echo.Context, next echo.HandlerFunc, store idempotency.Store, lease idempotency.Lease, log *slog.Logger) error {
+//
+// The body is kept sealed with the key (idempotency.Seal): a response may
+// hold a secret shown once.
+func runAndKeep(c echo.Context, next echo.HandlerFunc, store idempotency.Store, lease idempotency.Lease, key string, log *slog.Logger) error {
 	res := c.Response()
 	orig := res.Writer
 	buf := &bufferedWriter{header: orig.Header()}
@@ -138,15 +141,19 @@ func runAndKeep(c echo.Context, next echo.HandlerFunc, store idempotency.Store, 
 			log.ErrorContext(ctx, "release idempotency key", "error", err.Error())
 		}
 	} else {
-		resp := idempotency.Response{Status: status, Body: buf.body.Bytes(), Header: map[string]string{}}
-		for _, h := range replayedHeaders {
-			if v := orig.Header().Get(h); v != "" {
-				resp.Header[h] = v
-			}
-		}
 		// A failure here leaves the key in flight: retries get 409 until it
 		// is abandoned, rather than running the request twice at once.
-		if err := store.Complete(ctx, lease, resp); err != nil {
+		sealed, err := idempotency.Seal(lease.UserID, key, buf.body.Bytes())
+		if err == nil {
+			resp := idempotency.Response{Status: status, Body: sealed, Header: map[string]string{}}
+			for _, h := range replayedHeaders {
+				if v := orig.Header().Get(h); v != "" {
+					resp.Header[h] = v
+				}
+			}
+			err = store.Complete(ctx, lease, resp)
+		}
+		if err != nil {
 			log.ErrorContext(ctx, "keep idempotent response", "error", err.Error())
 		}
 	}
@@ -155,8 +162,12 @@ func runAndKeep(c echo.Context, next echo.HandlerFunc, store idempotency.Store, 
 	return nil
 }
 
-// replay answers with a kept response.
-func replay(c echo.Context, r idempotency.Response) error {
+// replay answers with a kept response, opened with the key it was kept for.
+func replay(c echo.Context, user, key string, r idempotency.Response) error {
+	body, err := idempotency.Open(user, key, r.Body)
+	if err != nil {
+		return fault.Internal(err)
+	}
 	h := c.Response().Header()
 	for _, name := range replayedHeaders {
 		if v, ok := r.Header[name]; ok {
@@ -165,7 +176,7 @@ func replay(c echo.Context, r idempotency.Response) error {
 	}
 	h.Set(headerReplayed, "true")
 	c.Response().WriteHeader(r.Status)
-	_, err := c.Response().Write(r.Body)
+	_, err = c.Response().Write(body)
 	return err
 }
 

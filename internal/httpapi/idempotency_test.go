@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -287,7 +288,7 @@ func TestIdempotentTakesOverAbandoned(t *testing.T) {
 		body := `{"name":"orphan"}`
 		at := a.clock()
 		_, started, err := a.db.Idempotency().Begin(context.Background(), idempotency.Record{
-			UserID: a.ana, Key: "k-crash", RequestHash: idempotency.Hash(http.MethodPost, "/v1/things", []byte(body)),
+			UserID: a.ana, Key: idempotency.Digest("k-crash"), RequestHash: idempotency.Hash(http.MethodPost, "/v1/things", []byte(body)),
 			Status: idempotency.StatusInFlight, CreatedAt: at, LockedAt: at,
 		})
 		if err != nil || !started {
@@ -373,5 +374,46 @@ func TestIdempotentRefusesBadRequests(t *testing.T) {
 			})
 		}
 		a.wantRuns(0)
+	})
+}
+
+// What is kept of a request gives away neither its key nor its response
+// (which may hold a secret shown once), yet a retry with the key gets the
+// response back; another user's key of the same name opens nothing.
+func TestIdempotentKeepsNothingReadable(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		a := newIdemApp(t, b)
+		const key = "k-secret-7f3a"
+		first := a.post("/v1/things", a.ana, key, `{"name":"tk_live_secret"}`)
+		if first.Status != http.StatusCreated {
+			t.Fatalf("first: %+v", first)
+		}
+		w, _ := a.db.SQL()
+		rows, err := w.Query(`SELECT idem_key, response_body FROM idempotency_keys`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var k string
+			var body []byte
+			if err := rows.Scan(&k, &body); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if strings.Contains(k, key) || bytes.Contains(body, []byte("tk_live_secret")) || bytes.Contains(body, []byte(first.Body)) {
+				t.Errorf("kept in the clear: key %q, body %q", k, body)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d records, want 1", n)
+		}
+		if again := a.post("/v1/things", a.ana, key, `{"name":"tk_live_secret"}`); again.Replayed != "true" || again.Body != first.Body {
+			t.Fatalf("retry: %+v, first %+v", again, first)
+		}
+		if other := a.post("/v1/things", a.bob, key, `{"name":"tk_live_secret"}`); other.Replayed != "" || other.Status != http.StatusCreated {
+			t.Fatalf("another user's key: %+v", other)
+		}
 	})
 }

@@ -17,7 +17,11 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json/jsontext"
 	"errors"
 	"time"
@@ -129,12 +133,17 @@ func ValidKey(key string) bool {
 // space, numbers and strings written one way), so that a client that
 // encodes the same request again, its members in another order, retries
 // rather than reuses its key; any other body counts byte for byte.
+//
+// No body counts as {}: the operations that take none accept either.
 func Hash(method, path string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(method))
 	h.Write([]byte{0})
 	h.Write([]byte(path))
 	h.Write([]byte{0})
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
 	v := jsontext.Value(bytes.Clone(body))
 	if err := v.Canonicalize(); err == nil {
 		body = v
@@ -190,4 +199,63 @@ func Decide(existing Record, hash []byte, now time.Time) Outcome {
 		return Run
 	}
 	return InFlight
+}
+
+// Responses can hold secrets shown once (an API key, a webhook's signing
+// secret), so what is kept of them must not give those away to whoever
+// reads the database. A key is kept only as its digest (Digest), and a
+// kept body is sealed with AES-256-GCM under a key derived from the user
+// and the Idempotency-Key itself (Seal): only a retry that presents the
+// key can open it. Keys should be random (a UUID); a guessable key is as
+// weak as the guess.
+
+// Digest is what is kept of an Idempotency-Key.
+func Digest(key string) string {
+	sum := sha256.Sum256([]byte("troth idempotency key\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// sealVersion prefixes a sealed body: the scheme, should it change.
+const sealVersion = 1
+
+func aead(user, key string) (cipher.AEAD, error) {
+	k := sha256.Sum256([]byte("troth idempotency response\x00" + user + "\x00" + key))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// Seal encrypts a response body kept for user's key.
+func Seal(user, key string, body []byte) ([]byte, error) {
+	a, err := aead(user, key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+a.NonceSize(), 1+a.NonceSize()+len(body)+a.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return a.Seal(out, out[1:], body, []byte(user)), nil
+}
+
+// ErrSealed is returned by Open for a body it cannot open.
+var ErrSealed = errors.New("idempotency: the kept response cannot be opened with this key")
+
+// Open decrypts a body Seal made for user's key.
+func Open(user, key string, sealed []byte) ([]byte, error) {
+	a, err := aead(user, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < 1+a.NonceSize() || sealed[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	body, err := a.Open(nil, sealed[1:1+a.NonceSize()], sealed[1+a.NonceSize():], []byte(user))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return body, nil
 }
