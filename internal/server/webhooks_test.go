@@ -504,6 +504,11 @@ func TestWebhookURLValidation(t *testing.T) {
 		{"ftp://example.com/hook", "invalid_scheme"},
 		{"/relative", "invalid_url"},
 		{"https://example.com/" + strings.Repeat("a", 2048), "too_long"},
+		{"https://1.1.1.1:0/", "invalid_url"},
+		{"https://1.1.1.1:65536/hook", "invalid_url"},
+		{"https://1.1.1.1/ x", "invalid_url"},
+		{"https://1.1.1.1/hook?a=b c", "invalid_url"},
+		{"https://1.1.1.1/hook#a\tb", "invalid_url"},
 	}
 	for _, c := range cases {
 		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/webhooks", Token: ana.AccessToken, Body: map[string]any{"url": c.url}})
@@ -520,6 +525,14 @@ func TestWebhookURLValidation(t *testing.T) {
 	hook, _ := createHook(t, app, ana.AccessToken, map[string]any{"url": "https://93.184.215.14/hook"})
 	do(t, app, 422, "PATCH", "/v1/webhooks/"+hook, ana.AccessToken, map[string]any{"url": "https://10.1.2.3/"})
 	do(t, app, 200, "PATCH", "/v1/webhooks/"+hook, ana.AccessToken, map[string]any{"url": "https://93.184.215.15/hook"})
+	// A port outside 1–65535, or a space, is refused on a change too.
+	for _, u := range []string{"https://1.1.1.1:0/", "https://1.1.1.1/ x"} {
+		res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/webhooks/" + hook, Token: ana.AccessToken, Body: map[string]any{"url": u}})
+		if p := decodeProblem(t, res); res.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "url" || p.Errors[0].Code != "invalid_url" {
+			t.Errorf("PATCH %q: %d %+v, want 422 invalid_url", u, res.Status, p)
+		}
+	}
+	do(t, app, 200, "PATCH", "/v1/webhooks/"+hook, ana.AccessToken, map[string]any{"url": "https://93.184.215.15:8443/hook%20x"})
 }
 
 // A receiver that drops 30% of responses (the connection closes before

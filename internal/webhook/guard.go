@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 )
 
 // MaxURLLength bounds an endpoint URL.
@@ -107,9 +109,21 @@ func (g *Guard) CheckURL(ctx context.Context, raw string) (*url.URL, error) {
 	if len(raw) > MaxURLLength {
 		return bad("too_long", fmt.Sprintf("must be at most %d characters", MaxURLLength))
 	}
+	// Go's parser lets spaces through in the path, query and fragment (and
+	// the request would then go to an escaped URL the owner never wrote).
+	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) }) >= 0 {
+		return bad("invalid_url", "must not contain spaces or control characters; percent-encode them")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Opaque != "" {
 		return bad("invalid_url", "must be an absolute URL")
+	}
+	// The parser checks that a port is digits, not that it is one: 0 (or
+	// 65536 and above) cannot be connected to.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("invalid_url", "the port must be between 1 and 65535")
+		}
 	}
 	switch u.Scheme {
 	case "https":

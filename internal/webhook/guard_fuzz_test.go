@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // recordingResolver answers every name with addrs and remembers the names
@@ -79,6 +81,8 @@ func FuzzCheckURL(f *testing.F) {
 		{"https:opaque", nil},
 		{"//example.com/", nil},
 		{"https://exa mple.com/", nil},
+		{"https://93.184.215.14:0/ x", nil},
+		{"https://example.com:65536/", v4(93, 184, 215, 14)},
 		{"https://example.com/" + strings.Repeat("a", MaxURLLength), v4(93, 184, 215, 14)},
 		{"https://example.com/", append([]byte{1}, netip.MustParseAddr("2606:2800:220:1::1").AsSlice()...)},
 		{"https://example.com/", append([]byte{1}, netip.MustParseAddr("::ffff:10.1.2.3").AsSlice()...)},
@@ -112,6 +116,14 @@ func FuzzCheckURL(f *testing.F) {
 		}
 		if u == nil || len(raw) > MaxURLLength || u.User != nil || u.Hostname() == "" || !u.IsAbs() {
 			t.Fatalf("CheckURL(%q) accepted %v", raw, u)
+		}
+		if strings.IndexFunc(raw, unicode.IsSpace) >= 0 {
+			t.Fatalf("CheckURL(%q) accepted a space", raw)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("CheckURL(%q) accepted port %q", raw, p)
+			}
 		}
 		if allowPrivate {
 			if u.Scheme != "https" && u.Scheme != "http" {

@@ -55,6 +55,27 @@ func TestCheckURLResolves(t *testing.T) {
 	}
 }
 
+// A port outside 1–65535 or a space is refused, even in development mode,
+// where private addresses and http are allowed.
+func TestCheckURLPortAndSpaces(t *testing.T) {
+	for _, allowPrivate := range []bool{false, true} {
+		g := &Guard{AllowPrivate: allowPrivate, Resolver: fakeResolver{netip.MustParseAddr("93.184.215.14")}}
+		for _, raw := range []string{"https://1.1.1.1:0/", "https://example.com:0/hook", "https://1.1.1.1:65536/", "https://1.1.1.1:99999999999999999999/",
+			"https://1.1.1.1/ x", "https://1.1.1.1/x ", " https://1.1.1.1/x", "https://1.1.1.1/?q=a b", "https://1.1.1.1/\tx", "https://1.1.1.1/x\u00a0"} {
+			_, err := g.CheckURL(context.Background(), raw)
+			var p *URLProblem
+			if !errors.As(err, &p) || p.Code != "invalid_url" {
+				t.Errorf("allowPrivate=%v %q: %v, want invalid_url", allowPrivate, raw, err)
+			}
+		}
+		for _, raw := range []string{"https://1.1.1.1:1/", "https://1.1.1.1:65535/", "https://1.1.1.1:443/a%20b", "https://example.com/x"} {
+			if _, err := g.CheckURL(context.Background(), raw); err != nil {
+				t.Errorf("allowPrivate=%v %q: %v", allowPrivate, raw, err)
+			}
+		}
+	}
+}
+
 // The dial-time check refuses the address actually dialed, even for a
 // name that passed the check at registration.
 func TestDialRefusesPrivateAddress(t *testing.T) {
