@@ -369,7 +369,7 @@ func (s *Service) Leave(ctx context.Context, userID, relID string) error {
 				return err
 			}
 		}
-		m.LeftAt = &now
+		m.RelationshipID, m.LeftAt = relID, &now
 		if err := tx.Emit(ctx, event.Event{Type: event.MemberLeft, RelationshipID: relID, ActorID: userID, CreatedAt: now}, m); err != nil {
 			return err
 		}

@@ -285,7 +285,7 @@ func TestDeleteAccount(t *testing.T) {
 		if left == nil || left["actor_id"] != w.ana.ID {
 			t.Fatalf("member.left in Ben's feed: %v", events)
 		}
-		if data := left["data"].(map[string]any); data["display_name"] != "former member" || data["user_id"] != w.ana.ID {
+		if data := left["data"].(map[string]any); data["display_name"] != "former member" || data["user_id"] != w.ana.ID || data["relationship_id"] != w.shared {
 			t.Errorf("member.left data %v", data)
 		}
 

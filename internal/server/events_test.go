@@ -216,8 +216,8 @@ func TestMilestoneEvents(t *testing.T) {
 			out := map[string]int{}
 			for _, e := range es {
 				d := e["data"].(map[string]any)
-				if d["member_id"] != ana.ID {
-					t.Fatalf("milestone for %v", d["member_id"])
+				if d["member_id"] != ana.ID || d["relationship_id"] != rel {
+					t.Fatalf("milestone for %v in %v", d["member_id"], d["relationship_id"])
 				}
 				out[d["name"].(string)]++
 			}

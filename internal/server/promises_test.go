@@ -650,7 +650,8 @@ func TestClosingAPromiseClosesItsProposals(t *testing.T) {
 		declinedBy(r5 + " by " + ana.ID)
 		// member.left names the member as the relationship listed them.
 		left, _ := feed(t, app, ben.AccessToken, "", "&types=member.left")
-		if len(left) != 1 || left[0]["data"].(map[string]any)["display_name"] != "Ana" || left[0]["data"].(map[string]any)["user_id"] != ana.ID {
+		if len(left) != 1 || left[0]["data"].(map[string]any)["display_name"] != "Ana" || left[0]["data"].(map[string]any)["user_id"] != ana.ID ||
+			left[0]["data"].(map[string]any)["relationship_id"] != rel {
 			t.Fatalf("member.left %v", left)
 		}
 	})

@@ -510,7 +510,11 @@ func TestLevelChangedCarriesTheScore(t *testing.T) {
 		if got["previous_level"] == want["level"] {
 			t.Errorf("previous_level %v is the level now", got["previous_level"])
 		}
+		if got["relationship_id"] != rel {
+			t.Errorf("relationship_id %v, want %s", got["relationship_id"], rel)
+		}
 		delete(got, "previous_level")
+		delete(got, "relationship_id")
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("the event's score differs from GET …/score (-get +event):\n%s", d)
 		}

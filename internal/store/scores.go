@@ -796,14 +796,15 @@ func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, mem
 		return nil
 	}
 	return s.db.emit(ctx, s.w, event.Event{Type: event.ScoreLevelChanged, RelationshipID: relID, ActorID: "system", CreatedAt: now},
-		levelChange{Score: wire.Score(exact), PreviousLevel: before.Level})
+		levelChange{Score: wire.Score(exact), PreviousLevel: before.Level, RelationshipID: relID})
 }
 
-// levelChange is the data of score.level_changed: the score now, and the
-// level it left.
+// levelChange is the data of score.level_changed: the score now, the
+// level it left, and the relationship (a webhook's body names no other).
 type levelChange struct {
 	api.Score
-	PreviousLevel string `json:"previous_level"`
+	PreviousLevel  string `json:"previous_level"`
+	RelationshipID string `json:"relationship_id"`
 }
 
 type milestoneRow struct {
@@ -865,7 +866,7 @@ func (s *Scores) RecordMilestones(ctx context.Context, d scoring.Dirty, periodSt
 			n++
 			data := api.Milestone{Name: m.Name, ReachedAt: m.ReachedAt}
 			if err := s.db.emit(ctx, tx, event.Event{Type: event.MilestoneReached, RelationshipID: d.RelationshipID, ActorID: "system", CreatedAt: now},
-				milestoneReached{MemberID: d.MemberID, PeriodStartedAt: periodStart, Milestone: data}); err != nil {
+				milestoneReached{MemberID: d.MemberID, RelationshipID: d.RelationshipID, PeriodStartedAt: periodStart, Milestone: data}); err != nil {
 				return err
 			}
 		}
@@ -878,5 +879,6 @@ func (s *Scores) RecordMilestones(ctx context.Context, d scoring.Dirty, periodSt
 type milestoneReached struct {
 	api.Milestone
 	MemberID        string    `json:"member_id"`
+	RelationshipID  string    `json:"relationship_id"`
 	PeriodStartedAt time.Time `json:"period_started_at"`
 }

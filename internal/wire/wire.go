@@ -26,6 +26,12 @@ func Member(m relationship.Member) api.Member {
 	return api.Member{UserID: m.UserID, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.JoinedAt}
 }
 
+// MemberEvent is the data of member.left.
+type MemberEvent struct {
+	api.Member
+	RelationshipID string `json:"relationship_id"`
+}
+
 // Relationship is the wire form of a relationship.
 func Relationship(r relationship.Relationship) api.Relationship {
 	s := r.Settings
@@ -132,7 +138,9 @@ func Snapshot(v any) any {
 	case relationship.Relationship:
 		return Relationship(x)
 	case relationship.Member:
-		return Member(x)
+		// member.left: the Member, and the relationship it left (its
+		// webhook body has no other word of it).
+		return MemberEvent{Member: Member(x), RelationshipID: x.RelationshipID}
 	case promise.Promise:
 		return Promise(x)
 	case promise.Pause:
