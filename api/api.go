@@ -14,8 +14,8 @@ type Problem struct {
 	Status int `json:"status" validate:"required" example:"422"`
 	// A human-readable explanation of this occurrence.
 	Detail string `json:"detail,omitempty" example:"the request has invalid fields"`
-	// The request path, with the request id as a fragment.
-	Instance string `json:"instance,omitempty" example:"/v1/auth/register#req_01j9"`
+	// The request's path.
+	Instance string `json:"instance,omitempty" example:"/v1/auth/register"`
 	// A stable, machine-readable error code.
 	Code string `json:"code" validate:"required" example:"validation_failed"`
 	// The request id, also sent as the X-Request-Id header.

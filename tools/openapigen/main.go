@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,12 +232,15 @@ func addCommonProblems(doc *openapi3.T) error {
 			}
 			if method == "POST" || method == "PATCH" || method == "PUT" {
 				problem("413", "payload_too_large: the request body is over 64 KiB")
-				problem("415", "unsupported_media_type: a request body must be application/json")
+				problem("415", "unsupported_media_type: a request body must be application/json; unsupported_content_encoding: a request body must not be compressed (Content-Encoding other than identity)")
 			}
 			for _, p := range op.Parameters {
 				if p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key" {
 					problem("400", "invalid_idempotency_key: the Idempotency-Key is not one value of printable ASCII characters of the allowed length")
 				}
+			}
+			if secured {
+				problem("400", "unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once; duplicate_authorization: more than one Authorization header")
 			}
 			problem("400", "unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once")
 			if method == "GET" && secured && path != "/v1/me/export" {
@@ -344,13 +348,26 @@ func jsonToYAML(js []byte) ([]byte, error) {
 }
 
 // plain drops the JSON (flow, double-quoted) styles so that the encoder picks
-// block style and quotes scalars only where YAML needs it.
+// block style and quotes scalars only where YAML needs it, and where a
+// YAML 1.1 reader (PyYAML, SnakeYAML, which many generators use) would
+// take a string for something else: "20:00" unquoted is the integer 1200
+// to them (sexagesimal), "yes" and "off" booleans.
 func plain(n *yaml.Node) {
 	n.Style = 0
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && yaml11NotString(n.Value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
 	for _, c := range n.Content {
 		plain(c)
 	}
 }
+
+// yaml11Special matches the plain scalars YAML 1.1 resolves to a number or
+// a boolean where YAML 1.2 sees a string: base-60 numbers and the
+// yes/no/on/off family.
+var yaml11Special = regexp.MustCompile(`^(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$`)
+
+func yaml11NotString(v string) bool { return yaml11Special.MatchString(v) }
 
 // typeEvents gives SDKs the event types as one enum (EventType: an
 // event's type, and a webhook's event_types), and an event's data as
@@ -395,8 +412,9 @@ func typeEvents(doc *openapi3.T) {
 
 // addCommonHeaders declares the response headers middleware sets whatever
 // the annotations say: Idempotent-Replayed on the successful answers of an
-// operation that takes an Idempotency-Key (a replay says so), and
-// Retry-After on 429 and 503.
+// operation that takes an Idempotency-Key (a replay says so), Retry-After
+// on 429 and 503, and the RateLimit-* headers on the successful answers and
+// the 429s under /v1.
 func addCommonHeaders(doc *openapi3.T) {
 	if doc.Paths == nil {
 		return
@@ -407,7 +425,27 @@ func addCommonHeaders(doc *openapi3.T) {
 	}
 	replayed := header("true when this is the stored answer to an earlier request with the same Idempotency-Key", openapi3.NewBoolSchema())
 	retry := header("seconds to wait before trying again", openapi3.NewIntegerSchema())
-	for _, item := range doc.Paths.Map() {
+	// The rate limit's headers (internal/httpapi/ratelimit.go), which every
+	// answer under /v1 that went through a limiter carries: declared once,
+	// named by reference.
+	if doc.Components.Headers == nil {
+		doc.Components.Headers = openapi3.Headers{}
+	}
+	limits := []struct{ name, desc string }{
+		{"RateLimit-Limit", "requests allowed a minute (per caller; on /v1/auth, per client address)"},
+		{"RateLimit-Remaining", "requests left now"},
+		{"RateLimit-Reset", "seconds until the allowance is whole again"},
+		{"RateLimit-Policy", "the limit and its window, as \"<requests>;w=60\""},
+	}
+	for _, l := range limits {
+		schema := openapi3.NewIntegerSchema()
+		if l.name == "RateLimit-Policy" {
+			schema = openapi3.NewStringSchema()
+		}
+		doc.Components.Headers[l.name] = header(l.desc, schema)
+	}
+	for path, item := range doc.Paths.Map() {
+		limited := strings.HasPrefix(path, "/v1/")
 		for _, op := range item.Operations() {
 			if op.Responses == nil {
 				continue
@@ -433,6 +471,14 @@ func addCommonHeaders(doc *openapi3.T) {
 					set("Idempotent-Replayed", replayed)
 				case status == "429" || status == "503":
 					set("Retry-After", retry)
+				}
+				// On the successful answers and on 429 only: declared on
+				// every status, they made the generated Go client three
+				// times its size for headers no caller reads on a 404.
+				if limited && (strings.HasPrefix(status, "2") || status == "429") {
+					for _, l := range limits {
+						set(l.name, &openapi3.HeaderRef{Ref: "#/components/headers/" + l.name, Value: doc.Components.Headers[l.name].Value})
+					}
 				}
 			}
 		}

@@ -196,3 +196,18 @@ func TestConvertAddsMiddlewareProblems(t *testing.T) {
 		}
 	}
 }
+
+// Strings a YAML 1.1 reader would take for a number or a boolean stay
+// quoted; the rest are written plain.
+func TestJSONToYAMLQuotesWhatYAML11Misreads(t *testing.T) {
+	js := `{"a":"20:00","b":"1:30:00","c":"yes","d":"off","e":"Ana","f":"2026-01-02","g":7,"h":"20:00 Berlin"}`
+	out, err := jsonToYAML([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`a: "20:00"`, `b: "1:30:00"`, `c: "yes"`, `d: "off"`, "e: Ana", "g: 7", "h: 20:00 Berlin"} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+}
