@@ -45,7 +45,13 @@ type deliveryWorker struct {
 }
 
 func (dw *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	return dw.w.Attempt(ctx, job.Args.DeliveryID, job.Args.Attempt, dw.q.Enqueue)
+	err := dw.w.Attempt(ctx, job.Args.DeliveryID, job.Args.Attempt, dw.q.Enqueue)
+	if busy := (*BusyError)(nil); errors.As(err, &busy) {
+		// The endpoint is at its cap: free the worker rather than wait
+		// (a snooze does not use up one of River's attempts).
+		return river.JobSnooze(busy.Retry)
+	}
+	return err
 }
 
 // Timeout leaves room for the request and the record of its result.

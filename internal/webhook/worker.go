@@ -38,13 +38,20 @@ type Worker struct {
 	Schedule []time.Duration
 	Metrics  *Metrics
 	Log      *slog.Logger
+	// MaxInFlight caps the attempts in flight to one endpoint (0: the
+	// package's MaxInFlight).
+	MaxInFlight int
+
+	inflight inFlight
 }
 
 // Attempt makes attempt number attempt of a delivery. A delivery that is
 // gone, done or already past this attempt is left alone: River may run a
 // job twice, and a redundant run must not send twice or schedule twice.
 // It returns an error only when the result could not be recorded, so the
-// job is retried by River.
+// job is retried by River, or a *BusyError when the endpoint already has
+// MaxInFlight attempts in flight in this process: the job is then run
+// again later (River's snooze), nothing sent and nothing recorded.
 func (w *Worker) Attempt(ctx context.Context, deliveryID string, attempt int, enqueue Enqueue) error {
 	wk, err := w.Store.Work(ctx, deliveryID)
 	if fault.Is(err, "not_found") {
@@ -75,7 +82,19 @@ func (w *Worker) Attempt(ctx context.Context, deliveryID string, attempt int, en
 	if err != nil {
 		return fmt.Errorf("payload of %s: %w", wk.Event.ID, err)
 	}
+	limit := w.MaxInFlight
+	if limit <= 0 {
+		limit = MaxInFlight
+	}
+	release, ok := w.inflight.acquire(ctx, wk.Endpoint.ID, limit, slotWait)
+	if !ok {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &BusyError{Retry: jitter(busySnooze)}
+	}
 	res := w.Sender.Send(ctx, wk.Endpoint, wk.Event.ID, body)
+	release()
 	if ctx.Err() != nil {
 		// Shutting down: the attempt is not counted and River runs the job again.
 		return ctx.Err()
