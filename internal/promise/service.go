@@ -2,6 +2,7 @@ package promise
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -365,6 +366,11 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			}
 		}
 		now := s.now()
+		before := p
+		if p.Recurrence != nil {
+			r := *p.Recurrence // p's is replaced, not written to, but keep it apart
+			before.Recurrence = &r
+		}
 		var v fault.Validation
 		if c.Title != nil {
 			p.Title = strings.TrimSpace(*c.Title)
@@ -391,6 +397,12 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 		}
 		if err := v.Err(); err != nil {
 			return err
+		}
+		if c.Status == nil && reflect.DeepEqual(p, before) {
+			// Nothing changes (the same title, details and rule): no
+			// write, no new occurrences, no event, the same ETag.
+			out = before
+			return nil
 		}
 		if c.Recurrence != nil && p.Kind == KindRecurring && p.Status == StatusActive {
 			// An occurrence moved or created by an accepted renegotiation is

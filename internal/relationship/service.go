@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -192,6 +193,11 @@ func (s *Service) Update(ctx context.Context, userID, relID string, in Input, pr
 		apply(&r, in, &v)
 		if err := v.Err(); err != nil {
 			return err
+		}
+		if reflect.DeepEqual(r, before) {
+			// Nothing changes: no write, no event, the same ETag.
+			out = before
+			return nil
 		}
 		r.UpdatedAt = s.now()
 		if err := tx.Update(ctx, r); err != nil {

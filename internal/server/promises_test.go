@@ -702,3 +702,40 @@ func TestMaterializingAfterAMoveBeyondTheHorizon(t *testing.T) {
 		t.Fatalf("%d open occurrences due at %s after materializing past it, want 1", n, moved)
 	}
 }
+
+// A PATCH that changes nothing writes nothing: the same updated_at and
+// ETag, and no event. One that changes something does all three.
+func TestPatchThatChangesNothing(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call", "due_at": ts(app.Clock.Now().Add(time.Hour))})
+	prm := p["id"].(string)
+	_, cursor := feed(t, app, ben.AccessToken, "", "")
+	etag := func(path string) string {
+		return app.Do(servertest.Request{Method: "GET", Path: path, Token: ana.AccessToken}).Header.Get("ETag")
+	}
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/v1/relationships/" + rel, map[string]any{}},
+		{"/v1/relationships/" + rel, map[string]any{"name": "Ana & Ben", "time_zone": "Europe/Berlin"}},
+		{"/v1/promises/" + prm, map[string]any{"title": "Call"}},
+		{"/v1/promises/" + prm, map[string]any{"title": " Call ", "details": ""}},
+	} {
+		before := etag(c.path)
+		app.Clock.Advance(time.Minute)
+		do(t, app, 200, "PATCH", c.path, ana.AccessToken, c.body)
+		if after := etag(c.path); after != before {
+			t.Errorf("PATCH %s %v: ETag %s → %s", c.path, c.body, before, after)
+		}
+		if es, _ := feed(t, app, ben.AccessToken, cursor, ""); len(es) != 0 {
+			t.Errorf("PATCH %s %v: %d events, first %v", c.path, c.body, len(es), es[0]["type"])
+		}
+	}
+	before := etag("/v1/promises/" + prm)
+	do(t, app, 200, "PATCH", "/v1/promises/"+prm, ana.AccessToken, map[string]any{"title": "Call Mum"})
+	if es, _ := feed(t, app, ben.AccessToken, cursor, ""); len(es) != 1 || es[0]["type"] != "promise.updated" || etag("/v1/promises/"+prm) == before {
+		t.Errorf("a real change: %d events, ETag %s unchanged: %v", len(es), before, etag("/v1/promises/"+prm) == before)
+	}
+}
