@@ -70,6 +70,9 @@ type Store interface {
 	EraseUser(ctx context.Context, u User) error
 	// Emit records an event in the transaction.
 	Emit(ctx context.Context, e event.Event, resource any) error
+	// TouchRelationshipsOf moves updated_at of every relationship a user
+	// is a member of now to at, and returns them as they now read.
+	TouchRelationshipsOf(ctx context.Context, userID string, at time.Time) ([]relationship.Relationship, error)
 }
 
 // Departure is a membership a deleted user left; Alone says nobody else

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/password"
@@ -226,7 +227,7 @@ func (s *Service) Update(ctx context.Context, userID string, c Changes, precondi
 				return err
 			}
 		}
-		changed := false
+		changed, before := false, u.DisplayName
 		if c.DisplayName != nil && *c.DisplayName != u.DisplayName {
 			u.DisplayName, changed = *c.DisplayName, true
 		}
@@ -236,8 +237,27 @@ func (s *Service) Update(ctx context.Context, userID string, c Changes, precondi
 		if !changed {
 			return nil
 		}
+		renamed := c.DisplayName != nil && *c.DisplayName == u.DisplayName && u.DisplayName != before
 		u.UpdatedAt = s.now().UTC()
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if !renamed {
+			return nil
+		}
+		// Every relationship lists its members by name: each changes,
+		// and says so.
+		rels, err := tx.TouchRelationshipsOf(ctx, userID, u.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		for _, r := range rels {
+			ev := event.Event{Type: event.RelationshipUpdated, RelationshipID: r.ID, ActorID: userID, CreatedAt: u.UpdatedAt}
+			if err := tx.Emit(ctx, ev, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return u, err
 }

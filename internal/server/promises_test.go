@@ -739,3 +739,34 @@ func TestPatchThatChangesNothing(t *testing.T) {
 		t.Errorf("a real change: %d events, ETag %s unchanged: %v", len(es), before, etag("/v1/promises/"+prm) == before)
 	}
 }
+
+// Renaming oneself changes every relationship one is in (it lists its
+// members by name): each says so with relationship.updated and a new ETag.
+func TestRenameUpdatesTheRelationships(t *testing.T) {
+	app := sqliteApp(t)
+	ana, ben, rel := pair(t, app)
+	_, cursor := feed(t, app, ben.AccessToken, "", "")
+	before := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel, Token: ben.AccessToken}).Header.Get("ETag")
+	app.Clock.Advance(time.Minute)
+	do(t, app, 200, "PATCH", "/v1/me", ana.AccessToken, map[string]any{"display_name": "Anna"})
+	es, _ := feed(t, app, ben.AccessToken, cursor, "")
+	if len(es) != 1 || es[0]["type"] != "relationship.updated" {
+		t.Fatalf("after the rename: %v", types(es))
+	}
+	named := false
+	for _, m := range es[0]["data"].(map[string]any)["members"].([]any) {
+		named = named || m.(map[string]any)["display_name"] == "Anna"
+	}
+	if !named {
+		t.Errorf("the event's members %v do not name Anna", es[0]["data"].(map[string]any)["members"])
+	}
+	if after := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel, Token: ben.AccessToken}).Header.Get("ETag"); after == before {
+		t.Errorf("ETag %s unchanged by the rename", after)
+	}
+	// A time zone alone changes no relationship.
+	_, cursor = feed(t, app, ben.AccessToken, "", "")
+	do(t, app, 200, "PATCH", "/v1/me", ana.AccessToken, map[string]any{"time_zone": "Asia/Tokyo"})
+	if es, _ := feed(t, app, ben.AccessToken, cursor, ""); len(es) != 0 {
+		t.Errorf("a time zone change: %v", types(es))
+	}
+}

@@ -90,6 +90,29 @@ func (s *Accounts) LeaveAll(ctx context.Context, userID string, at time.Time) ([
 	return out, nil
 }
 
+// TouchRelationshipsOf implements account.Store.
+func (s *Accounts) TouchRelationshipsOf(ctx context.Context, userID string, at time.Time) ([]relationship.Relationship, error) {
+	tx := s.w.WithContext(ctx)
+	var ids []string
+	if err := tx.Model(&memberRow{}).Where("user_id = ? AND left_at IS NULL", userID).Order("relationship_id").
+		Pluck("relationship_id", &ids).Error; err != nil {
+		return nil, translate(err, "member")
+	}
+	rels := &Relationships{db: s.db, w: tx, r: tx}
+	out := make([]relationship.Relationship, 0, len(ids))
+	for _, relID := range ids {
+		if err := rels.touch(ctx, relID, at); err != nil {
+			return nil, err
+		}
+		r, err := rels.Get(ctx, relID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // ArchiveRelationship implements account.Store.
 func (s *Accounts) ArchiveRelationship(ctx context.Context, relID string, at time.Time) (relationship.Relationship, bool, error) {
 	res := s.w.WithContext(ctx).Model(&relationshipRow{}).Where("id = ? AND status = ?", relID, relationship.StatusActive).
