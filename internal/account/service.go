@@ -12,6 +12,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
@@ -69,7 +72,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	if err := v.Err(); err != nil {
 		return Session{}, err
 	}
-	hash, err := s.hasher.Hash(r.Password)
+	hash, err := s.hasher.Hash(normPassword(r.Password))
 	if err != nil {
 		return Session{}, fault.Internal(err)
 	}
@@ -106,7 +109,12 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Session, error) 
 		// A deleted account answers like an unknown one, after the same work.
 		u, err = User{}, fault.NotFound("user")
 	}
-	ok, verr := s.hasher.Verify(pw, u.PasswordHash) // empty hash when not found
+	ok, verr := s.hasher.Verify(normPassword(pw), u.PasswordHash) // empty hash when not found
+	if verr == nil && !ok && normPassword(pw) != pw {
+		// Hashed before passwords were normalized, as typed (an unknown
+		// account spends the same second hash on the dummy).
+		ok, verr = s.hasher.Verify(pw, u.PasswordHash)
+	}
 	if verr != nil {
 		return Session{}, fault.Internal(verr)
 	}
@@ -298,7 +306,26 @@ func hashToken(raw string) []byte {
 	return h[:]
 }
 
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// EmailKey is what makes two emails one account's: the address in Unicode
+// NFC (an ä typed as a + a combining umlaut is the same ä), its domain in
+// Unicode rather than punycode (xn--mnchen-3ya.de is münchen.de), in lower
+// case.
+func EmailKey(email string) string {
+	e := norm.NFC.String(strings.TrimSpace(email))
+	if i := strings.LastIndexByte(e, '@'); i >= 0 {
+		if d, err := idna.Lookup.ToUnicode(e[i+1:]); err == nil {
+			e = e[:i+1] + d
+		}
+	}
+	return strings.ToLower(e)
+}
+
+func emailKey(email string) string { return EmailKey(email) }
+
+// normPassword is the form a password is hashed in: Unicode NFKC, as NIST
+// SP 800-63B asks, so that the same text typed on another keyboard (é as
+// one character or as e and an accent) is the same password.
+func normPassword(pw string) string { return norm.NFKC.String(pw) }
 
 func checkEmail(v *fault.Validation, email string) {
 	if email == "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/troth-app/troth/internal/password"
 	"github.com/troth-app/troth/internal/server/servertest"
 	"github.com/troth-app/troth/internal/store/storetest"
 )
@@ -279,4 +280,54 @@ func TestRegisterBodyMatchesLaterReads(t *testing.T) {
 	if diff := cmp.Diff(reg.User, me); diff != "" {
 		t.Fatalf("register vs GET /v1/me (-register +me):\n%s", diff)
 	}
+}
+
+// One mailbox is one account however its address is written: composed or
+// decomposed accents, a domain in Unicode or in punycode, any case. A
+// password is the same text however its accents were typed.
+func TestEmailsAndPasswordsAreNormalized(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		register := func(email, pw string) *servertest.Response {
+			return app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/register", Body: map[string]string{
+				"email": email, "password": pw, "display_name": "Änne", "time_zone": "UTC"}})
+		}
+		login := func(email, pw string) int {
+			return app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": email, "password": pw}}).Status
+		}
+		const composed, decomposed = "caf\u00e9 au lait", "cafe\u0301 au lait"
+		if r := register("\u00c4NNE@m\u00fcnchen.de", composed); r.Status != http.StatusCreated {
+			t.Fatalf("register: %d %s", r.Status, r.Body)
+		}
+		for _, email := range []string{"A\u0308NNE@m\u00fcnchen.de", "\u00e4nne@xn--mnchen-3ya.de", "a\u0308nne@XN--MNCHEN-3YA.DE"} {
+			if r := register(email, composed); r.Status != http.StatusConflict {
+				t.Errorf("register %q: %d, want 409 email_taken", email, r.Status)
+			}
+			for _, pw := range []string{composed, decomposed} {
+				if s := login(email, pw); s != http.StatusOK {
+					t.Errorf("login %q with %q: %d", email, pw, s)
+				}
+			}
+		}
+		if s := login("anne@munchen.de", composed); s != http.StatusUnauthorized {
+			t.Errorf("another address: %d", s)
+		}
+
+		// A password hashed as typed, before passwords were normalized,
+		// still opens its account typed the same way.
+		if r := register("legacy@example.com", composed); r.Status != http.StatusCreated {
+			t.Fatalf("register: %d %s", r.Status, r.Body)
+		}
+		hash, err := password.NewHasher(password.Recommended).Hash(decomposed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := app.Server.DB.SQL()
+		if _, err := w.Exec(`UPDATE users SET password_hash = $1 WHERE email_key = 'legacy@example.com'`, hash); err != nil {
+			t.Fatal(err)
+		}
+		if s := login("legacy@example.com", decomposed); s != http.StatusOK {
+			t.Errorf("a password hashed as typed: %d", s)
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -200,4 +199,4 @@ func (s *Accounts) RevokeRefreshFamily(ctx context.Context, familyID string, at 
 	return translate(err, "refresh token")
 }
 
-func lowerEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+func lowerEmail(email string) string { return account.EmailKey(email) }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/troth-app/troth/internal/account"
 )
 
 //go:embed migrations
@@ -169,6 +171,48 @@ var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) er
 	// the days scoring.Bounds names now.
 	"rebuild_rollups": func(ctx context.Context, db *DB, tx *sql.Tx) error {
 		return db.rebuildRollups(ctx, tx)
+	},
+	// Keys were the address in lower case: an ä written as a and a
+	// combining umlaut, or a domain in punycode, made another key for the
+	// same mailbox. Each key is written as account.EmailKey makes it now,
+	// unless another account holds that key already (two accounts made
+	// before for one mailbox): the one whose key would change keeps its
+	// old key, and logs in with the address written as it was registered.
+	"email_keys_normalized": func(ctx context.Context, db *DB, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, email, email_key FROM users WHERE deleted_at IS NULL ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		type rekey struct{ id, key string }
+		var todo []rekey
+		for rows.Next() {
+			var id, email, key string
+			if err := rows.Scan(&id, &email, &key); err != nil {
+				rows.Close()
+				return err
+			}
+			if k := account.EmailKey(email); k != key {
+				todo = append(todo, rekey{id, k})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range todo {
+			var taken int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email_key = `+db.placeholder(1), r.key).Scan(&taken)
+			if err != nil {
+				return err
+			}
+			if taken > 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET email_key = `+db.placeholder(1)+` WHERE id = `+db.placeholder(2), r.key, r.id); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 
