@@ -12,8 +12,6 @@ import (
 	"github.com/troth-app/troth/internal/relationship"
 )
 
-// maxPauseDays bounds one pause.
-const maxPauseDays = 366
 
 // NewPause is the input of CreatePause: local dates in the promise's zone.
 type NewPause struct {
@@ -54,18 +52,23 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 		start, serr := time.Parse(time.DateOnly, in.StartsOn)
 		end, eerr := time.Parse(time.DateOnly, in.EndsOn)
 		switch {
+		case in.StartsOn == "":
+			v.Add("starts_on", "required", "is required: the first local date of the pause, such as 2027-07-01")
 		case serr != nil:
 			v.Add("starts_on", "invalid_date", "must be a date such as 2027-07-01")
 		case in.StartsOn < today:
 			v.Add("starts_on", "in_past", "a pause is agreed ahead: it cannot start before today ("+today+")")
 		}
 		switch {
+		case in.EndsOn == "":
+			v.Add("ends_on", "required", "is required: the last local date of the pause, such as 2027-07-14")
 		case eerr != nil:
 			v.Add("ends_on", "invalid_date", "must be a date such as 2027-07-14")
 		case serr == nil && end.Before(start):
 			v.Add("ends_on", "before_start", "must not lie before starts_on")
-		case serr == nil && end.Sub(start) > maxPauseDays*24*time.Hour:
-			v.Add("ends_on", "too_long", "a pause lasts at most a year")
+		case serr == nil && end.After(start.AddDate(1, 0, -1)):
+			// Both dates count: a year from 2027-07-01 ends on 2028-06-30.
+			v.Add("ends_on", "too_long", "a pause lasts at most a year: from "+in.StartsOn+", it ends on "+start.AddDate(1, 0, -1).Format(time.DateOnly)+" at the latest")
 		}
 		reason := strings.TrimSpace(in.Reason)
 		relationship.CheckText(&v, "reason", reason, 0, maxReason)
@@ -83,16 +86,16 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 		if err := tx.Emit(ctx, s.ev(event.PromiseUpdated, p.RelationshipID, userID), p); err != nil {
 			return err
 		}
-		// Every open occurrence dated within the pause is skipped, today's
-		// already due (still open, in its grace) too: from two days back,
-		// which holds the start of today in any zone; paused keeps those
-		// of its dates.
-		open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now.Add(-48*time.Hour))
+		// Every open occurrence dated within the pause and not yet due is
+		// skipped. One already due (still open, in its grace) is not: a
+		// pause is agreed ahead, and cannot take back a promise running
+		// late.
+		open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
 		if err != nil {
 			return err
 		}
 		for _, o := range open {
-			if paused([]Pause{pa}, rule.LocalDate(o.DueAt)) {
+			if o.DueAt.After(now) && paused([]Pause{pa}, rule.LocalDate(o.DueAt)) {
 				o.Status, o.UpdatedAt = OccSkipped, now
 				if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
 					return err

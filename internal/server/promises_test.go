@@ -385,6 +385,22 @@ func TestPause(t *testing.T) {
 			Body: map[string]any{"starts_on": end, "ends_on": start}}); res.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("pause ending before it starts: %d", res.Status)
 		}
+		// A year at most, both dates counted; both dates required.
+		s0, _ := time.Parse(time.DateOnly, start)
+		for _, c := range []struct {
+			body  map[string]any
+			field string
+			code  string
+		}{
+			{map[string]any{"starts_on": start, "ends_on": s0.AddDate(1, 0, 0).Format(time.DateOnly)}, "ends_on", "too_long"},
+			{map[string]any{"starts_on": start}, "ends_on", "required"},
+			{map[string]any{"ends_on": end}, "starts_on", "required"},
+		} {
+			pr := decodeProblem(t, app.Do(servertest.Request{Method: "POST", Path: "/v1/promises/" + pid + "/pauses", Token: ben.AccessToken, Body: c.body}))
+			if len(pr.Errors) != 1 || pr.Errors[0].Field != c.field || pr.Errors[0].Code != c.code {
+				t.Errorf("pause %v: %+v, want %s %s", c.body, pr, c.field, c.code)
+			}
+		}
 		pa := do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": start, "ends_on": end, "reason": "holiday"})
 		if pa["starts_on"] != start || pa["created_by"] != ben.ID {
 			t.Fatalf("pause %v", pa)
@@ -411,10 +427,11 @@ func TestPause(t *testing.T) {
 	})
 }
 
-// A pause that starts today skips today's occurrence already due but
-// still open (in its grace): it is on a paused date, and is neither missed
-// when the grace runs out nor counted.
-func TestPauseFromTodaySkipsTodaysDue(t *testing.T) {
+// A pause that starts today does not take back today's occurrence already
+// due and still open (in its grace): a pause is agreed ahead, and the
+// occurrence is missed when its grace runs out. Tomorrow's, on a paused
+// date and not yet due, is skipped.
+func TestPauseFromTodayLeavesWhatIsDue(t *testing.T) {
 	app := sqliteApp(t)
 	ana, ben, rel := pair(t, app)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
@@ -433,16 +450,19 @@ func TestPauseFromTodaySkipsTodaysDue(t *testing.T) {
 	if len(due) == 0 || !strings.HasPrefix(due[0]["due_at"].(string), now.Add(-time.Hour).UTC().Format("2006-01-02T15")) {
 		t.Fatalf("open occurrences %v, want today's an hour ago first", due)
 	}
-	do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": today, "ends_on": today})
-	o := do(t, app, 200, "GET", "/v1/occurrences/"+due[0]["id"].(string), ana.AccessToken, nil)
-	if o["status"] != "skipped" {
-		t.Fatalf("today's occurrence after a pause from today: %v", o["status"])
+	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
+	do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ben.AccessToken, map[string]any{"starts_on": today, "ends_on": tomorrow})
+	if o := do(t, app, 200, "GET", "/v1/occurrences/"+due[0]["id"].(string), ana.AccessToken, nil); o["status"] != "open" {
+		t.Fatalf("today's occurrence, due an hour ago, after a pause from today: %v", o["status"])
+	}
+	if o := do(t, app, 200, "GET", "/v1/occurrences/"+due[1]["id"].(string), ana.AccessToken, nil); o["status"] != "skipped" || !strings.HasPrefix(o["due_at"].(string), now.AddDate(0, 0, 1).Add(-time.Hour).UTC().Format("2006-01-02")) {
+		t.Fatalf("tomorrow's occurrence after a pause until tomorrow: %v due %v", o["status"], o["due_at"])
 	}
 	later(t, app, 3*time.Hour, &ana, &ben)
 	tick(t, app)
 	sc := do(t, app, 200, "GET", "/v1/promises/"+pid+"/score", ana.AccessToken, nil)
-	if c := sc["counts"].(map[string]any); c["missed"] != 0.0 || c["skipped"] != 1.0 {
-		t.Fatalf("promise score counts %v, want none missed and one skipped", c)
+	if c := sc["counts"].(map[string]any); c["missed"] != 1.0 || c["skipped"] != 0.0 {
+		t.Fatalf("promise score counts %v, want today's missed (tomorrow's not due yet)", c)
 	}
 }
 
