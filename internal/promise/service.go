@@ -360,6 +360,12 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 		if err != nil {
 			return err
 		}
+		if p.Status == StatusArchived && c.Status != nil && *c.Status == StatusArchived &&
+			c.Title == nil && c.Details == nil && c.Recurrence == nil {
+			// Archived again (a retry): nothing changes, nothing to refuse.
+			out = p
+			return nil
+		}
 		if p.Status == StatusArchived || p.Status == StatusCancelled {
 			if c.Status == nil || p.Status == StatusArchived {
 				return conflict("promise_closed", "the promise is "+p.Status+" and can no longer change")

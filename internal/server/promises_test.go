@@ -653,6 +653,12 @@ func TestClosingAPromiseClosesItsProposals(t *testing.T) {
 			t.Fatalf("after archiving: %s", s)
 		}
 		declinedBy(r4 + " by " + ana.ID)
+		// Archiving again (a retry) is no error and changes nothing; any
+		// other change to an archived promise is.
+		if p := do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"status": "archived"}); p["status"] != "archived" {
+			t.Fatalf("archived again: %v", p["status"])
+		}
+		do(t, app, 409, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"status": "archived", "title": "again"})
 
 		// A member who leaves closes the proposals made to them.
 		_, occs = daily(ben.AccessToken)
