@@ -98,6 +98,11 @@ type Store interface {
 	// CancelPromisesOf cancels the active promises a departing member made
 	// or was made (upcoming occurrences are never scored).
 	CancelPromisesOf(ctx context.Context, relationshipID, userID string, at time.Time) error
+	// ArchivePromises archives the active promises of a relationship being
+	// archived, with a promise.updated event each: their open occurrences
+	// are cancelled (an archived relationship is never scored again) and
+	// their pending proposals declined.
+	ArchivePromises(ctx context.Context, relationshipID, userID string, at time.Time) error
 	CreateInvite(ctx context.Context, inv Invite) error
 	InviteByHash(ctx context.Context, hash []byte) (Invite, error)
 	UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error)

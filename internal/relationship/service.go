@@ -229,6 +229,11 @@ func (s *Service) Archive(ctx context.Context, userID, relID string, preconditio
 			return nil
 		}
 		now := s.now()
+		// What is open closes with it: nothing in an archived relationship
+		// comes due, is scored or waits for an answer.
+		if err := tx.ArchivePromises(ctx, relID, userID, now); err != nil {
+			return err
+		}
 		r.Status, r.ArchivedAt, r.UpdatedAt = StatusArchived, &now, now
 		if err := tx.Update(ctx, r); err != nil {
 			return err

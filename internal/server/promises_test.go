@@ -796,3 +796,58 @@ func TestRenameUpdatesTheRelationships(t *testing.T) {
 		t.Errorf("a time zone change: %v", types(es))
 	}
 }
+
+// Archiving a relationship closes what is open in it: its active promises
+// are archived, their open occurrences (one running late in its grace
+// among them) cancelled, pending proposals declined; nothing stays open
+// in a relationship the scheduler no longer looks at.
+func TestArchivingARelationshipClosesItsPromises(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		now := app.Clock.Now()
+		late := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call", "due_at": ts(now.Add(-10 * time.Minute))})["id"].(string)
+		daily := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ben.AccessToken, map[string]any{
+			"title": "Walk", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "07:30"}})["id"].(string)
+		occ := occurrencesOf(t, app, ben.AccessToken, daily, "&status=open")[2]
+		due, _ := time.Parse(time.RFC3339, occ["due_at"].(string))
+		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ["id"].(string)+"/renegotiations", ben.AccessToken,
+			map[string]any{"proposed_due_at": ts(due.Add(time.Hour))})["id"].(string)
+		done := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Done", "due_at": ts(now.Add(-time.Hour))})["id"].(string)
+		doneOcc := occurrencesOf(t, app, ana.AccessToken, done, "")[0]["id"].(string)
+		do(t, app, 201, "POST", "/v1/occurrences/"+doneOcc+"/follow-throughs", ben.AccessToken, map[string]any{"outcome": "kept"})
+		_, cursor := feed(t, app, ben.AccessToken, "", "")
+
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel, ana.AccessToken, nil)
+		for _, p := range []string{late, daily} {
+			if st := do(t, app, 200, "GET", "/v1/promises/"+p, ana.AccessToken, nil)["status"]; st != "archived" {
+				t.Errorf("promise %s: %v, want archived", p, st)
+			}
+			if open := occurrencesOf(t, app, ana.AccessToken, p, "&status=open"); len(open) != 0 {
+				t.Errorf("promise %s: %d occurrences still open", p, len(open))
+			}
+		}
+		if st := do(t, app, 200, "GET", "/v1/promises/"+done, ana.AccessToken, nil)["status"]; st != "completed" {
+			t.Errorf("a completed promise: %v", st)
+		}
+		page := do(t, app, 200, "GET", "/v1/occurrences/"+occ["id"].(string)+"/renegotiations", ben.AccessToken, nil)
+		if r := page["data"].([]any)[0].(map[string]any); r["id"] != rn || r["status"] != "declined" {
+			t.Errorf("the proposal: %v", r)
+		}
+		later(t, app, time.Hour, &ana, &ben)
+		tick(t, app)
+		sc := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ben.AccessToken, nil)
+		// What was kept stays; nothing open is left, nor missed after it.
+		if c := sc["counts"].(map[string]any); c["open"] != 0.0 || c["missed"] != 0.0 || c["kept"].(float64)+c["kept_late"].(float64) != 1 {
+			t.Errorf("ana's counts after the archive: %v", c)
+		}
+		es, _ := feed(t, app, ben.AccessToken, cursor, "")
+		got := map[string]int{}
+		for _, e := range es {
+			got[e["type"].(string)]++
+		}
+		if got["promise.updated"] != 2 || got["renegotiation.declined"] != 1 || got["relationship.updated"] != 1 {
+			t.Errorf("events of the archive: %v", got)
+		}
+	})
+}

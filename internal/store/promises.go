@@ -667,26 +667,45 @@ func (s *Promises) MarkReminded(ctx context.Context, o promise.Occurrence, kind 
 // cancelled and never scored, what already happened stays, and each gets a
 // promise.cancelled event (actor: the member).
 func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID string, at time.Time) error {
+	return db.closePromises(ctx, tx, relID, userID, at, false)
+}
+
+// archivePromises archives every active promise of a relationship being
+// archived: all their open occurrences are cancelled, whenever due (the
+// scheduler scores no archived relationship), their proposals declined.
+func (db *DB) archivePromises(ctx context.Context, tx *gorm.DB, relID, userID string, at time.Time) error {
+	return db.closePromises(ctx, tx, relID, userID, at, true)
+}
+
+// closePromises cancels the active promises userID made or was made in a
+// relationship, or with all set archives every active promise in it.
+func (db *DB) closePromises(ctx context.Context, tx *gorm.DB, relID, userID string, at time.Time, all bool) error {
 	var rows []promiseRow
-	err := tx.WithContext(ctx).Where("relationship_id = ? AND status = ? AND (promisor_id = ? OR promisee_id = ?)",
-		relID, promise.StatusActive, userID, userID).Order("id").Find(&rows).Error
-	if err != nil {
+	q := tx.WithContext(ctx).Where("relationship_id = ? AND status = ?", relID, promise.StatusActive)
+	if !all {
+		q = q.Where("promisor_id = ? OR promisee_id = ?", userID, userID)
+	}
+	if err := q.Order("id").Find(&rows).Error; err != nil {
 		return translate(err, "promise")
 	}
 	p := &Promises{db: db, w: tx, r: tx}
+	from, status, typ := at, promise.StatusCancelled, event.PromiseCancelled
+	if all {
+		from, status, typ = time.Unix(0, 0), promise.StatusArchived, event.PromiseUpdated
+	}
 	for _, row := range rows {
 		pr := toPromise(row)
-		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at, false); err != nil {
+		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, from, at, false); err != nil {
 			return err
 		}
 		if err := promise.CloseProposals(ctx, p, relID, pr.ID, userID, at, true); err != nil {
 			return err
 		}
-		pr.Status, pr.UpdatedAt = promise.StatusCancelled, at
+		pr.Status, pr.UpdatedAt = status, at
 		if err := p.UpdatePromise(ctx, pr); err != nil {
 			return err
 		}
-		if err := db.emit(ctx, tx, event.Event{Type: event.PromiseCancelled, RelationshipID: relID, ActorID: userID, CreatedAt: at}, pr); err != nil {
+		if err := db.emit(ctx, tx, event.Event{Type: typ, RelationshipID: relID, ActorID: userID, CreatedAt: at}, pr); err != nil {
 			return err
 		}
 	}

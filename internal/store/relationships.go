@@ -339,6 +339,11 @@ func (s *Relationships) Emit(ctx context.Context, e event.Event, resource any) e
 	return s.db.emit(ctx, s.w, e, resource)
 }
 
+// ArchivePromises implements relationship.Store.
+func (s *Relationships) ArchivePromises(ctx context.Context, relID, userID string, at time.Time) error {
+	return s.db.archivePromises(ctx, s.w, relID, userID, at)
+}
+
 // CancelPromisesOf implements relationship.Store.
 func (s *Relationships) CancelPromisesOf(ctx context.Context, relID, userID string, at time.Time) error {
 	return s.db.cancelPromisesOf(ctx, s.w, relID, userID, at)
