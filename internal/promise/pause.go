@@ -12,7 +12,6 @@ import (
 	"github.com/troth-app/troth/internal/relationship"
 )
 
-
 // NewPause is the input of CreatePause: local dates in the promise's zone.
 type NewPause struct {
 	StartsOn string
