@@ -270,20 +270,22 @@ func TestTheLastMemberLeaving(t *testing.T) {
 		wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/promises", Token: cat.AccessToken}),
 			http.StatusNotFound, "not_found")
 
-		// Ben leaves a relationship Ana archived: her promise stays active.
+		// Ben leaves a relationship Ana archived: her promise stays as the
+		// archive left it (archived, not cancelled).
 		ana2, ben, rel2 := pair(t, app)
 		p := do(t, app, 201, "POST", "/v1/relationships/"+rel2+"/promises", ana2.AccessToken, map[string]any{
 			"title": "x", "due_at": ts(app.Clock.Now().Add(48 * time.Hour))})["id"].(string)
 		do(t, app, 204, "DELETE", "/v1/relationships/"+rel2, ana2.AccessToken, nil)
 		do(t, app, 204, "DELETE", "/v1/relationships/"+rel2+"/members/me", ben.AccessToken, nil)
-		if got := do(t, app, 200, "GET", "/v1/promises/"+p, ana2.AccessToken, nil)["status"]; got != "active" {
+		if got := do(t, app, 200, "GET", "/v1/promises/"+p, ana2.AccessToken, nil)["status"]; got != "archived" {
 			t.Fatalf("a promise in an archived relationship left by its promisee: %v", got)
 		}
 	})
 }
 
 // Deleting an account leaves its relationships as leaving does: their
-// updated_at moves, and an archived one keeps its promises as they were.
+// updated_at moves, and an archived one keeps its promises as the archive
+// left them.
 func TestDeletingAnAccountLeavesAsLeavingDoes(t *testing.T) {
 	app := sqliteApp(t)
 	ana, ben, rel := pair(t, app)
@@ -298,7 +300,7 @@ func TestDeletingAnAccountLeavesAsLeavingDoes(t *testing.T) {
 	if now := do(t, app, 200, "GET", "/v1/relationships/"+rel, ben.AccessToken, nil)["updated_at"]; now == was {
 		t.Errorf("updated_at %v unchanged by a member's account deletion", now)
 	}
-	if got := do(t, app, 200, "GET", "/v1/promises/"+p, ben2.AccessToken, nil)["status"]; got != "active" {
+	if got := do(t, app, 200, "GET", "/v1/promises/"+p, ben2.AccessToken, nil)["status"]; got != "archived" {
 		t.Errorf("a promise in an archived relationship, after its promisee's account deletion: %v", got)
 	}
 }
