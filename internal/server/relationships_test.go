@@ -304,3 +304,18 @@ func TestDeletingAnAccountLeavesAsLeavingDoes(t *testing.T) {
 		t.Errorf("a promise in an archived relationship, after its promisee's account deletion: %v", got)
 	}
 }
+
+// A member who leaves takes their unused invites with them; the others'
+// stay good.
+func TestLeavingEndsOnesInvites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		cleo, dan := app.Register("Cleo"), app.Register("Dan")
+		bens := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ben.AccessToken, nil)["code"].(string)
+		anas := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)["code"].(string)
+		do(t, app, 204, "DELETE", "/v1/relationships/"+rel+"/members/me", ben.AccessToken, nil)
+		do(t, app, 404, "POST", "/v1/invites/"+bens+"/accept", cleo.AccessToken, nil)
+		do(t, app, 200, "POST", "/v1/invites/"+anas+"/accept", dan.AccessToken, nil)
+	})
+}

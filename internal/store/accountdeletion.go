@@ -55,6 +55,9 @@ func (s *Accounts) LeaveAll(ctx context.Context, userID string, at time.Time) ([
 	if err := tx.Model(&memberRow{}).Where("user_id = ? AND left_at IS NULL", userID).Update("left_at", micros(at)).Error; err != nil {
 		return nil, translate(err, "member")
 	}
+	if err := expireInvitesOf(ctx, tx, userID, at, ids...); err != nil {
+		return nil, err
+	}
 	rels := &Relationships{db: s.db, w: tx, r: tx}
 	var archived []string
 	if err := tx.Model(&relationshipRow{}).Where("id IN ? AND status = ?", ids, relationship.StatusArchived).

@@ -249,7 +249,20 @@ func (s *Relationships) LeaveMember(ctx context.Context, relID, userID string, a
 	if err != nil {
 		return translate(err, "member")
 	}
+	if err := expireInvitesOf(ctx, s.w, userID, at, relID); err != nil {
+		return err
+	}
 	return s.touch(ctx, relID, at)
+}
+
+// expireInvitesOf ends, at at, the unused invites a member who leaves made
+// into the relationships named: nobody joins on the word of someone no
+// longer there.
+func expireInvitesOf(ctx context.Context, tx *gorm.DB, userID string, at time.Time, relIDs ...string) error {
+	err := tx.WithContext(ctx).Model(&inviteRow{}).
+		Where("relationship_id IN ? AND created_by = ? AND used_at IS NULL AND expires_at > ?", relIDs, userID, micros(at)).
+		Update("expires_at", micros(at)).Error
+	return translate(err, "invite")
 }
 
 // CreateInvite implements relationship.Store.
