@@ -400,6 +400,30 @@ func (h *handlers) listRelationshipRenegotiations(c echo.Context) error {
 	return h.renegotiationPage(c, c.Param("id"), "")
 }
 
+// getRenegotiation godoc
+//
+//	@Summary	One renegotiation
+//	@ID			getRenegotiation
+//	@Tags		renegotiation
+//	@Produce	json
+//	@Security	BearerAuth
+//	@Param		id				path		string	true	"renegotiation id"
+//	@Param		If-None-Match	header		string	false	"an ETag from an earlier response"
+//	@Success	200				{object}	api.Renegotiation
+//	@Header		200				{string}	ETag	"entity tag"
+//	@Success	304				"not modified"
+//	@Failure	401				{object}	api.Problem
+//	@Failure	404				{object}	api.Problem
+//	@Failure	429				{object}	api.Problem
+//	@Router		/v1/renegotiations/{id} [get]
+func (h *handlers) getRenegotiation(c echo.Context) error {
+	r, err := h.Promises.Renegotiation(c.Request().Context(), userID(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return writeTagged(c, http.StatusOK, wire.Renegotiation(r))
+}
+
 // acceptRenegotiation godoc
 //
 //	@Summary	Accept a proposed time (promisee only)

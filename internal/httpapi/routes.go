@@ -174,6 +174,7 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.POST("/v1/occurrences/:id/renegotiations", h.proposeRenegotiation, h.requireAuth, h.idem)
 	e.GET("/v1/occurrences/:id/renegotiations", h.listOccurrenceRenegotiations, h.requireAuth)
 	e.GET("/v1/relationships/:id/renegotiations", h.listRelationshipRenegotiations, h.requireAuth)
+	e.GET("/v1/renegotiations/:id", h.getRenegotiation, h.requireAuth)
 	e.POST("/v1/renegotiations/:id/accept", h.acceptRenegotiation, h.requireAuth, h.idem)
 	e.POST("/v1/renegotiations/:id/decline", h.declineRenegotiation, h.requireAuth, h.idem)
 

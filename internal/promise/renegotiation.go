@@ -97,6 +97,24 @@ func (s *Service) Accept(ctx context.Context, userID, renID string) (Renegotiati
 	return s.answer(ctx, userID, renID, RenegAccepted)
 }
 
+// Renegotiation returns one proposal to a member of its relationship.
+func (s *Service) Renegotiation(ctx context.Context, userID, renID string) (Renegotiation, error) {
+	if !id.Valid(renID, id.Renegotiation) {
+		return Renegotiation{}, errRenegNotFound
+	}
+	rn, err := s.store.Renegotiation(ctx, renID)
+	if fault.Is(err, "not_found") {
+		return Renegotiation{}, errRenegNotFound
+	}
+	if err != nil {
+		return Renegotiation{}, err
+	}
+	if _, err := member(ctx, s.store, rn.RelationshipID, userID, errRenegNotFound); err != nil {
+		return Renegotiation{}, err
+	}
+	return rn, nil
+}
+
 // Decline is the promisee refusing a proposed time; the original stands.
 func (s *Service) Decline(ctx context.Context, userID, renID string) (Renegotiation, error) {
 	return s.answer(ctx, userID, renID, RenegDeclined)

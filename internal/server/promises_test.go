@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"strings"
 	"testing"
@@ -848,6 +849,39 @@ func TestArchivingARelationshipClosesItsPromises(t *testing.T) {
 		}
 		if got["promise.updated"] != 2 || got["renegotiation.declined"] != 1 || got["relationship.updated"] != 1 {
 			t.Errorf("events of the archive: %v", got)
+		}
+	})
+}
+
+// A renegotiation reads alone as it is listed, with an ETag; nobody outside
+// the relationship finds it.
+func TestGetRenegotiation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		cleo := app.Register("Cleo")
+		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{"title": "Call", "due_at": ts(app.Clock.Now().Add(time.Hour))})["id"].(string)
+		occ := occurrencesOf(t, app, ana.AccessToken, p, "")[0]["id"].(string)
+		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/renegotiations", ana.AccessToken, map[string]any{"proposed_due_at": ts(app.Clock.Now().Add(3 * time.Hour))})
+		id := rn["id"].(string)
+		got := app.Do(servertest.Request{Method: "GET", Path: "/v1/renegotiations/" + id, Token: ben.AccessToken})
+		if got.Status != http.StatusOK || got.Header.Get("ETag") == "" {
+			t.Fatalf("GET: %d %s", got.Status, got.Body)
+		}
+		listed := do(t, app, 200, "GET", "/v1/occurrences/"+occ+"/renegotiations", ben.AccessToken, nil)["data"].([]any)[0]
+		if d := cmp.Diff(listed, any(got.Map(t))); d != "" {
+			t.Errorf("GET differs from the list (-list +get):\n%s", d)
+		}
+		if res := app.Do(servertest.Request{Method: "GET", Path: "/v1/renegotiations/" + id, Token: ben.AccessToken,
+			Header: map[string]string{"If-None-Match": got.Header.Get("ETag")}}); res.Status != http.StatusNotModified {
+			t.Errorf("If-None-Match: %d", res.Status)
+		}
+		do(t, app, 200, "POST", "/v1/renegotiations/"+id+"/decline", ben.AccessToken, nil)
+		if st := do(t, app, 200, "GET", "/v1/renegotiations/"+id, ana.AccessToken, nil)["status"]; st != "declined" {
+			t.Errorf("after declining: %v", st)
+		}
+		for _, path := range []string{"/v1/renegotiations/" + id, "/v1/renegotiations/rng_01j9z3k4m5n6p7q8r9s0t1v2w3", "/v1/renegotiations/nope"} {
+			wantProblem(t, app.Do(servertest.Request{Method: "GET", Path: path, Token: cleo.AccessToken}), http.StatusNotFound, "not_found")
 		}
 	})
 }
