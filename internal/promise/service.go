@@ -210,9 +210,13 @@ func parseRecurrence(in RecurrenceInput, rel relationship.Relationship, now time
 	}
 	starts := in.StartsOn
 	if starts == "" {
-		if loc, ok := tz.Load(zone); ok {
-			starts = now.In(loc).Format(time.DateOnly)
+		// Today in the zone; in UTC when the zone is wrong, which is the
+		// only error to report then (starts_on was not given).
+		loc, ok := tz.Load(zone)
+		if !ok {
+			loc = time.UTC
 		}
+		starts = now.In(loc).Format(time.DateOnly)
 	}
 	rule, err := recurrence.Parse(in.RRule, zone, in.LocalTime, starts)
 	if err != nil {

@@ -555,8 +555,8 @@ func TestPromiseValidation(t *testing.T) {
 			for _, e := range p.Errors {
 				found = found || e.Field == tc.field
 			}
-			if res.Status != http.StatusUnprocessableEntity || !found {
-				t.Fatalf("got %d %+v, want 422 naming %s", res.Status, p, tc.field)
+			if res.Status != http.StatusUnprocessableEntity || !found || len(p.Errors) != 1 {
+				t.Fatalf("got %d %+v, want 422 naming %s alone", res.Status, p, tc.field)
 			}
 		})
 	}
