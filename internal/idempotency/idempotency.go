@@ -233,12 +233,13 @@ func Seal(user, key string, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 1+a.NonceSize(), 1+a.NonceSize()+len(body)+a.Overhead())
-	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
+	nonce := make([]byte, a.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return a.Seal(out, out[1:], body, []byte(user)), nil
+	out := make([]byte, 0, 1+len(nonce)+len(body)+a.Overhead())
+	out = append(append(out, sealVersion), nonce...)
+	return a.Seal(out, nonce, body, []byte(user)), nil
 }
 
 // ErrSealed is returned by Open for a body it cannot open.
