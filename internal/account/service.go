@@ -101,24 +101,18 @@ func (s *Service) Login(ctx context.Context, email, pw string) (Session, error) 
 	if len(pw) > maxPassword*4 {
 		pw = pw[:maxPassword*4] // bound the hashing work; such a password never matches
 	}
-	u, err := s.store.UserByEmailKey(ctx, emailKey(email))
-	if err != nil && !fault.Is(err, "not_found") {
+	u, ok, err := s.check(ctx, EmailKey(email), pw)
+	if err == nil && !ok {
+		if legacy := legacyEmailKey(email); legacy != EmailKey(email) {
+			// An account whose key migration 0016 could not rewrite (another
+			// held the new one) is found by its key as it was made then.
+			u, ok, err = s.check(ctx, legacy, pw)
+		}
+	}
+	if err != nil {
 		return Session{}, err
 	}
-	if err == nil && u.DeletedAt != nil {
-		// A deleted account answers like an unknown one, after the same work.
-		u, err = User{}, fault.NotFound("user")
-	}
-	ok, verr := s.hasher.Verify(normPassword(pw), u.PasswordHash) // empty hash when not found
-	if verr == nil && !ok && normPassword(pw) != pw {
-		// Hashed before passwords were normalized, as typed (an unknown
-		// account spends the same second hash on the dummy).
-		ok, verr = s.hasher.Verify(pw, u.PasswordHash)
-	}
-	if verr != nil {
-		return Session{}, fault.Internal(verr)
-	}
-	if err != nil || !ok {
+	if !ok {
 		return Session{}, errCredentials
 	}
 	var sess Session
@@ -322,6 +316,34 @@ func EmailKey(email string) string {
 
 func emailKey(email string) string { return EmailKey(email) }
 
+// legacyEmailKey is how keys were made before EmailKey: the address in
+// lower case.
+func legacyEmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// check finds the account under key and checks pw against it, with the
+// same work whether there is one or not; ok is false for a wrong password
+// and for no (or a deleted) account alike.
+func (s *Service) check(ctx context.Context, key, pw string) (User, bool, error) {
+	u, err := s.store.UserByEmailKey(ctx, key)
+	if err != nil && !fault.Is(err, "not_found") {
+		return User{}, false, err
+	}
+	found := err == nil && u.DeletedAt == nil // a deleted account answers like an unknown one
+	if !found {
+		u = User{}
+	}
+	ok, verr := s.hasher.Verify(normPassword(pw), u.PasswordHash) // empty hash when not found: the dummy
+	if verr == nil && !ok && normPassword(pw) != pw {
+		// Hashed before passwords were normalized, as typed (an unknown
+		// account spends the same second hash on the dummy).
+		ok, verr = s.hasher.Verify(pw, u.PasswordHash)
+	}
+	if verr != nil {
+		return User{}, false, fault.Internal(verr)
+	}
+	return u, ok && found, nil
+}
+
 // normPassword is the form a password is hashed in: Unicode NFKC, as NIST
 // SP 800-63B asks, so that the same text typed on another keyboard (é as
 // one character or as e and an accent) is the same password.
@@ -339,7 +361,7 @@ func checkEmail(v *fault.Validation, email string) {
 }
 
 func checkPassword(v *fault.Validation, pw string) {
-	n := utf8.RuneCountInString(pw)
+	n := utf8.RuneCountInString(normPassword(pw)) // as it is hashed
 	switch {
 	case pw == "":
 		v.Add("password", "required", "is required")

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -328,6 +329,34 @@ func TestEmailsAndPasswordsAreNormalized(t *testing.T) {
 		}
 		if s := login("legacy@example.com", decomposed); s != http.StatusOK {
 			t.Errorf("a password hashed as typed: %d", s)
+		}
+
+		// Two accounts made for one mailbox before keys were normalized:
+		// migration 0016 leaves the second its old key, by which it still
+		// logs in, while the first keeps the normalized one.
+		if r := register("zoë@example.com", composed); r.Status != http.StatusCreated {
+			t.Fatalf("register: %d %s", r.Status, r.Body)
+		}
+		second, err := password.NewHasher(password.Recommended).Hash("the second one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Exec(`INSERT INTO users (id, email, email_key, display_name, time_zone, password_hash, created_at, updated_at)
+			VALUES ('usr_01m8h0000000000000000zoe2', 'ZOE`+"\u0308"+`@example.com', 'zoe`+"\u0308"+`@example.com', 'Zoë', 'UTC', $1, 1, 1)`, second); err != nil {
+			t.Fatal(err)
+		}
+		who := func(email, pw string) string {
+			res := app.Do(servertest.Request{Method: "POST", Path: "/v1/auth/login", Body: map[string]string{"email": email, "password": pw}})
+			if res.Status != http.StatusOK {
+				return fmt.Sprint(res.Status)
+			}
+			return res.Map(t)["user"].(map[string]any)["id"].(string)
+		}
+		if got := who("ZOE\u0308@example.com", "the second one"); got != "usr_01m8h0000000000000000zoe2" {
+			t.Errorf("the account left its old key: %s", got)
+		}
+		if got := who("ZOE\u0308@example.com", composed); !strings.HasPrefix(got, "usr_") || got == "usr_01m8h0000000000000000zoe2" {
+			t.Errorf("the account with the normalized key, by the other spelling: %s", got)
 		}
 	})
 }

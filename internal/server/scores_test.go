@@ -638,7 +638,8 @@ func TestMilestonesSinceTheBreachItself(t *testing.T) {
 
 	// A promise kept on the breach's day after it counts (the first day,
 	// made anew from its items, is not kept past a change to them).
-	if soon := breach.Add(time.Minute); soon.YearDay() == breach.YearDay() {
+	berlin, _ := time.LoadLocation("Europe/Berlin") // the relationship's zone
+	if soon := breach.Add(time.Minute); soon.In(berlin).YearDay() == breach.In(berlin).YearDay() {
 		keptOn(t, app, rel, ana, ben, soon, "kept", ben)
 		if got := reached()["first_kept"]; got != ts(soon) {
 			t.Errorf("first_kept reached at %q, want the promise kept at %s, a minute after the breach", got, ts(soon))

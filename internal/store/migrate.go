@@ -177,7 +177,8 @@ var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) er
 	// same mailbox. Each key is written as account.EmailKey makes it now,
 	// unless another account holds that key already (two accounts made
 	// before for one mailbox): the one whose key would change keeps its
-	// old key, and logs in with the address written as it was registered.
+	// old key, by which login still finds it (account.Service.Login tries
+	// the key as it was made before when the new one does not match).
 	"email_keys_normalized": func(ctx context.Context, db *DB, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, email, email_key FROM users WHERE deleted_at IS NULL ORDER BY created_at, id`)
 		if err != nil {
