@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/idempotency"
 )
 
 //go:embed migrations
@@ -179,6 +180,50 @@ var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) er
 	// before for one mailbox): the one whose key would change keeps its
 	// old key, by which login still finds it (account.Service.Login tries
 	// the key as it was made before when the new one does not match).
+	// Idempotency-Key records held the key and the answer as they came;
+	// they are now kept as the key's digest and the answer sealed with the
+	// key. A key that is a digest already (64 hex digits, written by a
+	// build between the two) is left alone.
+	"idempotency_sealed": func(ctx context.Context, db *DB, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT user_id, idem_key, response_body FROM idempotency_keys`)
+		if err != nil {
+			return err
+		}
+		type rec struct {
+			user, key string
+			body      []byte
+		}
+		var todo []rec
+		for rows.Next() {
+			var r rec
+			if err := rows.Scan(&r.user, &r.key, &r.body); err != nil {
+				rows.Close()
+				return err
+			}
+			if !isDigest(r.key) {
+				todo = append(todo, r)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range todo {
+			var sealed []byte
+			if r.body != nil {
+				var err error
+				if sealed, err = idempotency.Seal(r.user, r.key, r.body); err != nil {
+					return err
+				}
+			}
+			// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
+			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET idem_key = `+db.placeholder(1)+`, response_body = `+db.placeholder(2)+
+				` WHERE user_id = `+db.placeholder(3)+` AND idem_key = `+db.placeholder(4), idempotency.Digest(r.key), sealed, r.user, r.key); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	"email_keys_normalized": func(ctx context.Context, db *DB, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, email, email_key FROM users WHERE deleted_at IS NULL ORDER BY created_at, id`)
 		if err != nil {
@@ -251,4 +296,18 @@ func (db *DB) rebuildRollups(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// isDigest reports whether an Idempotency-Key record's key is a digest
+// (idempotency.Digest: 64 lower-case hex digits).
+func isDigest(key string) bool {
+	if len(key) != 64 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
