@@ -799,9 +799,9 @@ func TestRenameUpdatesTheRelationships(t *testing.T) {
 }
 
 // Archiving a relationship closes what is open in it: its active promises
-// are archived, their open occurrences (one running late in its grace
-// among them) cancelled, pending proposals declined; nothing stays open
-// in a relationship the scheduler no longer looks at.
+// are archived, their open occurrences not yet due cancelled, pending
+// proposals declined. One running late in its grace is not taken back: it
+// is scored missed when the grace runs out, as it would have been.
 func TestArchivingARelationshipClosesItsPromises(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		app := servertest.New(t, b)
@@ -820,12 +820,12 @@ func TestArchivingARelationshipClosesItsPromises(t *testing.T) {
 		_, cursor := feed(t, app, ben.AccessToken, "", "")
 
 		do(t, app, 204, "DELETE", "/v1/relationships/"+rel, ana.AccessToken, nil)
-		for _, p := range []string{late, daily} {
+		for p, open := range map[string]int{late: 1, daily: 0} {
 			if st := do(t, app, 200, "GET", "/v1/promises/"+p, ana.AccessToken, nil)["status"]; st != "archived" {
 				t.Errorf("promise %s: %v, want archived", p, st)
 			}
-			if open := occurrencesOf(t, app, ana.AccessToken, p, "&status=open"); len(open) != 0 {
-				t.Errorf("promise %s: %d occurrences still open", p, len(open))
+			if got := occurrencesOf(t, app, ana.AccessToken, p, "&status=open"); len(got) != open {
+				t.Errorf("promise %s: %d occurrences still open, want %d", p, len(got), open)
 			}
 		}
 		if st := do(t, app, 200, "GET", "/v1/promises/"+done, ana.AccessToken, nil)["status"]; st != "completed" {
@@ -838,16 +838,31 @@ func TestArchivingARelationshipClosesItsPromises(t *testing.T) {
 		later(t, app, time.Hour, &ana, &ben)
 		tick(t, app)
 		sc := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ben.AccessToken, nil)
-		// What was kept stays; nothing open is left, nor missed after it.
-		if c := sc["counts"].(map[string]any); c["open"] != 0.0 || c["missed"] != 0.0 || c["kept"].(float64)+c["kept_late"].(float64) != 1 {
+		// What was kept stays; the one running late is missed after its
+		// grace; nothing planned after the archive is open or missed.
+		if c := sc["counts"].(map[string]any); c["open"] != 0.0 || c["missed"] != 1.0 || c["kept"].(float64)+c["kept_late"].(float64) != 1 {
 			t.Errorf("ana's counts after the archive: %v", c)
+		}
+		if open := occurrencesOf(t, app, ana.AccessToken, daily, "&status=open"); len(open) != 0 {
+			t.Errorf("%d of the daily promise's occurrences open after the archive", len(open))
+		}
+		// One left open past the archive (as archives before this change
+		// left them) is never scored: it was planned after the end.
+		w, _ := app.Server.DB.SQL()
+		if _, err := w.Exec(`UPDATE occurrences SET status = 'open' WHERE id = $1`, occ["id"]); err != nil {
+			t.Fatal(err)
+		}
+		later(t, app, 4*24*time.Hour, &ana, &ben)
+		tick(t, app)
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+occ["id"].(string), ben.AccessToken, nil); o["status"] != "open" {
+			t.Errorf("an occurrence due after the archive: %v", o["status"])
 		}
 		es, _ := feed(t, app, ben.AccessToken, cursor, "")
 		got := map[string]int{}
 		for _, e := range es {
 			got[e["type"].(string)]++
 		}
-		if got["promise.updated"] != 2 || got["renegotiation.declined"] != 1 || got["relationship.updated"] != 1 {
+		if got["promise.updated"] != 2 || got["renegotiation.declined"] != 1 || got["relationship.updated"] != 1 || got["occurrence.missed"] != 1 {
 			t.Errorf("events of the archive: %v", got)
 		}
 	})

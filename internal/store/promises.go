@@ -423,11 +423,14 @@ func (s *Promises) OpenOccurrencesOf(ctx context.Context, relID, promiseID strin
 
 // OverdueOccurrences implements promise.Store. Candidates come from the
 // (status, due_at) index; the relationship's grace is applied in the join.
+// In an archived relationship only what fell due before the archive is
+// scored (an archive takes back no promise running late), never what was
+// planned after it.
 func (s *Promises) OverdueOccurrences(ctx context.Context, now time.Time, limit int) ([]promise.Occurrence, error) {
 	var rows []occurrenceRow
 	err := s.r.WithContext(ctx).Table("occurrences AS o").Select("o.*").
 		Joins("JOIN relationships r ON r.id = o.relationship_id").
-		Where("o.status = ? AND o.due_at < ? AND o.due_at + CAST(r.grace_minutes AS BIGINT) * 60000000 < ? AND r.status = ?",
+		Where("o.status = ? AND o.due_at < ? AND o.due_at + CAST(r.grace_minutes AS BIGINT) * 60000000 < ? AND (r.status = ? OR o.due_at < r.archived_at)",
 			promise.OccOpen, micros(now), micros(now), relationship.StatusActive).
 		Order("o.due_at").Limit(limit).Scan(&rows).Error
 	out := make([]promise.Occurrence, len(rows))
@@ -671,8 +674,10 @@ func (db *DB) cancelPromisesOf(ctx context.Context, tx *gorm.DB, relID, userID s
 }
 
 // archivePromises archives every active promise of a relationship being
-// archived: all their open occurrences are cancelled, whenever due (the
-// scheduler scores no archived relationship), their proposals declined.
+// archived: their open occurrences not yet due are cancelled, their
+// proposals declined. One already due stays open, and is scored missed when
+// its grace runs out (OverdueOccurrences looks at archived relationships
+// for what fell due before they were archived).
 func (db *DB) archivePromises(ctx context.Context, tx *gorm.DB, relID, userID string, at time.Time) error {
 	return db.closePromises(ctx, tx, relID, userID, at, true)
 }
@@ -689,13 +694,13 @@ func (db *DB) closePromises(ctx context.Context, tx *gorm.DB, relID, userID stri
 		return translate(err, "promise")
 	}
 	p := &Promises{db: db, w: tx, r: tx}
-	from, status, typ := at, promise.StatusCancelled, event.PromiseCancelled
+	status, typ := promise.StatusCancelled, event.PromiseCancelled
 	if all {
-		from, status, typ = time.Unix(0, 0), promise.StatusArchived, event.PromiseUpdated
+		status, typ = promise.StatusArchived, event.PromiseUpdated
 	}
 	for _, row := range rows {
 		pr := toPromise(row)
-		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, from, at, false); err != nil {
+		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at, false); err != nil {
 			return err
 		}
 		if err := promise.CloseProposals(ctx, p, relID, pr.ID, userID, at, true); err != nil {
