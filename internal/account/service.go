@@ -314,8 +314,6 @@ func EmailKey(email string) string {
 	return strings.ToLower(e)
 }
 
-func emailKey(email string) string { return EmailKey(email) }
-
 // legacyEmailKey is how keys were made before EmailKey: the address in
 // lower case.
 func legacyEmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
