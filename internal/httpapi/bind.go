@@ -44,7 +44,33 @@ func bind(c echo.Context, v any) error {
 	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), bodyUnmarshalers); err != nil {
 		return decodeError(err)
 	}
+	if req.Method == http.MethodPatch {
+		// A null would decode as if the field were left out, and a PATCH
+		// would then keep what the client meant to clear: no field of a
+		// PATCH takes null (the schema says so); leave a field out to keep
+		// its value.
+		if p, ok := firstNull(data); ok {
+			field := pointerField(p)
+			msg := "field " + quote(field) + " has the wrong type (got null): leave it out to keep its value"
+			return &fault.Error{Kind: fault.KindBadRequest, Code: "invalid_type", Message: msg,
+				Fields: []fault.FieldError{{Field: field, Code: "invalid_type", Message: msg}}}
+		}
+	}
 	return nil
+}
+
+// firstNull returns where the first null in a JSON document lies.
+func firstNull(data []byte) (jsontext.Pointer, bool) {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return "", false
+		}
+		if tok.Kind() == 'n' {
+			return dec.StackPointer(), true
+		}
+	}
 }
 
 // errNotObject is the answer to a body that is JSON but not an object.

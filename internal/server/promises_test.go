@@ -900,3 +900,27 @@ func TestGetRenegotiation(t *testing.T) {
 		}
 	})
 }
+
+// No field of a PATCH takes null: it would read as left out, and keep what
+// the client meant to clear. The answer names the field; nothing changes.
+func TestPatchRefusesNull(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+		"title": "Walk", "recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": "07:30"}})
+	for _, c := range []struct{ path, body, field string }{
+		{"/v1/promises/" + p["id"].(string), `{"recurrence": null}`, "recurrence"},
+		{"/v1/promises/" + p["id"].(string), `{"title": "Run", "details": null}`, "details"},
+		{"/v1/relationships/" + rel, `{"settings": {"grace_minutes": null}}`, "settings.grace_minutes"},
+		{"/v1/me", `{"display_name": null}`, "display_name"},
+	} {
+		res := app.Do(servertest.Request{Method: "PATCH", Path: c.path, Token: ana.AccessToken, Body: c.body})
+		pr := decodeProblem(t, res)
+		if res.Status != http.StatusBadRequest || pr.Code != "invalid_type" || len(pr.Errors) != 1 || pr.Errors[0].Field != c.field {
+			t.Errorf("PATCH %s %s: %d %+v, want 400 invalid_type naming %s", c.path, c.body, res.Status, pr, c.field)
+		}
+	}
+	if got := do(t, app, 200, "GET", "/v1/promises/"+p["id"].(string), ana.AccessToken, nil); got["title"] != "Walk" || got["recurrence"] == nil {
+		t.Errorf("after refused PATCHes: %v", got)
+	}
+}
