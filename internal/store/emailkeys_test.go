@@ -15,7 +15,6 @@ import (
 // except where another account holds that key already.
 func TestEmailKeysNormalized(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		ctx := context.Background()
 		db := openMigrated(t, b, Options{})
 		w, _ := db.SQL()
 		// As keys were made before: the address in lower case.
@@ -26,16 +25,7 @@ func TestEmailKeysNormalized(t *testing.T) {
 			('usr_d', 'dan@x.de', 'dan@x.de', 'D', 'UTC', 'h', 4, 4)`); err != nil {
 			t.Fatal(err)
 		}
-		tx, err := w.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := migrationSteps["email_keys_normalized"](ctx, db, tx); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		runStep(t, db, "email_keys_normalized")
 		for id, want := range map[string]string{
 			"usr_a": "a\u0308nne@x.de", // usr_c holds änne@x.de: kept as it was
 			"usr_b": "bob@m\u00fcnchen.de",
@@ -71,16 +61,7 @@ func TestIdempotencySealedMigration(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tx, err := w.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := migrationSteps["idempotency_sealed"](ctx, db, tx); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		runStep(t, db, "idempotency_sealed")
 		rec, found, err := db.Idempotency().Begin(ctx, idempotency.Record{UserID: "usr_a", Key: idempotency.Digest("k-old"),
 			RequestHash: []byte("x"), Status: idempotency.StatusInFlight, CreatedAt: time.Now(), LockedAt: time.Now()})
 		if err != nil || found || rec == nil {
@@ -99,4 +80,22 @@ func TestIdempotencySealedMigration(t *testing.T) {
 			t.Errorf("a digest's record: %q, %v", kept, err)
 		}
 	})
+}
+
+// runStep runs a migration's Go step in a transaction of its own, as
+// Migrate does after the migration's SQL.
+func runStep(t *testing.T, db *DB, name string) {
+	t.Helper()
+	ctx := context.Background()
+	w, _ := db.SQL()
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrationSteps[name](ctx, db, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }

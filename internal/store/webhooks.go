@@ -256,15 +256,14 @@ func (s *Webhooks) Visible(ctx context.Context, userID, eventID string) (bool, e
 	return s.member(ctx, r, *rel, userID)
 }
 
-// member reports whether the user is a current member of the relationship.
+// member reports whether the user is a current member of the relationship
+// (Relationships.Membership).
 func (s *Webhooks) member(ctx context.Context, r *gorm.DB, relID, userID string) (bool, error) {
-	var n int
-	err := s.db.queryRow(ctx, r, `SELECT COUNT(*) FROM relationship_members
-		WHERE relationship_id = ? AND user_id = ? AND left_at IS NULL`, []any{relID, userID}, &n)
-	if err != nil {
-		return false, translate(err, "member")
+	_, err := (&Relationships{db: s.db, w: r, r: r}).Membership(ctx, relID, userID)
+	if fault.Is(err, "not_found") {
+		return false, nil
 	}
-	return n > 0, nil
+	return err == nil, err
 }
 
 // Deliveries lists an endpoint's deliveries, newest first, before p.After.

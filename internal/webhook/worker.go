@@ -91,7 +91,7 @@ func (w *Worker) Attempt(ctx context.Context, deliveryID string, attempt int, en
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &BusyError{Retry: jitter(w.inflight.snooze(wk.Endpoint.ID, limit, time.Now()))}
+		return &BusyError{Retry: jitter(w.inflight.snooze(wk.Endpoint.ID, limit, w.Now()))}
 	}
 	res := w.Sender.Send(ctx, wk.Endpoint, wk.Event.ID, body)
 	release()
