@@ -3,6 +3,7 @@ package score
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -220,5 +221,25 @@ func TestProjection(t *testing.T) {
 	}
 	if p.Days != day || p.OccurrencesNeeded != int(math.Ceil(0.5*float64(day))) {
 		t.Fatalf("%+v, want %d days", p, day)
+	}
+}
+
+// Appending items one at a time, in time order, gives what Summarize gives
+// of them all, to the last bit: the rollups fold a new follow-through into
+// a stored day this way, and must store the row a full refresh would.
+func TestAppendEqualsSummarize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 500 {
+		h := 7 + rng.Float64()*358
+		items := randomItems(rng, 1+rng.IntN(12), 2)
+		slices.SortStableFunc(items, func(a, b Item) int { return a.T.Compare(b.T) })
+		ref := t0.Add(time.Duration(rng.Int64N(int64(24 * time.Hour))))
+		got := Summary{Ref: ref}
+		for i, it := range items {
+			got = got.Append(it, h)
+			if want := Summarize(items[:i+1], ref, h); got != want {
+				t.Fatalf("round %d, %d items: appended %+v, summarized %+v", round, i+1, got, want)
+			}
+		}
 	}
 }

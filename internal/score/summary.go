@@ -59,9 +59,15 @@ func RunOf(items []Item) Run {
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T.Before(sorted[j].T) })
 	var r Run
 	for _, it := range sorted {
-		r = r.Then(Run{N: 1, Prefix: b2i(perfect(it)), Suffix: b2i(perfect(it)), Max: b2i(perfect(it))})
+		r = r.Then(runOf1(it))
 	}
 	return r
+}
+
+// runOf1 is the run of a single item.
+func runOf1(it Item) Run {
+	p := b2i(perfect(it))
+	return Run{N: 1, Prefix: p, Suffix: p, Max: p}
 }
 
 func perfect(it Item) bool { return it.V == 1 && it.Kind != KindBreach }
@@ -108,6 +114,17 @@ func Summarize(items []Item, ref time.Time, halfLifeDays float64) Summary {
 		s.Sums = s.Sums.Add(it, ref, halfLifeDays)
 		s.Counts.Add(it)
 	}
+	return s
+}
+
+// Append is the summary of s's items followed by it, an item later than
+// all of them: exactly what Summarize gives of them and it, to the last
+// bit (the sums add it last, as Summarize does when it comes last in the
+// items, and the run folds it in last, as RunOf does when it is latest).
+func (s Summary) Append(it Item, halfLifeDays float64) Summary {
+	s.Sums = s.Sums.Add(it, s.Ref, halfLifeDays)
+	s.Counts.Add(it)
+	s.Run = s.Run.Then(runOf1(it))
 	return s
 }
 
