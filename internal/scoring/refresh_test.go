@@ -3,6 +3,8 @@ package scoring
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ type memStore struct {
 	items []score.Item
 	days  map[string]Day
 	slow  int // reads that took the day before and today's items
+	reads int // reads of a member's day (MemberContent)
 }
 
 func (m *memStore) Relationship(context.Context, string) (relationship.Relationship, error) {
@@ -71,6 +74,7 @@ func (m *memStore) DayBefore(_ context.Context, _, _, day string) (Day, bool, er
 
 // MemberContent gives the member's content; memStore knows no promises.
 func (m *memStore) MemberContent(ctx context.Context, rel relationship.Relationship, member, _ string, from, to time.Time) (Content, Content, error) {
+	m.reads++
 	c, err := m.Content(ctx, rel, member, from, to)
 	return c, Content{}, err
 }
@@ -406,5 +410,76 @@ func TestCalendarKeepsDateNames(t *testing.T) {
 	}
 	if got := w.name(2026, time.February, 30); got != "2026-03-02" {
 		t.Fatalf("a date out of its month: %s", got)
+	}
+}
+
+// RefreshMemberAdding stores, change after change, the very rows that
+// RefreshMember does (bit for bit: the rows are compared with ==), whether
+// it folds the item in or reads the day: items later than the rest of
+// their day, earlier ones, items beside a breach, and days with none yet.
+func TestRefreshMemberAddingStoresWhatRefreshDoes(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	outcomes := []string{"kept", "partial", "missed"}
+	verifs := []string{"confirmed", "accepted", "unverified", "disputed"}
+	for round := range 40 {
+		rel := testRel
+		rel.Settings.HalfLifeDays = 7 + rng.IntN(300)
+		fast, full := &memStore{days: map[string]Day{}}, &memStore{days: map[string]Day{}}
+		for step := range 60 {
+			var it score.Item
+			// A few days, hours apart: most items come later than the
+			// rest of their day, some earlier, some are breaches.
+			at := base.Add(time.Duration(rng.IntN(4*24)) * time.Hour)
+			if step%5 != 0 || rng.IntN(3) > 0 {
+				at = base.Add(time.Duration(step) * 90 * time.Minute)
+			}
+			breach := rng.IntN(15) == 0
+			if breach {
+				it = score.BreachItem(at, "major")
+			} else {
+				it = score.OccurrenceItem(at, at.Add(time.Duration(rng.IntN(120))*time.Minute), time.Hour,
+					outcomes[rng.IntN(3)], verifs[rng.IntN(4)], rng.IntN(8) == 0)
+			}
+			for _, m := range []*memStore{fast, full} {
+				// A day's content as the database gives it: occurrences
+				// in time order, then breaches.
+				m.items = append(m.items, it)
+				slices.SortStableFunc(m.items, func(a, b score.Item) int {
+					if ab, bb := a.Kind == score.KindBreach, b.Kind == score.KindBreach; ab != bb {
+						if ab {
+							return 1
+						}
+						return -1
+					}
+					return a.T.Compare(b.T)
+				})
+			}
+			var err error
+			if breach {
+				_, err = RefreshMember(ctx, fast, rel, "usr_a", "", at)
+			} else {
+				_, err = RefreshMemberAdding(ctx, fast, rel, "usr_a", "", it)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := RefreshMember(ctx, full, rel, "usr_a", "", at); err != nil {
+				t.Fatal(err)
+			}
+			got, want := fast.sorted(), full.sorted()
+			if len(got) != len(want) {
+				t.Fatalf("round %d step %d: %d rows, RefreshMember made %d", round, step, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("round %d step %d: row %s is\n%+v\nRefreshMember made\n%+v", round, step, got[i].Day, got[i], want[i])
+				}
+			}
+		}
+		if fast.reads >= full.reads || fast.reads == 0 {
+			t.Fatalf("round %d: %d reads of a day adding, %d refreshing: the test should see both folds and reads", round, fast.reads, full.reads)
+		}
 	}
 }

@@ -316,30 +316,55 @@ func Refresh(ctx context.Context, st Store, rel relationship.Relationship, subje
 // around the day, and one upsert writes both. It returns the member's
 // change.
 func RefreshMember(ctx context.Context, st Store, rel relationship.Relationship, member, promiseID string, t time.Time) (Change, error) {
+	return refreshMember(ctx, st, rel, member, promiseID, t, nil)
+}
+
+// RefreshMemberAdding is RefreshMember for a change that adds one item to
+// the member's day and their promise's, and changes nothing else there:
+// an occurrence resolved from open, whose item it is. Where the item is
+// later than everything in both subjects' rows of its day, and the
+// member's row holds no breach, the item is folded into the rows rather
+// than the day read again (two statements rather than three): Summarize
+// would make the very same rows of the day's items, since it adds the
+// item last (a member's breaches come after their occurrences in a day's
+// content, hence the second condition). Otherwise it is RefreshMember.
+func RefreshMemberAdding(ctx context.Context, st Store, rel relationship.Relationship, member, promiseID string, it score.Item) (Change, error) {
+	return refreshMember(ctx, st, rel, member, promiseID, it.T, &it)
+}
+
+func refreshMember(ctx context.Context, st Store, rel relationship.Relationship, member, promiseID string, t time.Time, added *score.Item) (Change, error) {
 	day, start, end := Bounds(t, location(rel))
 	subjects := []string{member}
 	if promiseID != "" {
 		subjects = append(subjects, promiseID)
 	}
-	mc, pc, err := st.MemberContent(ctx, rel, member, promiseID, start, end)
-	if err != nil {
-		return Change{Subject: member}, err
-	}
 	around, err := st.DaysAroundAll(ctx, rel.ID, subjects, day)
 	if err != nil {
 		return Change{Subject: member}, err
+	}
+	fold := added != nil && foldable(around, day, *added)
+	var mc, pc Content
+	if !fold {
+		if mc, pc, err = st.MemberContent(ctx, rel, member, promiseID, start, end); err != nil {
+			return Change{Subject: member}, err
+		}
 	}
 	var memberChange Change
 	var put []Day
 	for i, subject := range subjects {
 		ch := Change{Subject: subject, Prev: around[i].Prev, HasPrev: around[i].HasPrev, Old: around[i].From}
-		content := mc
-		if i == 1 {
-			content = pc
-		}
-		if ch.renew(rel, day, content) {
-			if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
-				return memberChange, err
+		switch {
+		case fold:
+			ch.add(rel, day, end, *added)
+		default:
+			content := mc
+			if i == 1 {
+				content = pc
+			}
+			if ch.renew(rel, day, content) {
+				if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
+					return memberChange, err
+				}
 			}
 		}
 		put = append(put, ch.New...)
@@ -348,6 +373,35 @@ func RefreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 		}
 	}
 	return memberChange, st.PutDays(ctx, put)
+}
+
+// foldable reports whether it may be folded into each subject's row of
+// day (see RefreshMemberAdding). A subject without a row that day has
+// nothing there, and takes it as the day's only item.
+func foldable(around []Around, day string, it score.Item) bool {
+	for _, a := range around {
+		if len(a.From) == 0 || a.From[0].Day != day {
+			continue
+		}
+		if r := a.From[0]; !it.T.After(r.Last) || r.Own.Counts.Breaches > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// add sets ch.New from ch.Prev and ch.Old with it folded into day's row
+// (made anew if there is none; day ends at end).
+func (ch *Change) add(rel relationship.Relationship, day string, end time.Time, it score.Item) {
+	later := ch.Old
+	today := Day{RelationshipID: rel.ID, Subject: ch.Subject, Day: day, End: end, Own: score.Summary{Ref: end}}
+	if len(later) > 0 && later[0].Day == day {
+		today, later = later[0], later[1:]
+	}
+	today.Own = today.Own.Append(it, HalfLife(rel))
+	today.Last = maxTime(today.Last, it.T)
+	chain := append([]Day{today}, later...) // ch.Old stays as it was
+	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, HalfLife(rel))
 }
 
 // renew sets ch.New from ch.Prev and ch.Old with day's rows made anew from
