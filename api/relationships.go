@@ -87,8 +87,29 @@ type MemberList struct {
 
 // Invite is a single-use code that lets one person join a relationship.
 type Invite struct {
+	// Names the invite in GET and DELETE /v1/relationships/{id}/invites; the code is not needed for either.
+	ID string `json:"id" validate:"required" example:"inv_01jq3v5n8xk2m4p6r8t0w2y4a6"`
 	// Share this with the person to invite; it is shown only once.
 	Code           string    `json:"code" validate:"required" example:"K7Q2-M9XA-3FTB"`
 	RelationshipID string    `json:"relationship_id" validate:"required"`
 	ExpiresAt      time.Time `json:"expires_at" validate:"required" format:"date-time"`
 } // @name Invite
+
+// PendingInvite is an invite that can still be accepted, as the members
+// see it: never its code, which troth keeps only as a hash.
+type PendingInvite struct {
+	// Revoke the invite with DELETE /v1/relationships/{id}/invites/{invite_id}.
+	ID             string `json:"id" validate:"required" example:"inv_01jq3v5n8xk2m4p6r8t0w2y4a6"`
+	RelationshipID string `json:"relationship_id" validate:"required" example:"rel_01jq3v5n8xk2m4p6r8t0w2y4a6"`
+	// The member who made it.
+	CreatedBy string    `json:"created_by" validate:"required" example:"usr_01jq3v5n8xk2m4p6r8t0w2y4a6"`
+	CreatedAt time.Time `json:"created_at" validate:"required" format:"date-time"`
+	ExpiresAt time.Time `json:"expires_at" validate:"required" format:"date-time"`
+} // @name PendingInvite
+
+// PendingInvitePage is one page of a relationship's pending invites.
+type PendingInvitePage struct {
+	Data []PendingInvite `json:"data" validate:"required"`
+	// Pass as cursor to get the next page; null on the last page.
+	NextCursor *string `json:"next_cursor" validate:"required" extensions:"x-nullable"`
+} // @name PendingInvitePage

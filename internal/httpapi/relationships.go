@@ -183,7 +183,7 @@ func (h *handlers) archiveRelationship(c echo.Context) error {
 // createInvite godoc
 //
 //	@Summary		Invite someone into a relationship
-//	@Description	Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
+//	@Description	Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept, and the invite's id, to revoke it with DELETE /v1/relationships/{id}/invites/{invite_id}.
 //	@ID				createInvite
 //	@Tags			relationships
 //	@Produce		json
@@ -202,17 +202,73 @@ func (h *handlers) createInvite(c echo.Context) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	code, exp, err := h.Relationships.CreateInvite(c.Request().Context(), userID(c), c.Param("id"))
+	inv, code, err := h.Relationships.CreateInvite(c.Request().Context(), userID(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, api.Invite{Code: code, RelationshipID: c.Param("id"), ExpiresAt: exp})
+	return c.JSON(http.StatusCreated, api.Invite{ID: inv.ID, Code: code, RelationshipID: inv.RelationshipID, ExpiresAt: inv.ExpiresAt})
+}
+
+// listInvites godoc
+//
+//	@Summary		A relationship's pending invites
+//	@Description	The invites that can still be accepted (not used, expired or revoked), oldest first, without their codes: troth keeps only a hash of a code. An archived relationship has none.
+//	@ID				listInvites
+//	@Tags			relationships
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id		path		string	true	"relationship id"
+//	@Param			limit	query		int		false	"page size (1–100)"	minimum(1)	maximum(100)	default(20)
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Success		200		{object}	api.PendingInvitePage
+//	@Failure		400		{object}	api.Problem
+//	@Failure		401		{object}	api.Problem
+//	@Failure		404		{object}	api.Problem
+//	@Failure		429		{object}	api.Problem
+//	@Router			/v1/relationships/{id}/invites [get]
+func (h *handlers) listInvites(c echo.Context) error {
+	p, err := pageRequest(c, 1)
+	if err != nil {
+		return err
+	}
+	res, err := h.Relationships.PendingInvites(c.Request().Context(), userID(c), c.Param("id"), p)
+	if err != nil {
+		return err
+	}
+	out := api.PendingInvitePage{Data: make([]api.PendingInvite, 0, len(res.Items)), NextCursor: nextCursor(c, res.Next)}
+	for _, inv := range res.Items {
+		out.Data = append(out.Data, wire.PendingInvite(inv))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// revokeInvite godoc
+//
+//	@Summary		Revoke a pending invite
+//	@Description	Its code lets nobody in from now on: accepting it answers 404, as for an unknown code. An unknown, used, expired or already revoked invite, or another relationship's, is 404. Any member may revoke any pending invite of the relationship.
+//	@ID				revokeInvite
+//	@Tags			relationships
+//	@Security		BearerAuth
+//	@Param			id			path	string	true	"relationship id"
+//	@Param			invite_id	path	string	true	"invite id"
+//	@Success		204
+//	@Failure		401	{object}	api.Problem
+//	@Failure		403	{object}	api.Problem	"insufficient_scope"
+//	@Failure		404	{object}	api.Problem
+//	@Failure		409	{object}	api.Problem	"relationship_archived"
+//	@Failure		429	{object}	api.Problem
+//	@Router			/v1/relationships/{id}/invites/{invite_id} [delete]
+func (h *handlers) revokeInvite(c echo.Context) error {
+	if err := h.Relationships.RevokeInvite(c.Request().Context(), userID(c), c.Param("id"), c.Param("invite_id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // acceptInvite godoc
 //
 //	@Summary		Join a relationship with an invite code
-//	@Description	An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
+//	@Description	An unknown, used, expired or revoked code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
 //	@ID				acceptInvite
 //	@Tags			relationships
 //	@Produce		json

@@ -148,6 +148,8 @@ func (h *handlers) routes(e *echo.Echo) {
 	e.PATCH("/v1/relationships/:id", h.updateRelationship, h.requireAuth)
 	e.DELETE("/v1/relationships/:id", h.archiveRelationship, h.requireAuth)
 	e.POST("/v1/relationships/:id/invites", h.createInvite, h.requireAuth, h.idem)
+	e.GET("/v1/relationships/:id/invites", h.listInvites, h.requireAuth)
+	e.DELETE("/v1/relationships/:id/invites/:invite_id", h.revokeInvite, h.requireAuth)
 	e.POST("/v1/invites/:code/accept", h.acceptInvite, h.requireAuth, h.idem)
 	e.GET("/v1/relationships/:id/members", h.listMembers, h.requireAuth)
 	e.DELETE("/v1/relationships/:id/members/me", h.leaveRelationship, h.requireAuth)

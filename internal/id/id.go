@@ -27,6 +27,7 @@ const (
 	APIKey        = "key"
 	Renegotiation = "rng"
 	Pause         = "pau"
+	Invite        = "inv"
 )
 
 var (

@@ -68,8 +68,9 @@ type Member struct {
 }
 
 // Invite lets one person join a relationship. Only a hash of its code is
-// stored.
+// stored; its ID names it to the members who list or revoke it.
 type Invite struct {
+	ID             string
 	RelationshipID string
 	CodeHash       []byte
 	CreatedBy      string
@@ -77,6 +78,14 @@ type Invite struct {
 	ExpiresAt      time.Time
 	UsedAt         *time.Time
 	UsedBy         *string
+	// RevokedAt is when a member took the invite back; it is then unusable.
+	RevokedAt *time.Time
+}
+
+// Pending reports whether the invite can still be accepted at now (the
+// relationship's own state aside).
+func (inv Invite) Pending(now time.Time) bool {
+	return inv.UsedAt == nil && inv.RevokedAt == nil && now.Before(inv.ExpiresAt)
 }
 
 // Store is what the relationship service needs from storage.
@@ -105,7 +114,15 @@ type Store interface {
 	ArchivePromises(ctx context.Context, relationshipID, userID string, at time.Time) error
 	CreateInvite(ctx context.Context, inv Invite) error
 	InviteByHash(ctx context.Context, hash []byte) (Invite, error)
+	// UseInvite marks a pending invite used; false if it was used or
+	// revoked meanwhile.
 	UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error)
+	// PendingInvites lists a relationship's invites that can still be
+	// accepted at now, by id.
+	PendingInvites(ctx context.Context, relationshipID string, now time.Time, p page.Request) ([]Invite, error)
+	// RevokeInvite revokes one of a relationship's pending invites at at;
+	// not_found if it has none such.
+	RevokeInvite(ctx context.Context, relationshipID, inviteID string, at time.Time) error
 	// ClaimPartnerPromises makes the user the promisee of the promises made
 	// to the not-yet-joined partner, at now, with a promise.updated event
 	// each; their unverified follow-throughs may be accepted after

@@ -264,14 +264,15 @@ func changeable(ctx context.Context, tx Store, relID, userID string, preconditio
 	return r, nil
 }
 
-// CreateInvite returns a new single-use invite code valid for seven days.
-func (s *Service) CreateInvite(ctx context.Context, userID, relID string) (code string, expires time.Time, err error) {
-	code, err = newInviteCode()
+// CreateInvite returns a new invite, valid for seven days, and its
+// single-use code (only a hash of which is kept).
+func (s *Service) CreateInvite(ctx context.Context, userID, relID string) (Invite, string, error) {
+	code, err := newInviteCode()
 	if err != nil {
-		return "", time.Time{}, fault.Internal(err)
+		return Invite{}, "", fault.Internal(err)
 	}
 	now := s.now()
-	expires = now.Add(InviteTTL)
+	inv := Invite{ID: id.New(id.Invite), RelationshipID: relID, CodeHash: hashCode(code), CreatedBy: userID, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
 	err = s.store.InTx(ctx, func(tx Store) error {
 		r, err := changeable(ctx, tx, relID, userID, nil)
 		if err != nil {
@@ -280,15 +281,55 @@ func (s *Service) CreateInvite(ctx context.Context, userID, relID string) (code 
 		if r.Status == StatusArchived {
 			return errArchived
 		}
-		return tx.CreateInvite(ctx, Invite{RelationshipID: relID, CodeHash: hashCode(code), CreatedBy: userID, CreatedAt: now, ExpiresAt: expires})
+		return tx.CreateInvite(ctx, inv)
 	})
-	return code, expires, err
+	if err != nil {
+		return Invite{}, "", err
+	}
+	return inv, code, nil
+}
+
+// PendingInvites returns a page of the invites into a relationship that
+// can still be accepted, oldest first, to its members. An archived
+// relationship has none: nobody joins it.
+func (s *Service) PendingInvites(ctx context.Context, userID, relID string, p page.Request) (page.Result[Invite], error) {
+	r, err := s.Get(ctx, userID, relID)
+	if err != nil {
+		return page.Result[Invite]{}, err
+	}
+	if r.Status == StatusArchived {
+		return page.Result[Invite]{}, nil
+	}
+	invs, err := s.store.PendingInvites(ctx, relID, s.now(), page.Request{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return page.Result[Invite]{}, err
+	}
+	return page.Cut(invs, p.Limit, func(inv Invite) []string { return []string{inv.ID} }), nil
+}
+
+// RevokeInvite takes back a pending invite, so that its code lets nobody
+// in. An unknown, used, expired or already revoked invite, or another
+// relationship's, is not_found; an archived relationship does not change.
+func (s *Service) RevokeInvite(ctx context.Context, userID, relID, inviteID string) error {
+	return s.store.InTx(ctx, func(tx Store) error {
+		r, err := changeable(ctx, tx, relID, userID, nil)
+		if err != nil {
+			return err
+		}
+		if r.Status == StatusArchived {
+			return errArchived
+		}
+		if !id.Valid(inviteID, id.Invite) {
+			return errInvite
+		}
+		return tx.RevokeInvite(ctx, relID, inviteID, s.now())
+	})
 }
 
 var errInvite = fault.NotFound("invite")
 
-// AcceptInvite makes the user a member. An unknown, used or expired code is
-// not_found; the first person to join a relationship with a partner name
+// AcceptInvite makes the user a member. An unknown, used, expired or
+// revoked code is not_found; the first person to join a relationship with a partner name
 // becomes the promisee of the promises made to that partner.
 func (s *Service) AcceptInvite(ctx context.Context, userID, code string) (Relationship, error) {
 	hash := hashCode(normalizeCode(code))
@@ -303,7 +344,7 @@ func (s *Service) AcceptInvite(ctx context.Context, userID, code string) (Relati
 		if err != nil {
 			return err
 		}
-		if inv.UsedAt != nil || !now.Before(inv.ExpiresAt) {
+		if !inv.Pending(now) {
 			return errInvite
 		}
 		relID = inv.RelationshipID

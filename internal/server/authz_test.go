@@ -28,6 +28,7 @@ type authzWorld struct {
 	renegotiation  string // Ana's, pending
 	usedCode       string // an invite code already spent
 	freshCode      string // a valid invite code
+	freshInvite    string // its invite's id
 	breaches       bool   // the breach routes exist
 	checkIns       bool   // the check-in routes exist
 	webhook        string // Ana's webhook endpoint
@@ -79,7 +80,8 @@ func newAuthzWorld(t *testing.T, app *servertest.App) *authzWorld {
 	w.usedCode = do(t, app, 201, "POST", "/v1/relationships/"+w.rel+"/invites", ana, nil)["code"].(string)
 	do(t, app, 200, "POST", "/v1/invites/"+w.usedCode+"/accept", dan.AccessToken, nil)
 	do(t, app, 204, "DELETE", "/v1/relationships/"+w.rel+"/members/me", dan.AccessToken, nil)
-	w.freshCode = do(t, app, 201, "POST", "/v1/relationships/"+w.rel+"/invites", ana, nil)["code"].(string)
+	fresh := do(t, app, 201, "POST", "/v1/relationships/"+w.rel+"/invites", ana, nil)
+	w.freshCode, w.freshInvite = fresh["code"].(string), fresh["id"].(string)
 
 	if w.breaches = hasRoute(app, "POST", "/v1/relationships/:id/breaches"); w.breaches {
 		do(t, app, 201, "POST", "/v1/relationships/"+w.rel+"/breaches", ana, w.breachBody())
@@ -154,6 +156,8 @@ func (w *authzWorld) fill(path, code string) (filled, skip string, err error) {
 			segs[i] = w.ana.ID
 		case s == ":delivery_id" && prefix == "webhooks":
 			segs[i] = w.delivery
+		case s == ":invite_id" && prefix == "relationships":
+			segs[i] = w.freshInvite
 		default:
 			return "", "", fmt.Errorf("route %s: the authorization sweep does not know path parameter %s under /v1/%s; teach authzWorld.fill (authz_test.go) how to make one", path, s, prefix)
 		}
@@ -167,6 +171,7 @@ func (w *authzWorld) snapshot(t *testing.T, token string, pausesOf ...string) ma
 	paths := []string{
 		"/v1/relationships/" + w.rel,
 		"/v1/relationships/" + w.rel + "/members",
+		"/v1/relationships/" + w.rel + "/invites?limit=100",
 		"/v1/relationships/" + w.rel + "/promises?limit=100",
 		"/v1/relationships/" + w.rel + "/occurrences?limit=100",
 		"/v1/relationships/" + w.rel + "/follow-throughs?limit=100",
@@ -225,7 +230,7 @@ func TestOutsidersSeeNothing(t *testing.T) {
 			// Without credentials the objects need not exist.
 			path, skip, err := w.fill(r.Path, w.freshCode)
 			if skip != "" || err != nil {
-				path = strings.NewReplacer(":id", "x", ":code", "x", ":user_id", "x", ":delivery_id", "x").Replace(r.Path)
+				path = strings.NewReplacer(":id", "x", ":code", "x", ":user_id", "x", ":delivery_id", "x", ":invite_id", "x").Replace(r.Path)
 			}
 			unauthenticated = append(unauthenticated, sweptRoute{r.Method, r.Path, path, body})
 

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/idempotency"
 )
 
@@ -166,6 +167,40 @@ func (db *DB) placeholder(n int) string {
 // the same transaction (so that it is recorded done only once done), by
 // the migration's name.
 var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) error{
+	// Invites made before had no id: each gets one, in the order they were
+	// made (ids are time-ordered, and those made from now on come later).
+	// On PostgreSQL the column then refuses NULL; SQLite cannot add that to
+	// an existing column, and troth never writes an invite without an id.
+	"invite_ids": func(ctx context.Context, db *DB, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT code_hash FROM invites WHERE id IS NULL ORDER BY created_at, code_hash`)
+		if err != nil {
+			return err
+		}
+		var hashes [][]byte
+		for rows.Next() {
+			var h []byte
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return err
+			}
+			hashes = append(hashes, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
+			if _, err := tx.ExecContext(ctx, `UPDATE invites SET id = `+db.placeholder(1)+` WHERE code_hash = `+db.placeholder(2),
+				id.New(id.Invite), h); err != nil {
+				return err
+			}
+		}
+		if db.dialect == Postgres {
+			_, err = tx.ExecContext(ctx, `ALTER TABLE invites ALTER COLUMN id SET NOT NULL`)
+		}
+		return err
+	},
 	// Rollup days were split where time.Date put a local midnight; where a
 	// clock change skips or repeats midnight that could be the day before,
 	// and two days' items shared a row. Every rollup is built again with

@@ -47,14 +47,22 @@ func (memberRow) TableName() string { return "relationship_members" }
 type inviteRow struct {
 	RelationshipID string `gorm:"primaryKey"`
 	CodeHash       []byte `gorm:"primaryKey"`
+	ID             string
 	CreatedBy      string
 	CreatedAt      int64 `gorm:"autoCreateTime:false"`
 	ExpiresAt      int64
 	UsedAt         *int64
 	UsedBy         *string
+	RevokedAt      *int64
 }
 
 func (inviteRow) TableName() string { return "invites" }
+
+func toInvite(r inviteRow) relationship.Invite {
+	return relationship.Invite{ID: r.ID, RelationshipID: r.RelationshipID, CodeHash: r.CodeHash, CreatedBy: r.CreatedBy,
+		CreatedAt: fromMicros(r.CreatedAt), ExpiresAt: fromMicros(r.ExpiresAt), UsedAt: fromMicrosPtr(r.UsedAt), UsedBy: r.UsedBy,
+		RevokedAt: fromMicrosPtr(r.RevokedAt)}
+}
 
 func fromRelationship(r relationship.Relationship) relationshipRow {
 	s := r.Settings
@@ -267,7 +275,7 @@ func expireInvitesOf(ctx context.Context, tx *gorm.DB, userID string, at time.Ti
 
 // CreateInvite implements relationship.Store.
 func (s *Relationships) CreateInvite(ctx context.Context, inv relationship.Invite) error {
-	row := inviteRow{RelationshipID: inv.RelationshipID, CodeHash: inv.CodeHash, CreatedBy: inv.CreatedBy,
+	row := inviteRow{ID: inv.ID, RelationshipID: inv.RelationshipID, CodeHash: inv.CodeHash, CreatedBy: inv.CreatedBy,
 		CreatedAt: micros(inv.CreatedAt), ExpiresAt: micros(inv.ExpiresAt)}
 	return translate(s.w.WithContext(ctx).Create(&row).Error, "invite")
 }
@@ -278,15 +286,45 @@ func (s *Relationships) InviteByHash(ctx context.Context, hash []byte) (relation
 	if err := s.r.WithContext(ctx).Where("code_hash = ?", hash).Take(&row).Error; err != nil {
 		return relationship.Invite{}, translate(err, "invite")
 	}
-	return relationship.Invite{RelationshipID: row.RelationshipID, CodeHash: row.CodeHash, CreatedBy: row.CreatedBy,
-		CreatedAt: fromMicros(row.CreatedAt), ExpiresAt: fromMicros(row.ExpiresAt), UsedAt: fromMicrosPtr(row.UsedAt), UsedBy: row.UsedBy}, nil
+	return toInvite(row), nil
 }
 
-// UseInvite implements relationship.Store.
+// UseInvite implements relationship.Store. The condition settles a race
+// with a revocation: whichever commits first wins.
 func (s *Relationships) UseInvite(ctx context.Context, hash []byte, userID string, at time.Time) (bool, error) {
-	res := s.w.WithContext(ctx).Model(&inviteRow{}).Where("code_hash = ? AND used_at IS NULL", hash).
+	res := s.w.WithContext(ctx).Model(&inviteRow{}).Where("code_hash = ? AND used_at IS NULL AND revoked_at IS NULL", hash).
 		Updates(map[string]any{"used_at": micros(at), "used_by": userID})
 	return res.RowsAffected == 1, translate(res.Error, "invite")
+}
+
+// PendingInvites implements relationship.Store, through the index on
+// (relationship_id, id).
+func (s *Relationships) PendingInvites(ctx context.Context, relID string, now time.Time, p page.Request) ([]relationship.Invite, error) {
+	q := s.r.WithContext(ctx).
+		Where("relationship_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", relID, micros(now))
+	if len(p.After) == 1 {
+		q = q.Where("id > ?", p.After[0])
+	}
+	var rows []inviteRow
+	if err := q.Order("id").Limit(p.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "invite")
+	}
+	out := make([]relationship.Invite, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, toInvite(r))
+	}
+	return out, nil
+}
+
+// RevokeInvite implements relationship.Store.
+func (s *Relationships) RevokeInvite(ctx context.Context, relID, inviteID string, at time.Time) error {
+	res := s.w.WithContext(ctx).Model(&inviteRow{}).
+		Where("relationship_id = ? AND id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", relID, inviteID, micros(at)).
+		Update("revoked_at", micros(at))
+	if res.Error == nil && res.RowsAffected == 0 {
+		return translate(gorm.ErrRecordNotFound, "invite")
+	}
+	return translate(res.Error, "invite")
 }
 
 // ClaimPartnerPromises implements relationship.Store. Everything it

@@ -32,6 +32,13 @@ type MemberEvent struct {
 	RelationshipID string `json:"relationship_id"`
 }
 
+// PendingInvite is the wire form of an invite as members list it: never
+// its code.
+func PendingInvite(inv relationship.Invite) api.PendingInvite {
+	return api.PendingInvite{ID: inv.ID, RelationshipID: inv.RelationshipID, CreatedBy: inv.CreatedBy,
+		CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
+}
+
 // Relationship is the wire form of a relationship.
 func Relationship(r relationship.Relationship) api.Relationship {
 	s := r.Settings
