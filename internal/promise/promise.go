@@ -202,10 +202,9 @@ type Store interface {
 	// MoveOccurrence writes o's due time and update time, likewise.
 	MoveOccurrence(ctx context.Context, o Occurrence, fromStatus string) (bool, error)
 	ListOccurrences(ctx context.Context, relID string, f OccurrenceFilter, pr page.Request) ([]Occurrence, error)
-	// CancelOpenOccurrences cancels a promise's open occurrences due after
-	// from; with keepAgreed, not those an accepted renegotiation moved or
-	// created.
-	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time, keepAgreed bool) error
+	// CancelOpenOccurrences cancels a promise's open occurrences due at or
+	// after from.
+	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
 	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
 	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
 	// ToRemind lists open occurrences not yet announced as due soon (kind

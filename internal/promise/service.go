@@ -253,6 +253,50 @@ func newOccurrence(p Promise, due, now time.Time) Occurrence {
 	}
 }
 
+// replan puts a recurring promise's future under a new rule, and
+// materializes it to the horizon. It concerns only open occurrences not
+// yet due: resolved, skipped and cancelled ones, and ones already due,
+// stay exactly as they are. Of the open ones, those the new rule also has
+// stay too (the same occurrence, with its proposals), and so do those an
+// accepted renegotiation moved or created: both people agreed to them, and
+// a new rule is the promisor's alone. The others are cancelled, for good:
+// a later rule that falls due at one of their times again gets a new
+// occurrence, and the cancelled one is never opened again. The new rule's
+// instances that no occurrence holds yet are created.
+func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurrence.Rule, now time.Time) error {
+	pauses, err := tx.PausesOf(ctx, p.RelationshipID, p.ID)
+	if err != nil {
+		return err
+	}
+	until := now.Add(Horizon)
+	p.MaterializedUntil = &until
+	planned := instances(*p, rule, pauses, now, until, now)
+	inRule := make(map[int64]bool, len(planned))
+	for _, o := range planned {
+		inRule[o.DueAt.UnixMicro()] = true
+	}
+	open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+	if err != nil {
+		return err
+	}
+	taken := make(map[int64]bool, len(open))
+	for _, o := range open {
+		agreed := !o.DueAt.Equal(o.OriginalDueAt) || o.ReplacesID != nil
+		if agreed || inRule[o.DueAt.UnixMicro()] {
+			// It holds its instant: one occurrence an instant, not two.
+			taken[o.DueAt.UnixMicro()] = true
+			continue
+		}
+		o.Status, o.UpdatedAt = OccCancelled, now
+		if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
+			return err
+		}
+	}
+	// The store leaves an instance that exists and is not cancelled
+	// (resolved or skipped ahead of time) as it is.
+	return s.insert(ctx, tx, slices.DeleteFunc(planned, func(o Occurrence) bool { return taken[o.DueAt.UnixMicro()] }))
+}
+
 // freshInstances is instances less those due at an instant an open
 // occurrence of the promise already holds: one an accepted renegotiation
 // moved or created stands for the rule's instance there (one occurrence an
@@ -415,22 +459,7 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 			return nil
 		}
 		if c.Recurrence != nil && p.Kind == KindRecurring && p.Status == StatusActive {
-			// An occurrence moved or created by an accepted renegotiation is
-			// an agreement of both: a new rule, the promisor's alone, keeps it.
-			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, true); err != nil {
-				return err
-			}
-			pauses, err := tx.PausesOf(ctx, p.RelationshipID, p.ID)
-			if err != nil {
-				return err
-			}
-			until := now.Add(Horizon)
-			p.MaterializedUntil = &until
-			fresh, err := freshInstances(ctx, tx, p, rule, pauses, now, until, now)
-			if err != nil {
-				return err
-			}
-			if err := s.insert(ctx, tx, fresh); err != nil {
+			if err := s.replan(ctx, tx, &p, rule, now); err != nil {
 				return err
 			}
 			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, false); err != nil {
@@ -439,7 +468,7 @@ func (s *Service) Update(ctx context.Context, userID, promiseID string, c Change
 		}
 		if c.Status != nil {
 			p.Status = StatusArchived
-			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, false); err != nil {
+			if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
 				return err
 			}
 			if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {
@@ -471,7 +500,7 @@ func (s *Service) Cancel(ctx context.Context, userID, promiseID string, precondi
 			return conflict("promise_closed", "the promise is "+p.Status+" and cannot be cancelled")
 		}
 		now := s.now()
-		if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now, false); err != nil {
+		if err := tx.CancelOpenOccurrences(ctx, p.RelationshipID, p.ID, now, now); err != nil {
 			return err
 		}
 		if err := CloseProposals(ctx, tx, p.RelationshipID, p.ID, userID, now, true); err != nil {

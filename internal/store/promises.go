@@ -313,16 +313,16 @@ func (s *Promises) InsertOccurrences(ctx context.Context, os []promise.Occurrenc
 	for i, o := range os {
 		rows[i] = fromOccurrence(o)
 	}
-	// An instance that exists stays as it is, except a cancelled one (from
-	// an earlier edit of the recurrence), which opens again.
+	// An instance that exists stays as it is. A cancelled one stays
+	// cancelled, and holds no instance: the unique index occurrences_instance
+	// leaves cancelled rows out (migration 0019), so a later plan that falls
+	// due then again gets an occurrence of its own. The conflict target
+	// repeats the index's predicate word for word, as PostgreSQL needs to
+	// infer a partial index (a bound parameter would not do).
 	err := s.w.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "promise_id"}, {Name: "original_due_at"}},
-		DoUpdates: clause.Assignments(map[string]any{
-			"status":     gorm.Expr("excluded.status"),
-			"due_at":     gorm.Expr("excluded.due_at"),
-			"updated_at": gorm.Expr("excluded.updated_at"),
-		}),
-		Where: clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Table: "occurrences", Name: "status"}, Value: promise.OccCancelled}}},
+		Columns:     []clause.Column{{Name: "promise_id"}, {Name: "original_due_at"}},
+		TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "status <> 'cancelled'"}}},
+		DoNothing:   true,
 	}).CreateInBatches(&rows, 200).Error
 	return translate(err, "occurrence")
 }
@@ -399,12 +399,9 @@ func (s *Promises) ListOccurrences(ctx context.Context, relID string, f promise.
 }
 
 // CancelOpenOccurrences implements promise.Store.
-func (s *Promises) CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time, keepAgreed bool) error {
+func (s *Promises) CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error {
 	q := s.w.WithContext(ctx).Model(&occurrenceRow{}).
 		Where("relationship_id = ? AND promise_id = ? AND status = ? AND due_at >= ?", relID, promiseID, promise.OccOpen, micros(from))
-	if keepAgreed {
-		q = q.Where("due_at = original_due_at AND replaces_id IS NULL")
-	}
 	err := q.Updates(map[string]any{"status": promise.OccCancelled, "updated_at": micros(at)}).Error
 	return translate(err, "occurrence")
 }
@@ -700,7 +697,7 @@ func (db *DB) closePromises(ctx context.Context, tx *gorm.DB, relID, userID stri
 	}
 	for _, row := range rows {
 		pr := toPromise(row)
-		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at, false); err != nil {
+		if err := p.CancelOpenOccurrences(ctx, relID, pr.ID, at, at); err != nil {
 			return err
 		}
 		if err := promise.CloseProposals(ctx, p, relID, pr.ID, userID, at, true); err != nil {

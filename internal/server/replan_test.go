@@ -1,0 +1,188 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/troth-app/troth/internal/server/servertest"
+	"github.com/troth-app/troth/internal/store/storetest"
+)
+
+// occState is what a re-plan could change of an occurrence.
+type occState struct {
+	DueAt, Status, UpdatedAt string
+	Outcome                  any
+}
+
+// occStates lists every occurrence of a promise by id.
+func occStates(t *testing.T, app *servertest.App, token, pid string) map[string]occState {
+	t.Helper()
+	all := allPages(t, app, token, "/v1/promises/"+pid+"/occurrences")
+	out := make(map[string]occState, len(all))
+	for _, o := range all {
+		out[o["id"].(string)] = occState{DueAt: o["due_at"].(string), Status: o["status"].(string), UpdatedAt: o["updated_at"].(string), Outcome: o["outcome"]}
+	}
+	return out
+}
+
+// A cancelled occurrence stays cancelled. An edit of the recurrence
+// cancels the open occurrences its rule no longer has; a later edit back
+// to a rule that falls due at their times gets new occurrences there, and
+// the cancelled ones are not opened again. A late renegotiation onto the
+// time of a cancelled occurrence creates its own.
+func TestRecurrenceEditKeepsCancelledOccurrencesCancelled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin := mustZone(t, "Europe/Berlin")
+		start := app.Clock.Now().AddDate(0, 0, -14).In(berlin).Format(time.DateOnly)
+		rule := func(at string) map[string]any {
+			return map[string]any{"recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": at, "starts_on": start}}
+		}
+		body := rule("20:00")
+		body["title"] = "Call on Sundays"
+		pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, body)["id"].(string)
+		later(t, app, time.Minute, &ana, &ben)
+		tick(t, app) // the Sundays already past are missed
+		now := ts(app.Clock.Now())
+		missed := occurrencesOf(t, app, ana.AccessToken, pid, "&status=resolved")
+		first := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open&due_after="+now)
+		if len(missed) == 0 || len(first) < 8 {
+			t.Fatalf("%d missed and %d open Sundays before the edits", len(missed), len(first))
+		}
+
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, rule("21:00"))
+		cancelled := occStates(t, app, ana.AccessToken, pid)
+		for _, o := range first {
+			if s := cancelled[o["id"].(string)]; s.Status != "cancelled" {
+				t.Fatalf("%s at %s after the first edit: %s, want cancelled", o["id"], o["due_at"], s.Status)
+			}
+		}
+		at21 := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open&due_after="+now)
+
+		later(t, app, time.Minute, &ana, &ben)
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, rule("20:00"))
+		after := occStates(t, app, ana.AccessToken, pid)
+		for id, s := range cancelled {
+			if s.Status == "cancelled" && after[id] != s {
+				t.Errorf("%s, cancelled by the first edit, changed by the second: %+v, was %+v", id, after[id], s)
+			}
+		}
+		again := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open&due_after="+ts(app.Clock.Now()))
+		var gotDue, wantDue []string
+		for _, o := range again {
+			gotDue = append(gotDue, o["due_at"].(string))
+			if _, old := cancelled[o["id"].(string)]; old {
+				t.Errorf("open occurrence %s at %s existed before the second edit", o["id"], o["due_at"])
+			}
+		}
+		for _, o := range first {
+			wantDue = append(wantDue, o["due_at"].(string))
+		}
+		if diff := cmp.Diff(wantDue, gotDue); diff != "" {
+			t.Errorf("open due times after editing back (-want +got):\n%s", diff)
+		}
+		held := map[string]string{}
+		for id, s := range after {
+			if s.Status == "cancelled" {
+				continue
+			}
+			if other, ok := held[s.DueAt]; ok {
+				t.Errorf("%s and %s both hold %s", id, other, s.DueAt)
+			}
+			held[s.DueAt] = id
+		}
+
+		// A missed Sunday moved, too late, to a Sunday 21:00 that only a
+		// cancelled occurrence held: the successor is an occurrence of its
+		// own, and the cancelled one stays cancelled.
+		onto := at21[1]
+		rn := do(t, app, 201, "POST", "/v1/occurrences/"+missed[len(missed)-1]["id"].(string)+"/renegotiations", ana.AccessToken,
+			map[string]any{"proposed_due_at": onto["due_at"]})
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/renegotiations/" + rn["id"].(string) + "/accept", Token: ben.AccessToken})
+		if res.Status != http.StatusOK {
+			t.Fatalf("accept a late move onto a cancelled occurrence's time: %d %s", res.Status, res.Body)
+		}
+		next := res.Map(t)["new_occurrence_id"].(string)
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+next, ana.AccessToken, nil); next == onto["id"] || o["status"] != "open" || o["due_at"] != onto["due_at"] {
+			t.Errorf("successor %v, want a new open occurrence at %s", o, onto["due_at"])
+		}
+		if o := do(t, app, 200, "GET", "/v1/occurrences/"+onto["id"].(string), ana.AccessToken, nil); o["status"] != "cancelled" {
+			t.Errorf("cancelled occurrence at the successor's time is %s", o["status"])
+		}
+	})
+}
+
+// Re-planning concerns only open occurrences not yet due: resolved and
+// skipped ones, and ones already due, stay exactly as they were, even where
+// the new rule falls due at their time; open ones the new rule also has
+// stay the same occurrences; the others are cancelled.
+func TestRecurrenceEditReplansOnlyOpenOccurrencesNotYetDue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin := mustZone(t, "Europe/Berlin")
+		// Due ten minutes ago today, so that today's occurrence is due
+		// and still open in its grace.
+		at := app.Clock.Now().Add(-10 * time.Minute).In(berlin)
+		startDay := time.Date(at.Year(), at.Month(), at.Day()-3, 0, 0, 0, 0, time.UTC)
+		recurrence := func(rrule string) map[string]any {
+			return map[string]any{"rrule": rrule, "local_time": at.Format("15:04"), "starts_on": startDay.Format(time.DateOnly)}
+		}
+		pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Walk the dog", "recurrence": recurrence("FREQ=DAILY")})["id"].(string)
+		tick(t, app) // the days before today are missed
+		now := app.Clock.Now()
+		future := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open&due_after="+ts(now))
+		// Kept ahead of time: tomorrow and the day after.
+		for _, o := range future[:2] {
+			do(t, app, 201, "POST", "/v1/occurrences/"+o["id"].(string)+"/follow-throughs", ben.AccessToken, map[string]any{"outcome": "kept"})
+		}
+		// Paused: the two days after those.
+		day := func(o map[string]any) string {
+			due, _ := time.Parse(time.RFC3339, o["due_at"].(string))
+			return due.In(berlin).Format(time.DateOnly)
+		}
+		do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ana.AccessToken, map[string]any{"starts_on": day(future[2]), "ends_on": day(future[3])})
+		later(t, app, time.Minute, &ana, &ben)
+		now = app.Clock.Now()
+		before := occStates(t, app, ana.AccessToken, pid)
+		counts := map[string]int{}
+		for _, s := range before {
+			due, _ := time.Parse(time.RFC3339, s.DueAt)
+			if s.Status == "open" && due.Before(now) {
+				counts["due"]++
+			}
+			counts[s.Status]++
+		}
+		if counts["due"] != 1 || counts["resolved"] < 5 || counts["skipped"] != 2 {
+			t.Fatalf("before the edit: %v", counts)
+		}
+
+		// Every other day from the same start: the new rule falls due at
+		// half of the old times, among them resolved and skipped ones.
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, map[string]any{"recurrence": recurrence("FREQ=DAILY;INTERVAL=2")})
+		after := occStates(t, app, ana.AccessToken, pid)
+		for id, s := range before {
+			due, _ := time.Parse(time.RFC3339, s.DueAt)
+			inRule := int(time.Date(due.In(berlin).Year(), due.In(berlin).Month(), due.In(berlin).Day(), 0, 0, 0, 0, time.UTC).Sub(startDay).Hours()/24)%2 == 0
+			want := s
+			if s.Status == "open" && !due.Before(now) && !inRule {
+				want.Status, want.UpdatedAt = "cancelled", after[id].UpdatedAt
+			}
+			if after[id] != want {
+				t.Errorf("%s (%s, in the new rule: %t): %+v after the edit, want %+v", id, s.DueAt, inRule, after[id], want)
+			}
+		}
+		for id, s := range after {
+			if _, ok := before[id]; !ok {
+				// The new rule's times all lie within the old one's horizon
+				// and are held already.
+				t.Errorf("new occurrence %s at %s", id, s.DueAt)
+			}
+		}
+	})
+}
