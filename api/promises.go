@@ -152,8 +152,8 @@ type Renegotiation struct {
 
 // ProposeRenegotiationRequest proposes a new due time.
 type ProposeRenegotiationRequest struct {
-	ProposedDueAt time.Time `json:"proposed_due_at" validate:"required" format:"date-time"`
-	Reason        string    `json:"reason,omitempty" maxLength:"1000"`
+	ProposedDueAt *time.Time `json:"proposed_due_at" validate:"required" format:"date-time"`
+	Reason        string     `json:"reason,omitempty" maxLength:"1000"`
 } // @name ProposeRenegotiationRequest
 
 // RenegotiationPage is one page of renegotiations.

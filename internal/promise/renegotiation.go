@@ -17,13 +17,19 @@ import (
 // cannot answer, so then it takes effect at once. Proposed after the due
 // time and its grace, the occurrence is scored missed now and the accepted
 // proposal creates a new occurrence.
-func (s *Service) Propose(ctx context.Context, userID, occID string, due time.Time, reason string) (Renegotiation, error) {
+//
+// A nil due time is one the client left out. Any time given, the zero
+// time 0001-01-01T00:00:00Z too, is checked as the time it is.
+func (s *Service) Propose(ctx context.Context, userID, occID string, proposed *time.Time, reason string) (Renegotiation, error) {
 	now := s.now()
-	due = due.UTC().Truncate(time.Microsecond)
+	var due time.Time
+	if proposed != nil {
+		due = proposed.UTC().Truncate(time.Microsecond)
+	}
 	reason = strings.TrimSpace(reason)
 	var v fault.Validation
 	switch {
-	case due.IsZero():
+	case proposed == nil:
 		v.Add("proposed_due_at", "required", "is required: the new due time")
 	case !due.After(now):
 		v.Add("proposed_due_at", "not_in_future", "must lie in the future")
