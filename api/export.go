@@ -19,11 +19,21 @@ type Export struct {
 
 // ExportMembership is the person's membership of a relationship.
 type ExportMembership struct {
-	Role     string    `json:"role" validate:"required" enums:"owner,member" example:"owner"`
+	Role string `json:"role" validate:"required" enums:"owner,member" example:"owner"`
+	// When the person joined; for one who left and joined again, the latest time (see periods).
 	JoinedAt time.Time `json:"joined_at" validate:"required" format:"date-time"`
 	// When the person left; null while they are a member.
 	LeftAt *time.Time `json:"left_at" validate:"required" format:"date-time" extensions:"x-nullable"`
+	// Every time the person belonged to the relationship, oldest first: more than one for a member who left and was invited back. The last is the one joined_at and left_at describe.
+	Periods []ExportMembershipPeriod `json:"periods" validate:"required"`
 } // @name ExportMembership
+
+// ExportMembershipPeriod is one stretch of time the person belonged to a relationship.
+type ExportMembershipPeriod struct {
+	JoinedAt time.Time `json:"joined_at" validate:"required" format:"date-time"`
+	// When this period ended; null for the one still going on.
+	LeftAt *time.Time `json:"left_at" validate:"required" format:"date-time" extensions:"x-nullable"`
+} // @name ExportMembershipPeriod
 
 // ExportRelationship is one relationship with what in it concerns the person.
 type ExportRelationship struct {

@@ -1015,10 +1015,14 @@ type Export struct {
 
 // ExportMembership defines model for ExportMembership.
 type ExportMembership struct {
+	// JoinedAt When the person joined; for one who left and joined again, the latest time (see periods).
 	JoinedAt time.Time `json:"joined_at"`
 
 	// LeftAt When the person left; null while they are a member.
 	LeftAt *time.Time `json:"left_at"`
+
+	// Periods Every time the person belonged to the relationship, oldest first: more than one for a member who left and was invited back. The last is the one joined_at and left_at describe.
+	Periods []ExportMembershipPeriod `json:"periods"`
 
 	// Role Example: owner
 	Role ExportMembershipRole `json:"role"`
@@ -1026,6 +1030,14 @@ type ExportMembership struct {
 
 // ExportMembershipRole Example: owner
 type ExportMembershipRole string
+
+// ExportMembershipPeriod defines model for ExportMembershipPeriod.
+type ExportMembershipPeriod struct {
+	JoinedAt time.Time `json:"joined_at"`
+
+	// LeftAt When this period ended; null for the one still going on.
+	LeftAt *time.Time `json:"left_at"`
+}
 
 // ExportRelationship defines model for ExportRelationship.
 type ExportRelationship struct {
@@ -2727,7 +2739,7 @@ type ClientInterface interface {
 
 	// ExportMe Export everything about the caller
 	//
-	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
 	//
 	// Corresponds with GET /v1/me/export (the `ExportMe` operationId).
 	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3594,7 +3606,7 @@ func (c *Client) UpdateMe(ctx context.Context, params *UpdateMeParams, body Upda
 
 // ExportMe Export everything about the caller
 //
-// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
 //
 // Corresponds with GET /v1/me/export (the `ExportMe` operationId).
 func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8682,7 +8694,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExportMeWithResponse Export everything about the caller
 	//
-	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+	// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -17114,7 +17126,7 @@ func (c *ClientWithResponses) UpdateMeWithResponse(ctx context.Context, params *
 
 // ExportMeWithResponse Export everything about the caller
 //
-// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+// Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
 //
 // Returns a wrapper object for the known response body format(s).
 //

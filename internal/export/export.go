@@ -34,8 +34,12 @@ type Relationship struct {
 	RelationshipID string
 	// Relationship is the relationship now, for a current member only.
 	Relationship *relationship.Relationship
-	// Membership is the person's own: role, joined and, if so, left.
+	// Membership is the person's own: role, joined and, if so, left (the
+	// latest period, for one who left and joined again).
 	Membership relationship.Member
+	// Periods are every time the person belonged, oldest first; the last
+	// is Membership's.
+	Periods []Period
 	// Promises they made or that were made to them, and the occurrences,
 	// follow-throughs, renegotiations and pauses of those promises (or
 	// recorded, proposed or created by them).
@@ -49,6 +53,13 @@ type Relationship struct {
 	CheckIns []trust.CheckIn
 	// Score is their member score now; nil when they are no longer a member.
 	Score *scoring.Result
+}
+
+// Period is one stretch of time a person belonged to a relationship.
+type Period struct {
+	JoinedAt time.Time
+	// LeftAt is nil while the period lasts.
+	LeftAt *time.Time
 }
 
 // Store reads a person's data, batched by relationship (a fixed number of

@@ -17,7 +17,7 @@ import (
 //
 //	@Summary		Export everything about the caller
 //	@ID			exportMe
-//	@Description	Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+//	@Description	Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
 //	@Tags			me
 //	@Produce		json
 //	@Security		BearerAuth
@@ -82,10 +82,13 @@ func toAPIExport(d export.Data) api.Export {
 		m := r.Membership
 		x := api.ExportRelationship{
 			RelationshipID: r.RelationshipID,
-			Membership:     api.ExportMembership{Role: m.Role, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt},
+			Membership:     api.ExportMembership{Role: m.Role, JoinedAt: m.JoinedAt, LeftAt: m.LeftAt, Periods: make([]api.ExportMembershipPeriod, len(r.Periods))},
 			Promises:       make([]api.Promise, len(r.Promises)), Occurrences: make([]api.Occurrence, len(r.Occurrences)),
 			FollowThroughs: make([]api.FollowThrough, len(r.FollowThroughs)), Renegotiations: make([]api.Renegotiation, len(r.Renegotiations)),
 			Pauses: make([]api.Pause, len(r.Pauses)), Breaches: make([]api.Breach, len(r.Breaches)), CheckIns: make([]api.CheckIn, len(r.CheckIns)),
+		}
+		for j, p := range r.Periods {
+			x.Membership.Periods[j] = api.ExportMembershipPeriod{JoinedAt: p.JoinedAt, LeftAt: p.LeftAt}
 		}
 		if r.Relationship != nil {
 			rel := wire.Relationship(*r.Relationship)

@@ -99,6 +99,25 @@ func exportIn(ctx context.Context, db *DB, tx *gorm.DB, userID string) (export.D
 	for _, r := range withMembers {
 		out.Relationships[at[r.ID]].Relationship = &r
 	}
+	// Every period of membership: those a rejoin closed, then the current
+	// row's.
+	var past []struct {
+		RelationshipID   string
+		JoinedAt, LeftAt int64
+	}
+	if err := tx.Table("past_memberships").Select("relationship_id, joined_at, left_at").
+		Where("relationship_id IN ? AND user_id = ?", ids, userID).Order("relationship_id, joined_at").Scan(&past).Error; err != nil {
+		return out, translate(err, "member")
+	}
+	for _, p := range past {
+		r := &out.Relationships[at[p.RelationshipID]]
+		left := fromMicros(p.LeftAt)
+		r.Periods = append(r.Periods, export.Period{JoinedAt: fromMicros(p.JoinedAt), LeftAt: &left})
+	}
+	for i := range out.Relationships {
+		r := &out.Relationships[i]
+		r.Periods = append(r.Periods, export.Period{JoinedAt: r.Membership.JoinedAt, LeftAt: r.Membership.LeftAt})
+	}
 	group := func(relID string) *export.Relationship { return &out.Relationships[at[relID]] }
 
 	// The promises the person made or that were made to them; what hangs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -207,6 +208,62 @@ var migrationSteps = map[string]func(ctx context.Context, db *DB, tx *sql.Tx) er
 	// the days scoring.Bounds names now.
 	"rebuild_rollups": func(ctx context.Context, db *DB, tx *sql.Tx) error {
 		return db.rebuildRollups(ctx, tx)
+	},
+	// A period of membership that a rejoin closed over was lost before
+	// past_memberships kept it; a member.left event still kept (its data
+	// is the member, with the joined_at of the period it ends) gives it
+	// back, unless it ends the period relationship_members holds now.
+	"membership_periods": func(ctx context.Context, db *DB, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT relationship_id, data, created_at FROM events
+			WHERE type = 'member.left' AND relationship_id IS NOT NULL ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		type period struct {
+			relID, userID    string
+			joinedAt, leftAt int64
+		}
+		var found []period
+		for rows.Next() {
+			var p period
+			var data string
+			if err := rows.Scan(&p.relID, &data, &p.leftAt); err != nil {
+				rows.Close()
+				return err
+			}
+			var m struct {
+				UserID   string    `json:"user_id"`
+				JoinedAt time.Time `json:"joined_at"`
+			}
+			if json.Unmarshal([]byte(data), &m) != nil || m.UserID == "" || m.JoinedAt.IsZero() {
+				continue // not a member's snapshot: nothing to recover
+			}
+			p.userID, p.joinedAt = m.UserID, m.JoinedAt.UnixMicro()
+			found = append(found, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ph := db.placeholder
+		for _, p := range found {
+			var current int64
+			// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
+			err := tx.QueryRowContext(ctx, `SELECT joined_at FROM relationship_members WHERE relationship_id = `+ph(1)+` AND user_id = `+ph(2),
+				p.relID, p.userID).Scan(&current)
+			if err == sql.ErrNoRows || (err == nil && p.joinedAt >= current) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			// #nosec G202 -- only the dialect's placeholder syntax is concatenated; values are bound.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO past_memberships (relationship_id, user_id, joined_at, left_at) VALUES (`+
+				ph(1)+`, `+ph(2)+`, `+ph(3)+`, `+ph(4)+`) ON CONFLICT DO NOTHING`, p.relID, p.userID, p.joinedAt, p.leftAt); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 	// Keys were the address in lower case: an ä written as a and a
 	// combining umlaut, or a domain in punycode, made another key for the

@@ -240,9 +240,16 @@ func (s *Relationships) touch(ctx context.Context, relID string, at time.Time) e
 	return translate(err, "relationship")
 }
 
-// RejoinMember implements relationship.Store.
+// RejoinMember implements relationship.Store. The period the member's row
+// held until now is kept in past_memberships first: the row starts over.
 func (s *Relationships) RejoinMember(ctx context.Context, m relationship.Member) error {
-	err := s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ?", m.RelationshipID, m.UserID).
+	err := s.w.WithContext(ctx).Exec(`INSERT INTO past_memberships (relationship_id, user_id, joined_at, left_at)
+		SELECT relationship_id, user_id, joined_at, left_at FROM relationship_members
+		WHERE relationship_id = ? AND user_id = ? AND left_at IS NOT NULL`, m.RelationshipID, m.UserID).Error
+	if err != nil {
+		return translate(err, "member")
+	}
+	err = s.w.WithContext(ctx).Model(&memberRow{}).Where("relationship_id = ? AND user_id = ?", m.RelationshipID, m.UserID).
 		Updates(map[string]any{"left_at": nil, "joined_at": micros(m.JoinedAt)}).Error
 	if err != nil {
 		return translate(err, "member")
