@@ -6,7 +6,6 @@ import (
 	jsonv2 "encoding/json/v2"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"net/http"
 	"reflect"
@@ -42,7 +41,7 @@ func bind(c echo.Context, v any) error {
 		return errNotObject
 	}
 	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true), bodyUnmarshalers); err != nil {
-		return decodeError(err)
+		return decodeError(err, reflect.TypeOf(v))
 	}
 	if req.Method == http.MethodPatch {
 		// A null would decode as if the field were left out, and a PATCH
@@ -88,7 +87,9 @@ var bodyUnmarshalers = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(integralN
 
 // integralNumbers lets an integer field take a number written with a
 // fraction or exponent whose value is whole (10.0, 1e1), as JSON Schema's
-// "integer" does; 10.5 stays a wrong type.
+// "integer" does; 10.5 stays a wrong type. A whole number too large for the
+// field fails with strconv.ErrRange, as encoding/json/v2 reports any number
+// out of its Go type's range: decodeError answers out_of_range for both.
 var integralNumbers = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *int) error {
 	if dec.PeekKind() != '0' {
 		return errors.ErrUnsupported
@@ -97,27 +98,64 @@ var integralNumbers = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *in
 	if err != nil {
 		return err
 	}
-	if n, err := strconv.ParseInt(string(val), 10, 64); err == nil && n == int64(int(n)) {
-		*v = int(n)
-		return nil
-	}
-	// Exactly: 10.00000000000000001 is a fraction, though a float64 reads
-	// it as 10. A JSON number is a valid rational; its digits are bounded
-	// by the body's size.
-	if i := strings.IndexAny(string(val), "eE"); i >= 0 {
-		// An exponent past ±40 holds no int64 worth the arithmetic
-		// (big.Rat would expand 1e999999999 in full).
-		if e, err := strconv.Atoi(string(val[i+1:])); err != nil || e > 40 || e < -40 {
-			return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int]()}
-		}
-	}
-	r, ok := new(big.Rat).SetString(string(val))
-	if !ok || !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != int64(int(r.Num().Int64())) {
+	n, whole, fits := wholeNumber(string(val))
+	switch {
+	case !whole:
 		return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int]()}
+	case !fits:
+		return &jsonv2.SemanticError{JSONKind: '0', GoType: reflect.TypeFor[int](), Err: strconv.ErrRange}
 	}
-	*v = int(r.Num().Int64())
+	*v = n
 	return nil
 })
+
+// wholeNumber reads a JSON number exactly, without rounding: whether its
+// value is whole (10.00000000000000001 is not, though a float64 reads it as
+// 10; 1e1 and 0e-999 are), and whether it then fits an int. It never
+// expands the number: 1e999999999 is whole and too large, 1e-999999999 a
+// fraction.
+func wholeNumber(num string) (n int, whole, fits bool) {
+	neg := strings.HasPrefix(num, "-")
+	num = strings.TrimPrefix(num, "-")
+	mant, exp, _ := strings.Cut(strings.ToLower(num), "e")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	// The value is digits × 10^scale, digits without leading or trailing
+	// zeros.
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return 0, true, true // zero, however written
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	scale := int64(len(digits)-len(trimmed)) - int64(len(frac))
+	digits = trimmed
+	if exp != "" {
+		e, err := strconv.ParseInt(exp, 10, 64)
+		if err != nil {
+			// An exponent beyond int64: past any int, or below any whole
+			// number but zero.
+			return 0, !strings.HasPrefix(exp, "-"), false
+		}
+		// digits and frac are bounded by the body's size: no overflow
+		// short of an exponent near the int64 bounds, which this caps.
+		scale += max(min(e, 1<<40), -1<<40)
+	}
+	if scale < 0 {
+		return 0, false, false
+	}
+	if int64(len(digits))+scale > 19 {
+		return 0, true, false // at least 10^19, beyond int64
+	}
+	i, err := strconv.ParseInt(digits+strings.Repeat("0", int(scale)), 10, 64)
+	if err == nil && neg {
+		i = -i
+	}
+	if err != nil || i != int64(int(i)) {
+		// Beyond int64 (or a 32-bit int); -2^63 itself is refused,
+		// which no field's range comes near.
+		return 0, true, false
+	}
+	return int(i), true, true
+}
 
 // noBody checks the body of an operation that takes none: it must be
 // empty, or a JSON object without members ({}), so that a client that
@@ -139,7 +177,7 @@ func noBody(c echo.Context) error {
 		return errNotObject
 	}
 	if err := jsonv2.Unmarshal(data, &struct{}{}, jsonv2.RejectUnknownMembers(true)); err != nil {
-		return decodeError(err)
+		return decodeError(err, nil)
 	}
 	return nil
 }
@@ -165,7 +203,8 @@ func readBody(req *http.Request) ([]byte, error) {
 }
 
 // decodeError describes a JSON decoding failure without exposing Go types.
-func decodeError(err error) error {
+// root is the type decoded into, which knows the bounds of its fields.
+func decodeError(err error, root reflect.Type) error {
 	bad := func(code, field, msg string) error {
 		e := fault.New(fault.KindBadRequest, code, "%s", msg)
 		if field != "" {
@@ -182,6 +221,12 @@ func decodeError(err error) error {
 			return bad("unknown_field", field, "unknown field "+quote(field))
 		case se.GoType == reflect.TypeFor[time.Time]():
 			return bad("invalid_time", field, "field "+quote(field)+" must be an RFC 3339 time such as 2027-03-05T18:00:00Z")
+		case se.JSONKind == '0' && errors.Is(se.Err, strconv.ErrRange):
+			// A number of the right kind, beyond what the field holds: a
+			// value that breaks a rule, as one just past the field's
+			// bounds is, and told the same way.
+			return &fault.Error{Kind: fault.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
+				Fields: []fault.FieldError{{Field: field, Code: "out_of_range", Message: rangeMessage(root, se.JSONPointer)}}, Err: err}
 		case se.JSONKind == '0' && se.GoType != nil && se.GoType.Kind() == reflect.Int:
 			return bad("invalid_type", field, "field "+quote(field)+" must be a whole number")
 		case se.JSONKind != 0:
@@ -208,6 +253,63 @@ func decodeError(err error) error {
 		return bad("malformed_json", "", "the request body is not well-formed JSON")
 	}
 	return bad("invalid_json", "", "the request body is not valid JSON")
+}
+
+// rangeMessage says which values the field at p of root takes: the
+// minimum and maximum its schema states (the struct tags that swag turns
+// into the OpenAPI document), or else those of its Go type.
+func rangeMessage(root reflect.Type, p jsontext.Pointer) string {
+	f, ok := fieldAt(root, p)
+	lo, hasLo := f.Tag.Lookup("minimum")
+	hi, hasHi := f.Tag.Lookup("maximum")
+	t := f.Type
+	for ok && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case hasLo && hasHi:
+		return "must be between " + lo + " and " + hi
+	case ok && t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		if !hasLo {
+			lo = strconv.FormatInt(-1<<(t.Bits()-1), 10)
+		}
+		if !hasHi {
+			hi = strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
+		}
+		return "must be between " + lo + " and " + hi
+	}
+	return "is out of range"
+}
+
+// fieldAt finds the struct field a JSON pointer names in a request type.
+func fieldAt(t reflect.Type, p jsontext.Pointer) (reflect.StructField, bool) {
+	var f reflect.StructField
+	found := false
+	for name := range p.Tokens() {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case t == nil:
+			return f, false
+		case t.Kind() == reflect.Struct:
+			found = false
+			for _, sf := range reflect.VisibleFields(t) {
+				if tag, _, _ := strings.Cut(sf.Tag.Get("json"), ","); sf.IsExported() && !sf.Anonymous && tag == name {
+					f, t, found = sf, sf.Type, true
+					break
+				}
+			}
+			if !found {
+				return f, false
+			}
+		case t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map:
+			t, found = t.Elem(), false
+		default:
+			return f, false
+		}
+	}
+	return f, found
 }
 
 func pointerField(p jsontext.Pointer) string {

@@ -51,8 +51,9 @@ func bindBody(contentType string, body []byte, v any) error {
 }
 
 // FuzzBind checks the strict decoder on every request type: it never
-// panics; it either accepts or answers a 400, 413 or 415 problem whose
-// message names no Go type; and what it accepts is valid UTF-8 JSON that
+// panics; it either accepts or answers a 400, 413 or 415 problem (or a 422
+// out_of_range for a number too large for its field) whose message names
+// no Go type; and what it accepts is valid UTF-8 JSON that
 // decodes to the same value after a Go client (encoding/json) encodes it
 // again.
 func FuzzBind(f *testing.F) {
@@ -82,6 +83,10 @@ func FuzzBind(f *testing.F) {
 		{13, "application/json", `{"proposed_due_at":"2027-03-05T18:00:00.123456789-07:00"}`},
 		{15, "application/json", `{"subject_id":"usr_x","felt_trust":7.5}`},
 		{15, "application/json", `{"subject_id":"usr_x","felt_trust":1e400}`},
+		{15, "application/json", `{"subject_id":"usr_x","felt_trust":-99999999999999999999}`},
+		{15, "application/json", `{"subject_id":"usr_x","felt_trust":1e-99999999999999999999}`},
+		{6, "application/json", `{"name":"x","time_zone":"UTC","settings":{"grace_minutes":1e30,"target_score":1e400}}`},
+		{7, "application/json", `{"settings":{"half_life_days":9223372036854775807,"patience_days":0.5e1}}`},
 		{16, "application/json", `{"url":"https://example.com/hook","event_types":["promise.created"],"enabled":false}`},
 		{17, "application/json", `{"event_types":null}`},
 		{2, "application/json", ``},
@@ -104,6 +109,12 @@ func FuzzBind(f *testing.F) {
 			}
 			switch fe.Kind {
 			case fault.KindBadRequest, fault.KindTooLarge, fault.KindUnsupportedMediaType:
+			case fault.KindInvalid:
+				// Only a number beyond what its field holds: well-formed
+				// JSON whose value breaks a rule.
+				if fe.Code != "validation_failed" || len(fe.Fields) != 1 || fe.Fields[0].Code != "out_of_range" {
+					t.Fatalf("bind returned %v with fields %+v", fe, fe.Fields)
+				}
 			default:
 				t.Fatalf("bind returned kind %d (%v)", fe.Kind, fe)
 			}

@@ -309,7 +309,8 @@ func TestCursorsBelongToTheirList(t *testing.T) {
 }
 
 // An integer field takes a whole number however it is written (10.0,
-// 1e1), as JSON Schema's integer does, and refuses a fraction.
+// 1e1), as JSON Schema's integer does, and refuses a fraction; a whole
+// number however large is out of range, not a wrong type.
 func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {
 	app := sqliteApp(t)
 	ana, ben, rel := pair(t, app)
@@ -324,11 +325,50 @@ func TestIntegerFieldsTakeWholeNumbers(t *testing.T) {
 			t.Errorf("felt_trust %s: %d %s", v, res.Status, res.Body)
 		}
 	}
-	for _, v := range []string{"7.5", "1e400", `"10"`, "1e300", "10.00000000000000001", "9.999999999999999999", "1e999999999", "1e-999999999"} {
+	for _, v := range []string{"7.5", `"10"`, "10.00000000000000001", "9.999999999999999999", "1e-999999999", "1.5e-400"} {
 		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/check-ins", Token: ben.AccessToken,
 			Body: `{"subject_id":"` + ana.ID + `","felt_trust":` + v + `}`})
-		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != "felt_trust" {
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != "felt_trust" || p.Errors[0].Code != "invalid_type" {
 			t.Errorf("felt_trust %s: %d %+v", v, res.Status, p)
+		}
+	}
+	for _, v := range []string{"11", "1e400", "1e300", "1e999999999", "99999999999999999999", "-99999999999999999999", "9223372036854775808"} {
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/relationships/" + rel + "/check-ins", Token: ben.AccessToken,
+			Body: `{"subject_id":"` + ana.ID + `","felt_trust":` + v + `}`})
+		if p := decodeProblem(t, res); res.Status != http.StatusUnprocessableEntity || p.Code != "validation_failed" ||
+			len(p.Errors) != 1 || p.Errors[0].Field != "felt_trust" || p.Errors[0].Code != "out_of_range" {
+			t.Errorf("felt_trust %s: %d %+v, want 422 out_of_range", v, res.Status, p)
+		}
+	}
+	// Every integer setting, and the one number that is not: a value too
+	// large for any field is told as one just out of the field's range, with
+	// its bounds.
+	type fieldError struct{ Field, Code, Message string }
+	for _, c := range []struct{ body, field, message string }{
+		{`{"grace_minutes":10081}`, "settings.grace_minutes", "must be between 0 and 10080"},
+		{`{"grace_minutes":1e30}`, "settings.grace_minutes", "must be between 0 and 10080"},
+		{`{"grace_minutes":99999999999999999999}`, "settings.grace_minutes", "must be between 0 and 10080"},
+		{`{"half_life_days":-1e19}`, "settings.half_life_days", "must be between 7 and 365"},
+		{`{"dispute_window_hours":1e20}`, "settings.dispute_window_hours", "must be between 1 and 720"},
+		{`{"remind_minutes":123456789012345678901234567890}`, "settings.remind_minutes", "must be between 0 and 10080"},
+		{`{"patience_days":1e999999999}`, "settings.patience_days", "must be between 7 and 3650"},
+		{`{"target_score":1e400}`, "settings.target_score", "must be between 0.4 and 0.95"},
+	} {
+		res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/relationships/" + rel, Token: ana.AccessToken, Body: `{"settings":` + c.body + `}`})
+		var p struct {
+			Code   string       `json:"code"`
+			Errors []fieldError `json:"errors"`
+		}
+		res.JSON(t, &p)
+		if res.Status != http.StatusUnprocessableEntity || p.Code != "validation_failed" || len(p.Errors) != 1 ||
+			p.Errors[0].Field != c.field || p.Errors[0].Code != "out_of_range" || p.Errors[0].Message != c.message {
+			t.Errorf("settings %s: %d %+v, want 422 out_of_range %q", c.body, res.Status, p, c.message)
+		}
+	}
+	for _, v := range []string{"1.5", `"60"`, "1e-30"} {
+		res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/relationships/" + rel, Token: ana.AccessToken, Body: `{"settings":{"grace_minutes":` + v + `}}`})
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != "invalid_type" || len(p.Errors) != 1 || p.Errors[0].Field != "settings.grace_minutes" {
+			t.Errorf("grace_minutes %s: %d %+v, want 400 invalid_type", v, res.Status, p)
 		}
 	}
 	res := app.Do(servertest.Request{Method: "PATCH", Path: "/v1/relationships/" + rel, Token: ana.AccessToken,
