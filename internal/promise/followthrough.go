@@ -110,7 +110,12 @@ func (s *Service) Record(ctx context.Context, userID, occID string, in NewFollow
 		if ok, err := tx.UpdateOccurrence(ctx, o, from); err != nil || !ok {
 			return conflictOr(err, "occurrence_changed")
 		}
-		if err := tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now()); err != nil {
+		if replaced != nil { // the item changes rather than comes
+			err = tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now())
+		} else {
+			err = tx.RescoreResolved(ctx, rel, o, ft, s.now())
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.completeOneOff(ctx, tx, o.PromiseID, userID, now); err != nil {

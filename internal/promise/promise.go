@@ -248,6 +248,10 @@ type Store interface {
 	// Rescore refreshes the score aggregates of a member and a promise
 	// after a change to what happened at t.
 	Rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error
+	// RescoreResolved is Rescore for o, just resolved from open by ft
+	// (nothing else of its day changed): the aggregates may take the one
+	// item it adds without reading the day again.
+	RescoreResolved(ctx context.Context, rel relationship.Relationship, o Occurrence, ft FollowThrough, now time.Time) error
 	// Emit records an event with a snapshot of resource, in the transaction.
 	Emit(ctx context.Context, e event.Event, resource any) error
 }

@@ -43,7 +43,11 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
 		return false, err
 	}
-	if err := s.rescore(ctx, tx, o); err != nil {
+	rel, err := tx.Relationship(ctx, o.RelationshipID)
+	if err != nil {
+		return false, err
+	}
+	if err := tx.RescoreResolved(ctx, rel, o, ft, s.now()); err != nil {
 		return false, err
 	}
 	if err := s.completeOneOff(ctx, tx, o.PromiseID, System, now); err != nil {

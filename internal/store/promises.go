@@ -11,6 +11,7 @@ import (
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/scoring"
 )
 
 type promiseRow struct {
@@ -502,6 +503,13 @@ func (s *Promises) Unanswered(ctx context.Context, now time.Time, limit int) ([]
 // Rescore implements promise.Store.
 func (s *Promises) Rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error {
 	return s.db.Scores().inTx(s.w).rescore(ctx, rel, memberID, promiseID, t, now)
+}
+
+// RescoreResolved implements promise.Store: the item is made as a day's
+// content would read it back (occurrenceItem, times in µs as stored).
+func (s *Promises) RescoreResolved(ctx context.Context, rel relationship.Relationship, o promise.Occurrence, ft promise.FollowThrough, now time.Time) error {
+	it := occurrenceItem(micros(o.DueAt), micros(ft.OccurredAt), scoring.Grace(rel), ft.Outcome, ft.Verification, ft.RecordedBy)
+	return s.db.Scores().inTx(s.w).rescoreResolved(ctx, rel, o.PromisorID, o.PromiseID, it, now)
 }
 
 // CreateRenegotiation implements promise.Store.

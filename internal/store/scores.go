@@ -260,7 +260,7 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 		ofPromise := promiseID != "" && prm == promiseID
 		switch kind {
 		case kindItem:
-			it := score.OccurrenceItem(fromMicros(at), fromMicros(n), grace, outcome, verification, recordedBy == promise.System)
+			it := occurrenceItem(at, n, grace, outcome, verification, recordedBy)
 			c.Items = append(c.Items, it)
 			if ofPromise {
 				pc.Items = append(pc.Items, it)
@@ -280,6 +280,14 @@ func (s *Scores) dayContent(ctx context.Context, rel relationship.Relationship, 
 		return nil
 	}, q, args...)
 	return c, pc, open, translate(err, "occurrence")
+}
+
+// occurrenceItem is what a resolved occurrence due at due (µs) scores, by
+// its follow-through's occurred_at (µs), outcome, verification and
+// recorded_by: as a day's content reads it, and as a follow-through just
+// recorded is folded into the rollups (they must agree to the bit).
+func occurrenceItem(due, occurred int64, grace time.Duration, outcome, verification, recordedBy string) score.Item {
+	return score.OccurrenceItem(fromMicros(due), fromMicros(occurred), grace, outcome, verification, recordedBy == promise.System)
 }
 
 const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kept_late, partial, missed, disputed,
@@ -758,7 +766,6 @@ func (s *Scores) Rescore(ctx context.Context, relID, memberID, promiseID string,
 
 // rescore is Rescore with the relationship already read in the transaction.
 func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error {
-	relID := rel.ID
 	if memberID == "" {
 		if promiseID != "" {
 			_, err := scoring.Refresh(ctx, s, rel, promiseID, t)
@@ -770,6 +777,26 @@ func (s *Scores) rescore(ctx context.Context, rel relationship.Relationship, mem
 	if err != nil {
 		return err
 	}
+	return s.levelCheck(ctx, rel, memberID, ch, now)
+}
+
+// rescoreResolved is rescore for an occurrence of memberID's promise just
+// resolved from open, with the item it now scores: the refresh folds the
+// item into the rollups where that gives the same rows
+// (scoring.RefreshMemberAdding).
+func (s *Scores) rescoreResolved(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, it score.Item, now time.Time) error {
+	ch, err := scoring.RefreshMemberAdding(ctx, s, rel, memberID, promiseID, it)
+	if err != nil {
+		return err
+	}
+	return s.levelCheck(ctx, rel, memberID, ch, now)
+}
+
+// levelCheck follows a refresh of a member's rollups: it marks their
+// milestones for a look, and records score.level_changed when their level
+// now moves.
+func (s *Scores) levelCheck(ctx context.Context, rel relationship.Relationship, memberID string, ch scoring.Change, now time.Time) error {
+	relID := rel.ID
 	if err := s.markDirty(ctx, relID, memberID); err != nil {
 		return err
 	}
