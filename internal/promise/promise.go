@@ -207,6 +207,9 @@ type Store interface {
 	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
 	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
 	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
+	// PlannedOccurrencesOf lists a promise's open and skipped occurrences
+	// due at or after from: what its plan holds that time has not settled.
+	PlannedOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
 	// ToRemind lists open occurrences not yet announced as due soon (kind
 	// "due_soon": within their relationship's remind_minutes of the due
 	// time) or as overdue (kind "overdue": past the due time).

@@ -254,15 +254,18 @@ func newOccurrence(p Promise, due, now time.Time) Occurrence {
 }
 
 // replan puts a recurring promise's future under a new rule, and
-// materializes it to the horizon. It concerns only open occurrences not
-// yet due: resolved, skipped and cancelled ones, and ones already due,
-// stay exactly as they are. Of the open ones, those the new rule also has
-// stay too (the same occurrence, with its proposals), and so do those an
-// accepted renegotiation moved or created: both people agreed to them, and
-// a new rule is the promisor's alone. The others are cancelled, for good:
-// a later rule that falls due at one of their times again gets a new
-// occurrence, and the cancelled one is never opened again. The new rule's
-// instances that no occurrence holds yet are created.
+// materializes it to the horizon. It concerns only the plan's occurrences
+// not yet due, open or skipped (a pause skips them ahead of time):
+// resolved and cancelled ones, and ones already due, stay exactly as they
+// are. Of the planned ones, those the new rule also has stay too (the
+// same occurrence, with its proposals; skipped if the pause still holds
+// it), and so do those an accepted renegotiation moved or created:
+// both people agreed to them, and a new rule is the promisor's alone. The
+// others are cancelled, for good: a later rule that falls due at one of
+// their times again gets a new occurrence, and the cancelled one is never
+// opened again; a skipped one cancelled leaves the score's tally of
+// skipped occurrences. The new rule's instances that no occurrence holds
+// yet are created.
 func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurrence.Rule, now time.Time) error {
 	pauses, err := tx.PausesOf(ctx, p.RelationshipID, p.ID)
 	if err != nil {
@@ -275,21 +278,27 @@ func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurre
 	for _, o := range planned {
 		inRule[o.DueAt.UnixMicro()] = true
 	}
-	open, err := tx.OpenOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+	held, err := tx.PlannedOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
 	if err != nil {
 		return err
 	}
-	taken := make(map[int64]bool, len(open))
-	for _, o := range open {
+	taken := make(map[int64]bool, len(held))
+	for _, o := range held {
 		agreed := !o.DueAt.Equal(o.OriginalDueAt) || o.ReplacesID != nil
 		if agreed || inRule[o.DueAt.UnixMicro()] {
 			// It holds its instant: one occurrence an instant, not two.
 			taken[o.DueAt.UnixMicro()] = true
 			continue
 		}
+		from := o.Status
 		o.Status, o.UpdatedAt = OccCancelled, now
-		if _, err := tx.UpdateOccurrence(ctx, o, OccOpen); err != nil {
+		if _, err := tx.UpdateOccurrence(ctx, o, from); err != nil {
 			return err
+		}
+		if from == OccSkipped { // it counted in the score's tallies
+			if err := s.rescore(ctx, tx, o); err != nil {
+				return err
+			}
 		}
 	}
 	// The store leaves an instance that exists and is not cancelled

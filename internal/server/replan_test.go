@@ -116,10 +116,10 @@ func TestRecurrenceEditKeepsCancelledOccurrencesCancelled(t *testing.T) {
 	})
 }
 
-// Re-planning concerns only open occurrences not yet due: resolved and
-// skipped ones, and ones already due, stay exactly as they were, even where
-// the new rule falls due at their time; open ones the new rule also has
-// stay the same occurrences; the others are cancelled.
+// Re-planning concerns only planned occurrences not yet due, open or
+// skipped: resolved ones, and ones already due, stay exactly as they were,
+// even where the new rule falls due at their time; planned ones the new
+// rule also has stay the same occurrences; the others are cancelled.
 func TestRecurrenceEditReplansOnlyOpenOccurrencesNotYetDue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		app := servertest.New(t, b)
@@ -170,7 +170,7 @@ func TestRecurrenceEditReplansOnlyOpenOccurrencesNotYetDue(t *testing.T) {
 			due, _ := time.Parse(time.RFC3339, s.DueAt)
 			inRule := int(time.Date(due.In(berlin).Year(), due.In(berlin).Month(), due.In(berlin).Day(), 0, 0, 0, 0, time.UTC).Sub(startDay).Hours()/24)%2 == 0
 			want := s
-			if s.Status == "open" && !due.Before(now) && !inRule {
+			if (s.Status == "open" || s.Status == "skipped") && !due.Before(now) && !inRule {
 				want.Status, want.UpdatedAt = "cancelled", after[id].UpdatedAt
 			}
 			if after[id] != want {
@@ -182,6 +182,58 @@ func TestRecurrenceEditReplansOnlyOpenOccurrencesNotYetDue(t *testing.T) {
 				// The new rule's times all lie within the old one's horizon
 				// and are held already.
 				t.Errorf("new occurrence %s at %s", id, s.DueAt)
+			}
+		}
+	})
+}
+
+// A pause skips the occurrences of its dates ahead of time; an edit of
+// the rule cancels the skipped ones it no longer has, as it does open
+// ones, so that a paused day counts one skipped occurrence however often
+// the rule was edited meanwhile, and a day the rule leaves counts none.
+func TestRecurrenceEditsLeaveOneSkippedOccurrenceAPausedDay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin := mustZone(t, "Europe/Berlin")
+		rule := func(at string) map[string]any {
+			return map[string]any{"recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": at}}
+		}
+		body := rule("20:00")
+		body["title"] = "Call on Sundays"
+		pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, body)["id"].(string)
+		open := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")
+		first, _ := time.Parse(time.RFC3339, open[0]["due_at"].(string))
+		second, _ := time.Parse(time.RFC3339, open[1]["due_at"].(string))
+		do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ana.AccessToken, map[string]any{
+			"starts_on": first.In(berlin).Format(time.DateOnly), "ends_on": second.In(berlin).Format(time.DateOnly)})
+		for _, at := range []string{"21:00", "22:00", "20:00"} {
+			later(t, app, time.Minute, &ana, &ben)
+			do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, rule(at))
+		}
+		skipped := occurrencesOf(t, app, ana.AccessToken, pid, "&status=skipped")
+		if len(skipped) != 2 {
+			t.Fatalf("%d skipped occurrences after three edits, want 2 (one a paused Sunday): %v", len(skipped), skipped)
+		}
+		for _, o := range skipped {
+			if due, _ := time.Parse(time.RFC3339, o["due_at"].(string)); due.In(berlin).Format("15:04") != "20:00" {
+				t.Errorf("skipped occurrence at %s, not under the rule in force (20:00)", due.In(berlin))
+			}
+		}
+		// On Mondays: the pause, Sunday to Sunday, holds one of them, and
+		// the Sundays' skipped occurrences leave the tallies.
+		later(t, app, time.Minute, &ana, &ben)
+		monday := rule("20:00")
+		monday["recurrence"].(map[string]any)["rrule"] = "FREQ=WEEKLY;BYDAY=MO"
+		do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, monday)
+		if skipped := occurrencesOf(t, app, ana.AccessToken, pid, "&status=skipped"); len(skipped) != 1 {
+			t.Fatalf("%d skipped occurrences on Mondays, want 1: %v", len(skipped), skipped)
+		}
+		later(t, app, time.Duration(second.Sub(app.Clock.Now()))+time.Hour, &ana, &ben)
+		for _, path := range []string{"/v1/relationships/" + rel + "/members/" + ana.ID + "/score", "/v1/promises/" + pid + "/score"} {
+			s := do(t, app, 200, "GET", path, ana.AccessToken, nil)
+			if got := s["counts"].(map[string]any)["skipped"]; got != 1.0 {
+				t.Errorf("%s: skipped %v, want 1", path, got)
 			}
 		}
 	})

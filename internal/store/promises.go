@@ -419,6 +419,19 @@ func (s *Promises) OpenOccurrencesOf(ctx context.Context, relID, promiseID strin
 	return out, translate(err, "occurrence")
 }
 
+// PlannedOccurrencesOf implements promise.Store.
+func (s *Promises) PlannedOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]promise.Occurrence, error) {
+	var rows []occurrenceRow
+	err := s.r.WithContext(ctx).Where("relationship_id = ? AND promise_id = ? AND status IN (?, ?) AND due_at >= ?",
+		relID, promiseID, promise.OccOpen, promise.OccSkipped, micros(from)).
+		Order("due_at").Find(&rows).Error
+	out := make([]promise.Occurrence, len(rows))
+	for i, r := range rows {
+		out[i] = toOccurrence(r)
+	}
+	return out, translate(err, "occurrence")
+}
+
 // OverdueOccurrences implements promise.Store. Candidates come from the
 // (status, due_at) index; the relationship's grace is applied in the join.
 // In an archived relationship only what fell due before the archive is
