@@ -253,7 +253,8 @@ type Store interface {
 	Rescore(ctx context.Context, rel relationship.Relationship, memberID, promiseID string, t, now time.Time) error
 	// RescoreResolved is Rescore for o, just resolved from open by ft
 	// (nothing else of its day changed): the aggregates may take the one
-	// item it adds without reading the day again.
+	// item it adds without reading the day again, so o must be as read in
+	// this transaction (its due time places the item).
 	RescoreResolved(ctx context.Context, rel relationship.Relationship, o Occurrence, ft FollowThrough, now time.Time) error
 	// Emit records an event with a snapshot of resource, in the transaction.
 	Emit(ctx context.Context, e event.Event, resource any) error

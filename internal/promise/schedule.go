@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/troth-app/troth/internal/event"
+	"github.com/troth-app/troth/internal/fault"
 	"github.com/troth-app/troth/internal/id"
 )
 
@@ -27,8 +28,26 @@ func (s *Service) rescore(ctx context.Context, tx Store, o Occurrence) error {
 	return tx.Rescore(ctx, rel, o.PromisorID, o.PromiseID, o.DueAt, s.now())
 }
 
-// miss scores an open occurrence missed on the system's behalf.
-func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Time) (bool, error) {
+// miss scores an open occurrence missed on the system's behalf. The
+// candidate was read before this transaction, and is read again in it: a
+// follow-through may have resolved it meanwhile, or an accepted
+// renegotiation moved it to a later time, and then it is left alone (the
+// score counts it where it is now due, if it is missed there).
+func (s *Service) miss(ctx context.Context, tx Store, candidate Occurrence, now time.Time) (bool, error) {
+	o, err := tx.Occurrence(ctx, candidate.ID)
+	if fault.Is(err, "not_found") {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	rel, err := tx.Relationship(ctx, o.RelationshipID)
+	if err != nil {
+		return false, err
+	}
+	if o.Status != OccOpen || !now.After(o.DueAt.Add(time.Duration(rel.Settings.GraceMinutes)*time.Minute)) {
+		return false, nil
+	}
 	ft := FollowThrough{
 		ID: id.New(id.FollowThru), RelationshipID: o.RelationshipID, OccurrenceID: o.ID, PromiseID: o.PromiseID,
 		Outcome: Missed, OccurredAt: now, RecordedBy: System, Verification: Confirmed, VerifiedAt: &now,
@@ -41,10 +60,6 @@ func (s *Service) miss(ctx context.Context, tx Store, o Occurrence, now time.Tim
 		return false, err
 	}
 	if err := tx.CreateFollowThrough(ctx, ft); err != nil {
-		return false, err
-	}
-	rel, err := tx.Relationship(ctx, o.RelationshipID)
-	if err != nil {
 		return false, err
 	}
 	if err := tx.RescoreResolved(ctx, rel, o, ft, s.now()); err != nil {
