@@ -114,7 +114,7 @@ func apply(r *Relationship, in Input, v *fault.Validation) {
 	setInt(v, &r.Settings.PatienceDays, st.PatienceDays, "settings.patience_days", 7, 3650)
 	if st.TargetScore != nil {
 		t := *st.TargetScore
-		v.Check(t >= 0.4 && t <= 0.95, "settings.target_score", "out_of_range", "must be between 0.40 and 0.95")
+		v.Check(t >= 0.4 && t <= 0.95, "settings.target_score", "out_of_range", "must be between 0.4 and 0.95")
 		r.Settings.TargetScore = t
 	}
 }

@@ -232,7 +232,7 @@ func (s *Service) RecordCheckIn(ctx context.Context, userID, relID string, in Ne
 	case in.FeltTrust == nil:
 		v.Add("felt_trust", "required", "is required: a whole number from 0 to 10")
 	case *in.FeltTrust < 0 || *in.FeltTrust > 10:
-		v.Add("felt_trust", "out_of_range", "must be a whole number from 0 to 10")
+		v.Add("felt_trust", "out_of_range", "must be between 0 and 10")
 	default:
 		c.FeltTrust = *in.FeltTrust
 	}
