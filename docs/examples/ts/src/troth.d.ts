@@ -271,7 +271,7 @@ export interface paths {
         put?: never;
         /**
          * Join a relationship with an invite code
-         * @description An unknown, used or expired code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
+         * @description An unknown, used, expired or revoked code answers 404. The first person to join a relationship that has a partner name becomes the promisee of the promises made to that partner.
          */
         post: operations["acceptInvite"];
         delete?: never;
@@ -317,7 +317,7 @@ export interface paths {
         };
         /**
          * Export everything about the caller
-         * @description Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
+         * @description Everything the caller has written and everything about them, as one JSON document: the profile; every relationship they belong or belonged to, with their membership (each period of it, for one who left and came back) and the promises they made or that were made to them, those promises' occurrences, follow-throughs, renegotiations and pauses, breaches by or recorded by them and check-ins by or about them; their current score in each relationship; their API keys and webhooks (never secrets). Other members appear only as a member sees them.
          */
         get: operations["exportMe"];
         put?: never;
@@ -579,14 +579,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A relationship's pending invites
+         * @description The invites that can still be accepted (not used, expired or revoked), oldest first, without their codes: troth keeps only a hash of a code. An archived relationship has none.
+         */
+        get: operations["listInvites"];
         put?: never;
         /**
          * Invite someone into a relationship
-         * @description Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept.
+         * @description Returns a single-use code, valid for 7 days, for the other person to accept with POST /v1/invites/{code}/accept, and the invite's id, to revoke it with DELETE /v1/relationships/{id}/invites/{invite_id}.
          */
         post: operations["createInvite"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/relationships/{id}/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a pending invite
+         * @description Its code lets nobody in from now on: accepting it answers 404, as for an unknown code. An unknown, used, expired or already revoked invite, or another relationship's, is 404. Any member may revoke any pending invite of the relationship.
+         */
+        delete: operations["revokeInvite"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1168,18 +1192,32 @@ export interface components {
             webhooks: components["schemas"]["Webhook"][];
         };
         ExportMembership: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the person joined; for one who left and joined again, the latest time (see periods).
+             */
             joined_at: string;
             /**
              * Format: date-time
              * @description When the person left; null while they are a member.
              */
             left_at: string | null;
+            /** @description Every time the person belonged to the relationship, oldest first: more than one for a member who left and was invited back. The last is the one joined_at and left_at describe. */
+            periods: components["schemas"]["ExportMembershipPeriod"][];
             /**
              * @example owner
              * @enum {string}
              */
             role: "owner" | "member";
+        };
+        ExportMembershipPeriod: {
+            /** Format: date-time */
+            joined_at: string;
+            /**
+             * Format: date-time
+             * @description When this period ended; null for the one still going on.
+             */
+            left_at: string | null;
         };
         ExportRelationship: {
             /** @description Breaches by the person or recorded by them. */
@@ -1277,6 +1315,11 @@ export interface components {
             code: string;
             /** Format: date-time */
             expires_at: string;
+            /**
+             * @description Names the invite in GET and DELETE /v1/relationships/{id}/invites; the code is not needed for either.
+             * @example inv_01jq3v5n8xk2m4p6r8t0w2y4a6
+             */
+            id: string;
             relationship_id: string;
         };
         JWK: {
@@ -1430,6 +1473,29 @@ export interface components {
         };
         PausePage: {
             data: components["schemas"]["Pause"][];
+            next_cursor: string | null;
+        };
+        PendingInvite: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @description The member who made it.
+             * @example usr_01jq3v5n8xk2m4p6r8t0w2y4a6
+             */
+            created_by: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * @description Revoke the invite with DELETE /v1/relationships/{id}/invites/{invite_id}.
+             * @example inv_01jq3v5n8xk2m4p6r8t0w2y4a6
+             */
+            id: string;
+            /** @example rel_01jq3v5n8xk2m4p6r8t0w2y4a6 */
+            relationship_id: string;
+        };
+        PendingInvitePage: {
+            data: components["schemas"]["PendingInvite"][];
+            /** @description Pass as cursor to get the next page; null on the last page. */
             next_cursor: string | null;
         };
         Problem: {
@@ -6181,6 +6247,100 @@ export interface operations {
             };
         };
     };
+    listInvites: {
+        parameters: {
+            query?: {
+                /** @description page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description relationship id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingInvitePage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an internal error; the problem's request_id identifies it in the server's logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description overloaded: reads waited too long for their turn; try again after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createInvite: {
         parameters: {
             query?: never;
@@ -6276,6 +6436,102 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an internal error; the problem's request_id identifies it in the server's logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description relationship id */
+                id: string;
+                /** @description invite id */
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unknown_parameter or duplicate_parameter: a query parameter the operation does not take, or one given more than once; duplicate_authorization: more than one Authorization header */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description insufficient_scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description relationship_archived */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
