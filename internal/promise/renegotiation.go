@@ -173,7 +173,10 @@ func (s *Service) answer(ctx context.Context, userID, renID, to string) (Renegot
 
 // apply makes an accepted proposal take effect: an open occurrence moves
 // (and is scored at its new time only); one already scored missed gets a
-// successor at the new time.
+// successor at the new time. The original time stood while the proposal
+// waited: an open occurrence whose time and grace passed meanwhile is
+// missed (the scheduler scores it so in a moment, whichever comes first),
+// and is scored so now, to get its successor as a late proposal's does.
 func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now time.Time, actor string) error {
 	o, err := tx.Occurrence(ctx, rn.OccurrenceID)
 	if err != nil {
@@ -182,6 +185,20 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 	p, err := movable(ctx, tx, o)
 	if err != nil {
 		return err
+	}
+	if o.Status == OccOpen {
+		rel, err := tx.Relationship(ctx, o.RelationshipID)
+		if err != nil {
+			return err
+		}
+		if now.After(o.DueAt.Add(time.Duration(rel.Settings.GraceMinutes) * time.Minute)) {
+			if _, err := s.miss(ctx, tx, o, now); err != nil {
+				return err
+			}
+			if o, err = tx.Occurrence(ctx, o.ID); err != nil {
+				return err
+			}
+		}
 	}
 	switch o.Status {
 	case OccOpen:

@@ -147,38 +147,61 @@ func (h overdueHook) OverdueOccurrences(ctx context.Context, now time.Time, limi
 	return os, err
 }
 
-// An occurrence that a renegotiation accepted moves to a later time
-// between the scheduler's read of what is overdue and its scoring is not
-// scored missed (its new time has not come), and no rollup takes a miss
-// at the time it left (a reviewer's finding: the scheduler scored the copy
-// it had read, and the rollup of the old day took it).
-func TestSchedulerLeavesAnOccurrenceMovedMeanwhile(t *testing.T) {
+// A proposal waiting while its occurrence's time and grace pass is
+// accepted as a late one is: the original time stood, so the occurrence is
+// missed, and the new time gets a new occurrence. So it is whether the
+// scheduler scores the miss first or the acceptance does, even when the
+// acceptance comes between the scheduler's read of what is overdue and its
+// scoring (a reviewer's finding: the acceptance moved the overdue
+// occurrence, the scheduler then scored the copy it had read, and the
+// rollup of the day it had left took the miss).
+func TestAcceptingAfterTheGraceMissesAndReplaces(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		app := servertest.New(t, b)
-		ana, ben, rel := pair(t, app)
-		now := app.Clock.Now()
-		p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
-			map[string]any{"title": "p", "due_at": ts(now.Add(time.Hour))})
-		occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
-		rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/renegotiations", ana.AccessToken,
-			map[string]any{"proposed_due_at": ts(now.Add(72 * time.Hour))})["id"].(string)
-		later(t, app, 3*time.Hour, &ana, &ben) // past its time and grace, still open
-		svc := promise.NewService(overdueHook{Store: app.Server.DB.Promises(), hook: func() {
-			do(t, app, 200, "POST", "/v1/renegotiations/"+rn+"/accept", ben.AccessToken, nil)
-		}}, app.Clock.Now)
-		if n, err := svc.MissOverdue(context.Background()); err != nil || n != 0 {
-			t.Fatalf("MissOverdue: %d scored, %v; want none", n, err)
-		}
-		o := do(t, app, 200, "GET", "/v1/occurrences/"+occ, ana.AccessToken, nil)
-		if o["status"] != "open" || o["due_at"] != ts(now.Add(72*time.Hour)) {
-			t.Fatalf("the moved occurrence after the scheduler: %s due %s, want open at its new time", o["status"], o["due_at"])
-		}
-		written := scoreDayRows(t, app, rel)
-		if err := app.Server.DB.RebuildRollups(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if rebuilt := scoreDayRows(t, app, rel); !slices.Equal(written, rebuilt) {
-			t.Fatalf("rows as written:\n%v\nas rebuilt:\n%v", written, rebuilt)
+		for _, order := range []string{"scheduler first", "acceptance first", "acceptance inside the scheduler's step"} {
+			app := servertest.New(t, b)
+			ana, ben, rel := pair(t, app)
+			now := app.Clock.Now()
+			p := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken,
+				map[string]any{"title": "p", "due_at": ts(now.Add(time.Hour))})
+			occ := occurrencesOf(t, app, ana.AccessToken, p["id"].(string), "")[0]["id"].(string)
+			rn := do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/renegotiations", ana.AccessToken,
+				map[string]any{"proposed_due_at": ts(now.Add(72 * time.Hour))})["id"].(string)
+			later(t, app, 3*time.Hour, &ana, &ben) // past its time and grace, still open
+			accept := func() { do(t, app, 200, "POST", "/v1/renegotiations/"+rn+"/accept", ben.AccessToken, nil) }
+			switch order {
+			case "scheduler first":
+				tick(t, app)
+				accept()
+			case "acceptance first":
+				accept()
+				tick(t, app)
+			default:
+				svc := promise.NewService(overdueHook{Store: app.Server.DB.Promises(), hook: accept}, app.Clock.Now)
+				if _, err := svc.MissOverdue(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := do(t, app, 200, "GET", "/v1/occurrences/"+occ, ana.AccessToken, nil)
+			r := do(t, app, 200, "GET", "/v1/renegotiations/"+rn, ana.AccessToken, nil)
+			if o["status"] != "resolved" || o["outcome"] != "missed" || o["due_at"] != ts(now.Add(time.Hour)) || r["new_occurrence_id"] == nil {
+				t.Fatalf("%s: the occurrence %s %v due %s, the proposal's new occurrence %v; want missed at its time, and a new one",
+					order, o["status"], o["outcome"], o["due_at"], r["new_occurrence_id"])
+			}
+			next := do(t, app, 200, "GET", "/v1/occurrences/"+r["new_occurrence_id"].(string), ana.AccessToken, nil)
+			if next["status"] != "open" || next["due_at"] != ts(now.Add(72*time.Hour)) || next["replaces_id"] != occ {
+				t.Fatalf("%s: the new occurrence %v", order, next)
+			}
+			s := do(t, app, 200, "GET", "/v1/relationships/"+rel+"/members/"+ana.ID+"/score", ana.AccessToken, nil)
+			if missed := s["counts"].(map[string]any)["missed"]; missed != 1.0 {
+				t.Fatalf("%s: %v missed in the score, want 1", order, missed)
+			}
+			written := scoreDayRows(t, app, rel)
+			if err := app.Server.DB.RebuildRollups(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if rebuilt := scoreDayRows(t, app, rel); !slices.Equal(written, rebuilt) {
+				t.Fatalf("%s: rows as written:\n%v\nas rebuilt:\n%v", order, written, rebuilt)
+			}
 		}
 	})
 }
