@@ -353,18 +353,15 @@ func refreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 	var put []Day
 	for i, subject := range subjects {
 		ch := Change{Subject: subject, Prev: around[i].Prev, HasPrev: around[i].HasPrev, Old: around[i].From}
-		switch {
-		case fold:
+		content := mc
+		if i == 1 {
+			content = pc
+		}
+		if fold {
 			ch.add(rel, day, end, *added)
-		default:
-			content := mc
-			if i == 1 {
-				content = pc
-			}
-			if ch.renew(rel, day, content) {
-				if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
-					return memberChange, err
-				}
+		} else if ch.renew(rel, day, content) {
+			if err := st.DeleteDay(ctx, rel.ID, subject, day); err != nil {
+				return memberChange, err
 			}
 		}
 		put = append(put, ch.New...)
