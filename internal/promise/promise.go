@@ -210,6 +210,9 @@ type Store interface {
 	// PlannedOccurrencesOf lists a promise's open and skipped occurrences
 	// due at or after from: what its plan holds that time has not settled.
 	PlannedOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
+	// InstantHeld reports whether an occurrence of the promise other than
+	// except, and not cancelled, is due at due.
+	InstantHeld(ctx context.Context, relID, promiseID string, due time.Time, except string) (bool, error)
 	// ToRemind lists open occurrences not yet announced as due soon (kind
 	// "due_soon": within their relationship's remind_minutes of the due
 	// time) or as overdue (kind "overdue": past the due time).

@@ -80,6 +80,9 @@ func (s *Service) Propose(ctx context.Context, userID, occID string, proposed *t
 		} else if !fault.Is(err, "not_found") {
 			return err
 		}
+		if err := instantFree(ctx, tx, o, due); err != nil {
+			return err
+		}
 		rn = Renegotiation{
 			ID: id.New(id.Renegotiation), RelationshipID: o.RelationshipID, OccurrenceID: o.ID, PromiseID: o.PromiseID,
 			ProposedBy: userID, ProposedDueAt: due, Reason: reason, Status: RenegPending, CreatedAt: now,
@@ -200,6 +203,10 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 			}
 		}
 	}
+	// The time may have been taken since the proposal (a new rule).
+	if err := instantFree(ctx, tx, o, rn.ProposedDueAt); err != nil {
+		return err
+	}
 	switch o.Status {
 	case OccOpen:
 		o.DueAt, o.UpdatedAt = rn.ProposedDueAt, now
@@ -266,6 +273,20 @@ func (s *Service) Renegotiations(ctx context.Context, userID, relID, occID strin
 // movable refuses to move an occurrence of a cancelled or archived
 // promise: one due before the promise closed may still be open (in its
 // grace, it takes a follow-through), but it no longer moves.
+// instantFree refuses to move o (or give it a successor) to due where
+// another occurrence of its promise is due already: one occurrence an
+// instant, not two.
+func instantFree(ctx context.Context, tx Store, o Occurrence, due time.Time) error {
+	held, err := tx.InstantHeld(ctx, o.RelationshipID, o.PromiseID, due, o.ID)
+	if err != nil {
+		return err
+	}
+	if held {
+		return conflict("occurrence_exists", "the promise already has an occurrence due at the proposed time")
+	}
+	return nil
+}
+
 func movable(ctx context.Context, tx Store, o Occurrence) (Promise, error) {
 	p, err := tx.Promise(ctx, o.PromiseID)
 	if err != nil {

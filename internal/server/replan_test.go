@@ -238,3 +238,32 @@ func TestRecurrenceEditsLeaveOneSkippedOccurrenceAPausedDay(t *testing.T) {
 		}
 	})
 }
+
+// A proposal cannot move an occurrence onto the time of another
+// occurrence of its promise: one occurrence an instant, not two (409
+// occurrence_exists, as for a late proposal).
+func TestProposalOntoAnotherOccurrenceIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, _, rel := pair(t, app)
+		pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Call on Sundays", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": "20:00"}})["id"].(string)
+		open := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")
+		res := app.Do(servertest.Request{Method: "POST", Path: "/v1/occurrences/" + open[0]["id"].(string) + "/renegotiations",
+			Token: ana.AccessToken, Body: map[string]any{"proposed_due_at": open[1]["due_at"]}})
+		if p := decodeProblem(t, res); res.Status != http.StatusConflict || p.Code != "occurrence_exists" {
+			t.Fatalf("a proposal onto the next Sunday's time: %d %s, want 409 occurrence_exists", res.Status, res.Body)
+		}
+		do(t, app, 201, "POST", "/v1/occurrences/"+open[0]["id"].(string)+"/renegotiations", ana.AccessToken,
+			map[string]any{"proposed_due_at": ts(mustTime(t, open[1]["due_at"].(string)).Add(time.Hour))})
+	})
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -432,6 +432,16 @@ func (s *Promises) PlannedOccurrencesOf(ctx context.Context, relID, promiseID st
 	return out, translate(err, "occurrence")
 }
 
+// InstantHeld implements promise.Store, along occurrences_promise.
+func (s *Promises) InstantHeld(ctx context.Context, relID, promiseID string, due time.Time, except string) (bool, error) {
+	var n int64
+	err := s.r.WithContext(ctx).Model(&occurrenceRow{}).
+		Where("relationship_id = ? AND promise_id = ? AND due_at = ? AND id <> ? AND status <> ?",
+			relID, promiseID, micros(due), except, promise.OccCancelled).
+		Count(&n).Error
+	return n > 0, translate(err, "occurrence")
+}
+
 // OverdueOccurrences implements promise.Store. Candidates come from the
 // (status, due_at) index; the relationship's grace is applied in the join.
 // In an archived relationship only what fell due before the archive is
