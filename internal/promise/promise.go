@@ -207,9 +207,9 @@ type Store interface {
 	CancelOpenOccurrences(ctx context.Context, relID, promiseID string, from, at time.Time) error
 	// OpenOccurrencesOf lists a promise's open occurrences due at or after from.
 	OpenOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
-	// PlannedOccurrencesOf lists a promise's open and skipped occurrences
-	// due at or after from: what its plan holds that time has not settled.
-	PlannedOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
+	// LiveOccurrencesOf lists a promise's occurrences due at or after
+	// from that are not cancelled, by due time.
+	LiveOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]Occurrence, error)
 	// InstantHeld reports whether an occurrence of the promise other than
 	// except, and not cancelled, is due at due.
 	InstantHeld(ctx context.Context, relID, promiseID string, due time.Time, except string) (bool, error)

@@ -265,7 +265,10 @@ func newOccurrence(p Promise, due, now time.Time) Occurrence {
 // their times again gets a new occurrence, and the cancelled one is never
 // opened again; a skipped one cancelled leaves the score's tally of
 // skipped occurrences. The new rule's instances that no occurrence holds
-// yet are created.
+// yet are created, but for those on a local date that an occurrence of
+// the old rule keeps (one already due, or resolved ahead of time, at a
+// time the new rule does not have): moving "at 20:00" to "at 21:00" after
+// today's 20:00 fell due, or was kept early, asks nothing more of today.
 func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurrence.Rule, now time.Time) error {
 	pauses, err := tx.PausesOf(ctx, p.RelationshipID, p.ID)
 	if err != nil {
@@ -274,18 +277,27 @@ func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurre
 	until := now.Add(Horizon)
 	p.MaterializedUntil = &until
 	planned := instances(*p, rule, pauses, now, until, now)
-	inRule := make(map[int64]bool, len(planned))
-	for _, o := range planned {
-		inRule[o.DueAt.UnixMicro()] = true
+	// The new rule's instants from a day back (a local date is at most
+	// 26 hours long), to tell the old rule's occurrences from its own.
+	inRule := make(map[int64]bool, len(planned)+2)
+	for _, t := range rule.Between(now.Add(-sameDateReach), until) {
+		inRule[t.UnixMicro()] = true
 	}
-	held, err := tx.PlannedOccurrencesOf(ctx, p.RelationshipID, p.ID, now)
+	live, err := tx.LiveOccurrencesOf(ctx, p.RelationshipID, p.ID, now.Add(-sameDateReach))
 	if err != nil {
 		return err
 	}
-	taken := make(map[int64]bool, len(held))
-	for _, o := range held {
-		agreed := !o.DueAt.Equal(o.OriginalDueAt) || o.ReplacesID != nil
-		if agreed || inRule[o.DueAt.UnixMicro()] {
+	taken := make(map[int64]bool, len(live))
+	kept := map[string]bool{} // local dates an old occurrence keeps
+	for _, o := range live {
+		switch {
+		case o.DueAt.Before(now) || o.Status == OccResolved:
+			if !inRule[o.DueAt.UnixMicro()] {
+				kept[rule.LocalDate(o.DueAt)] = true
+			}
+			taken[o.DueAt.UnixMicro()] = true
+			continue
+		case !o.DueAt.Equal(o.OriginalDueAt) || o.ReplacesID != nil, inRule[o.DueAt.UnixMicro()]:
 			// It holds its instant: one occurrence an instant, not two.
 			taken[o.DueAt.UnixMicro()] = true
 			continue
@@ -301,10 +313,14 @@ func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurre
 			}
 		}
 	}
-	// The store leaves an instance that exists and is not cancelled
-	// (resolved or skipped ahead of time) as it is.
-	return s.insert(ctx, tx, slices.DeleteFunc(planned, func(o Occurrence) bool { return taken[o.DueAt.UnixMicro()] }))
+	return s.insert(ctx, tx, slices.DeleteFunc(planned, func(o Occurrence) bool {
+		return taken[o.DueAt.UnixMicro()] || kept[rule.LocalDate(o.DueAt)]
+	}))
 }
+
+// sameDateReach is how far back an occurrence may lie and still share a
+// local date with one due from now on.
+const sameDateReach = 26 * time.Hour
 
 // freshInstances is instances less those due at an instant an open
 // occurrence of the promise already holds: one an accepted renegotiation

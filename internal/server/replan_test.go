@@ -267,3 +267,76 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// An edit of the rule asks nothing more of a day that the old rule's
+// occurrence already answers for: one already due (open in its grace,
+// or skipped by a pause), or one kept ahead of time. The new rule's
+// instance that day is not created; the days after get it.
+func TestRecurrenceEditLeavesADayTheOldRuleKeeps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		berlin := mustZone(t, "Europe/Berlin")
+		at := func(d time.Duration) string { return app.Clock.Now().Add(d).In(berlin).Format("15:04") }
+		daily := func(local string) map[string]any {
+			return map[string]any{"recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": local, "time_zone": "Europe/Berlin"}}
+		}
+		today := app.Clock.Now().In(berlin).Format(time.DateOnly)
+		if at(40*time.Minute)[:2] < at(0)[:2] {
+			later(t, app, time.Hour, &ana, &ben) // keep the test's times on one date
+			today = app.Clock.Now().In(berlin).Format(time.DateOnly)
+		}
+		onDate := func(pid, status, date string) int {
+			n := 0
+			for _, o := range occurrencesOf(t, app, ana.AccessToken, pid, "&status="+status) {
+				if mustTime(t, o["due_at"].(string)).In(berlin).Format(time.DateOnly) == date {
+					n++
+				}
+			}
+			return n
+		}
+
+		// Due ten minutes from now, then edited once it is due.
+		body := daily(at(10 * time.Minute))
+		body["title"] = "Walk the dog"
+		walk := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, body)["id"].(string)
+		// The same, paused today.
+		body["title"] = "Water the plants"
+		water := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, body)["id"].(string)
+		do(t, app, 201, "POST", "/v1/promises/"+water+"/pauses", ana.AccessToken, map[string]any{"starts_on": today, "ends_on": today})
+		// Kept ahead of time, then edited before it is due.
+		body["title"] = "Call mum"
+		body["recurrence"].(map[string]any)["local_time"] = at(30 * time.Minute)
+		call := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, body)["id"].(string)
+		first := occurrencesOf(t, app, ana.AccessToken, call, "&status=open")[0]["id"].(string)
+		do(t, app, 201, "POST", "/v1/occurrences/"+first+"/follow-throughs", ben.AccessToken, map[string]any{"outcome": "kept"})
+
+		later(t, app, 12*time.Minute, &ana, &ben)
+		for _, pid := range []string{walk, water, call} {
+			do(t, app, 200, "PATCH", "/v1/promises/"+pid, ana.AccessToken, daily(at(15*time.Minute)))
+		}
+		for _, c := range []struct {
+			name, pid, status string
+		}{{"walk", walk, "open"}, {"water", water, "skipped"}, {"call", call, "resolved"}} {
+			if n := onDate(c.pid, c.status, today); n != 1 {
+				t.Errorf("%s: %d %s occurrences today, want the old rule's one", c.name, n, c.status)
+			}
+			all := 0
+			for _, s := range []string{"open", "skipped", "resolved"} {
+				all += onDate(c.pid, s, today)
+			}
+			if all != 1 {
+				t.Errorf("%s: %d occurrences today after the edit, want 1", c.name, all)
+			}
+			tomorrow := app.Clock.Now().In(berlin).AddDate(0, 0, 1).Format(time.DateOnly)
+			if n := onDate(c.pid, "open", tomorrow); n != 1 {
+				t.Errorf("%s: %d open occurrences tomorrow, want the new rule's one", c.name, n)
+			}
+		}
+		later(t, app, 3*time.Hour, &ana, &ben)
+		tick(t, app)
+		if s := do(t, app, 200, "GET", "/v1/promises/"+water+"/score", ana.AccessToken, nil); s["counts"].(map[string]any)["skipped"] != 1.0 {
+			t.Errorf("the paused day counts %v skipped, want 1", s["counts"].(map[string]any)["skipped"])
+		}
+	})
+}

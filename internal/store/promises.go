@@ -419,11 +419,11 @@ func (s *Promises) OpenOccurrencesOf(ctx context.Context, relID, promiseID strin
 	return out, translate(err, "occurrence")
 }
 
-// PlannedOccurrencesOf implements promise.Store.
-func (s *Promises) PlannedOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]promise.Occurrence, error) {
+// LiveOccurrencesOf implements promise.Store.
+func (s *Promises) LiveOccurrencesOf(ctx context.Context, relID, promiseID string, from time.Time) ([]promise.Occurrence, error) {
 	var rows []occurrenceRow
-	err := s.r.WithContext(ctx).Where("relationship_id = ? AND promise_id = ? AND status IN (?, ?) AND due_at >= ?",
-		relID, promiseID, promise.OccOpen, promise.OccSkipped, micros(from)).
+	err := s.r.WithContext(ctx).Where("relationship_id = ? AND promise_id = ? AND status <> ? AND due_at >= ?",
+		relID, promiseID, promise.OccCancelled, micros(from)).
 		Order("due_at").Find(&rows).Error
 	out := make([]promise.Occurrence, len(rows))
 	for i, r := range rows {
