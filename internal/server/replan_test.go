@@ -282,7 +282,7 @@ func TestRecurrenceEditLeavesADayTheOldRuleKeeps(t *testing.T) {
 			return map[string]any{"recurrence": map[string]any{"rrule": "FREQ=DAILY", "local_time": local, "time_zone": "Europe/Berlin"}}
 		}
 		today := app.Clock.Now().In(berlin).Format(time.DateOnly)
-		if at(40*time.Minute)[:2] < at(0)[:2] {
+		if at(40 * time.Minute)[:2] < at(0)[:2] {
 			later(t, app, time.Hour, &ana, &ben) // keep the test's times on one date
 			today = app.Clock.Now().In(berlin).Format(time.DateOnly)
 		}
