@@ -1990,6 +1990,12 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// RevokeAPIKeyParams defines parameters for RevokeAPIKey.
+type RevokeAPIKeyParams struct {
+	// IfMatch a key has no ETag: only * lets the revocation go ahead, any entity tag is 412
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
 	// After next_cursor of the previous page; omit to start from the oldest retained event
@@ -2228,6 +2234,18 @@ type ListInvitesParams struct {
 type CreateInviteParams struct {
 	// IdempotencyKey makes retries safe: a replay returns the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// RevokeInviteParams defines parameters for RevokeInvite.
+type RevokeInviteParams struct {
+	// IfMatch an invite has no ETag: only * lets the revocation go ahead, any entity tag is 412
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// LeaveRelationshipParams defines parameters for LeaveRelationship.
+type LeaveRelationshipParams struct {
+	// IfMatch a membership has no ETag: only * lets the caller leave, any entity tag is 412
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // GetMemberScoreParams defines parameters for GetMemberScore.
@@ -2587,7 +2605,7 @@ type ClientInterface interface {
 	// The key stops working at once. Unknown, already revoked and other people's keys are 404. Needs an access token (403 user_token_required for an API key).
 	//
 	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeAPIKey` operationId).
-	RevokeAPIKey(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAPIKey(ctx context.Context, id string, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Log in with email and password
 	//
@@ -2981,7 +2999,7 @@ type ClientInterface interface {
 	// Its code lets nobody in from now on: accepting it answers 404, as for an unknown code. An unknown, used, expired or already revoked invite, or another relationship's, is 404. Any member may revoke any pending invite of the relationship.
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/invites/{invite_id} (the `RevokeInvite` operationId).
-	RevokeInvite(ctx context.Context, id string, inviteId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeInvite(ctx context.Context, id string, inviteId string, params *RevokeInviteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers A relationship's current members
 	//
@@ -2993,7 +3011,7 @@ type ClientInterface interface {
 	// The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
-	LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LeaveRelationship(ctx context.Context, id string, params *LeaveRelationshipParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMemberScore One member's consistency score
 	//
@@ -3264,8 +3282,8 @@ func (c *Client) CreateAPIKey(ctx context.Context, params *CreateAPIKeyParams, b
 // The key stops working at once. Unknown, already revoked and other people's keys are 404. Needs an access token (403 user_token_required for an API key).
 //
 // Corresponds with DELETE /v1/api-keys/{id} (the `RevokeAPIKey` operationId).
-func (c *Client) RevokeAPIKey(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAPIKeyRequest(c.Server, id)
+func (c *Client) RevokeAPIKey(ctx context.Context, id string, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAPIKeyRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4178,8 +4196,8 @@ func (c *Client) CreateInvite(ctx context.Context, id string, params *CreateInvi
 // Its code lets nobody in from now on: accepting it answers 404, as for an unknown code. An unknown, used, expired or already revoked invite, or another relationship's, is 404. Any member may revoke any pending invite of the relationship.
 //
 // Corresponds with DELETE /v1/relationships/{id}/invites/{invite_id} (the `RevokeInvite` operationId).
-func (c *Client) RevokeInvite(ctx context.Context, id string, inviteId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeInviteRequest(c.Server, id, inviteId)
+func (c *Client) RevokeInvite(ctx context.Context, id string, inviteId string, params *RevokeInviteParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeInviteRequest(c.Server, id, inviteId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4210,8 +4228,8 @@ func (c *Client) ListMembers(ctx context.Context, id string, reqEditors ...Reque
 // The relationship and everything in it disappear from the caller's view; the history stays for the other members. The promises the caller made or was made are cancelled (in an archived relationship nothing changes). The last member to leave archives the relationship, so that no invite made before lets anyone in.
 //
 // Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
-func (c *Client) LeaveRelationship(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLeaveRelationshipRequest(c.Server, id)
+func (c *Client) LeaveRelationship(ctx context.Context, id string, params *LeaveRelationshipParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLeaveRelationshipRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4814,7 +4832,7 @@ func NewCreateAPIKeyRequestWithBody(server string, params *CreateAPIKeyParams, c
 }
 
 // NewRevokeAPIKeyRequest constructs an http.Request for the RevokeAPIKey method
-func NewRevokeAPIKeyRequest(server string, id string) (*http.Request, error) {
+func NewRevokeAPIKeyRequest(server string, id string, params *RevokeAPIKeyParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4842,6 +4860,21 @@ func NewRevokeAPIKeyRequest(server string, id string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7003,7 +7036,7 @@ func NewCreateInviteRequest(server string, id string, params *CreateInviteParams
 }
 
 // NewRevokeInviteRequest constructs an http.Request for the RevokeInvite method
-func NewRevokeInviteRequest(server string, id string, inviteId string) (*http.Request, error) {
+func NewRevokeInviteRequest(server string, id string, inviteId string, params *RevokeInviteParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7038,6 +7071,21 @@ func NewRevokeInviteRequest(server string, id string, inviteId string) (*http.Re
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7078,7 +7126,7 @@ func NewListMembersRequest(server string, id string) (*http.Request, error) {
 }
 
 // NewLeaveRelationshipRequest constructs an http.Request for the LeaveRelationship method
-func NewLeaveRelationshipRequest(server string, id string) (*http.Request, error) {
+func NewLeaveRelationshipRequest(server string, id string, params *LeaveRelationshipParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7106,6 +7154,21 @@ func NewLeaveRelationshipRequest(server string, id string) (*http.Request, error
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -8530,7 +8593,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeAPIKey` operationId).
-	RevokeAPIKeyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+	RevokeAPIKeyWithResponse(ctx context.Context, id string, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
 
 	// LoginWithBodyWithResponse Log in with email and password
 	//
@@ -8972,7 +9035,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/invites/{invite_id} (the `RevokeInvite` operationId).
-	RevokeInviteWithResponse(ctx context.Context, id string, inviteId string, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error)
+	RevokeInviteWithResponse(ctx context.Context, id string, inviteId string, params *RevokeInviteParams, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error)
 
 	// ListMembersWithResponse A relationship's current members
 	//
@@ -8988,7 +9051,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
-	LeaveRelationshipWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error)
+	LeaveRelationshipWithResponse(ctx context.Context, id string, params *LeaveRelationshipParams, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error)
 
 	// GetMemberScoreWithResponse One member's consistency score
 	//
@@ -9628,6 +9691,8 @@ type RevokeAPIKeyResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -9656,6 +9721,11 @@ func (r RevokeAPIKeyResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r RevokeAPIKeyResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RevokeAPIKeyResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -14072,6 +14142,8 @@ type RevokeInviteResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14105,6 +14177,11 @@ func (r RevokeInviteResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RevokeInviteResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RevokeInviteResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -14285,6 +14362,8 @@ type LeaveRelationshipResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14313,6 +14392,11 @@ func (r LeaveRelationshipResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r LeaveRelationshipResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r LeaveRelationshipResponse) GetApplicationproblemJSON412() *Problem {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -16848,8 +16932,8 @@ func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, para
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/api-keys/{id} (the `RevokeAPIKey` operationId).
-func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error) {
-	rsp, err := c.RevokeAPIKey(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id string, params *RevokeAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error) {
+	rsp, err := c.RevokeAPIKey(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17602,8 +17686,8 @@ func (c *ClientWithResponses) CreateInviteWithResponse(ctx context.Context, id s
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/relationships/{id}/invites/{invite_id} (the `RevokeInvite` operationId).
-func (c *ClientWithResponses) RevokeInviteWithResponse(ctx context.Context, id string, inviteId string, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error) {
-	rsp, err := c.RevokeInvite(ctx, id, inviteId, reqEditors...)
+func (c *ClientWithResponses) RevokeInviteWithResponse(ctx context.Context, id string, inviteId string, params *RevokeInviteParams, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error) {
+	rsp, err := c.RevokeInvite(ctx, id, inviteId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17630,8 +17714,8 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, id st
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/relationships/{id}/members/me (the `LeaveRelationship` operationId).
-func (c *ClientWithResponses) LeaveRelationshipWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error) {
-	rsp, err := c.LeaveRelationship(ctx, id, reqEditors...)
+func (c *ClientWithResponses) LeaveRelationshipWithResponse(ctx context.Context, id string, params *LeaveRelationshipParams, reqEditors ...RequestEditorFn) (*LeaveRelationshipResponse, error) {
+	rsp, err := c.LeaveRelationship(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -18471,6 +18555,13 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
@@ -24493,6 +24584,13 @@ func ParseRevokeInviteResponse(rsp *http.Response) (*RevokeInviteResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24778,6 +24876,13 @@ func ParseLeaveRelationshipResponse(rsp *http.Response) (*LeaveRelationshipRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest Problem

@@ -43,6 +43,8 @@ type Store interface {
 	ByHash(ctx context.Context, hash []byte) (Key, error)
 	// ListActive lists a user's keys that are not revoked, by id, after p.After.
 	ListActive(ctx context.Context, userID string, p page.Request) ([]Key, error)
+	// Active finds a user's unrevoked key by id; not_found otherwise.
+	Active(ctx context.Context, userID, id string) (Key, error)
 	// Revoke sets revoked_at on a user's unrevoked key; not_found otherwise.
 	Revoke(ctx context.Context, userID, id string, at time.Time) error
 	// Touch sets last_used_at to at unless it is already at or after since.

@@ -96,10 +96,20 @@ func (s *Service) List(ctx context.Context, userID string, p page.Request) (page
 }
 
 // Revoke makes one of the user's keys unusable at once. Another user's key,
-// an unknown id and an already revoked key are all not_found.
-func (s *Service) Revoke(ctx context.Context, userID, keyID string) error {
+// an unknown id and an already revoked key are all not_found. precondition,
+// if not nil, may refuse the revocation of a key that exists (If-Match);
+// it is asked only then, so that an unknown key stays not_found.
+func (s *Service) Revoke(ctx context.Context, userID, keyID string, precondition func() error) error {
 	if !id.Valid(keyID, id.APIKey) {
 		return fault.NotFound("API key")
+	}
+	if precondition != nil {
+		if _, err := s.store.Active(ctx, userID, keyID); err != nil {
+			return err
+		}
+		if err := precondition(); err != nil {
+			return err
+		}
 	}
 	return s.store.Revoke(ctx, userID, keyID, s.now())
 }

@@ -99,15 +99,20 @@ func (h *handlers) listAPIKeys(c echo.Context) error {
 //	@ID				revokeAPIKey
 //	@Tags			api-keys
 //	@Security		BearerAuth
-//	@Param			id	path	string	true	"API key id"
+//	@Param			id			path	string	true	"API key id"
+//	@Param			If-Match	header	string	false	"a key has no ETag: only * lets the revocation go ahead, any entity tag is 412"
 //	@Success		204
 //	@Failure		401	{object}	api.Problem
 //	@Failure		403	{object}	api.Problem	"user_token_required, insufficient_scope"
 //	@Failure		404	{object}	api.Problem
+//	@Failure		412	{object}	api.Problem
 //	@Failure		429	{object}	api.Problem
 //	@Router			/v1/api-keys/{id} [delete]
 func (h *handlers) revokeAPIKey(c echo.Context) error {
-	if err := h.APIKeys.Revoke(c.Request().Context(), userID(c), c.Param("id")); err != nil {
+	ifMatch := c.Request().Header.Get("If-Match")
+	err := h.APIKeys.Revoke(c.Request().Context(), userID(c), c.Param("id"),
+		func() error { return checkIfMatchUntagged(ifMatch) })
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -56,6 +56,22 @@ func checkIfMatch(ifMatch string, current any) error {
 	return fault.New(fault.KindPreconditionFailed, "precondition_failed", "the resource has changed since the ETag in If-Match was issued")
 }
 
+// checkIfMatchUntagged is checkIfMatch for a resource that has no ETag
+// (an invite, an API key, a membership): no tag a client sends can be its
+// current one, so any If-Match but * refuses the change; no header means no
+// condition.
+func checkIfMatchUntagged(ifMatch string) error {
+	if strings.TrimSpace(ifMatch) == "" {
+		return nil
+	}
+	for _, t := range strings.Split(ifMatch, ",") {
+		if strings.TrimSpace(t) == "*" {
+			return nil
+		}
+	}
+	return fault.New(fault.KindPreconditionFailed, "precondition_failed", "this resource has no ETag: no entity tag in If-Match can match it (send If-Match: * or none)")
+}
+
 // matchesTag implements the list and wildcard syntax of If-Match and
 // If-None-Match. weak allows W/ tags to match (If-None-Match uses weak
 // comparison, If-Match strong).

@@ -251,15 +251,20 @@ func (h *handlers) listInvites(c echo.Context) error {
 //	@Security		BearerAuth
 //	@Param			id			path	string	true	"relationship id"
 //	@Param			invite_id	path	string	true	"invite id"
+//	@Param			If-Match	header	string	false	"an invite has no ETag: only * lets the revocation go ahead, any entity tag is 412"
 //	@Success		204
 //	@Failure		401	{object}	api.Problem
 //	@Failure		403	{object}	api.Problem	"insufficient_scope"
 //	@Failure		404	{object}	api.Problem
 //	@Failure		409	{object}	api.Problem	"relationship_archived"
+//	@Failure		412	{object}	api.Problem
 //	@Failure		429	{object}	api.Problem
 //	@Router			/v1/relationships/{id}/invites/{invite_id} [delete]
 func (h *handlers) revokeInvite(c echo.Context) error {
-	if err := h.Relationships.RevokeInvite(c.Request().Context(), userID(c), c.Param("id"), c.Param("invite_id")); err != nil {
+	ifMatch := c.Request().Header.Get("If-Match")
+	err := h.Relationships.RevokeInvite(c.Request().Context(), userID(c), c.Param("id"), c.Param("invite_id"),
+		func() error { return checkIfMatchUntagged(ifMatch) })
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -326,14 +331,19 @@ func (h *handlers) listMembers(c echo.Context) error {
 //	@ID				leaveRelationship
 //	@Tags			relationships
 //	@Security		BearerAuth
-//	@Param			id	path	string	true	"relationship id"
+//	@Param			id			path	string	true	"relationship id"
+//	@Param			If-Match	header	string	false	"a membership has no ETag: only * lets the caller leave, any entity tag is 412"
 //	@Success		204
 //	@Failure		401	{object}	api.Problem
 //	@Failure		404	{object}	api.Problem
+//	@Failure		412	{object}	api.Problem
 //	@Failure		429	{object}	api.Problem
 //	@Router			/v1/relationships/{id}/members/me [delete]
 func (h *handlers) leaveRelationship(c echo.Context) error {
-	if err := h.Relationships.Leave(c.Request().Context(), userID(c), c.Param("id")); err != nil {
+	ifMatch := c.Request().Header.Get("If-Match")
+	err := h.Relationships.Leave(c.Request().Context(), userID(c), c.Param("id"),
+		func() error { return checkIfMatchUntagged(ifMatch) })
+	if err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -310,7 +310,9 @@ func (s *Service) PendingInvites(ctx context.Context, userID, relID string, p pa
 // RevokeInvite takes back a pending invite, so that its code lets nobody
 // in. An unknown, used, expired or already revoked invite, or another
 // relationship's, is not_found; an archived relationship does not change.
-func (s *Service) RevokeInvite(ctx context.Context, userID, relID, inviteID string) error {
+// precondition, if not nil, may refuse the revocation (If-Match); it is
+// asked last, when nothing else refuses it, and its refusal undoes it.
+func (s *Service) RevokeInvite(ctx context.Context, userID, relID, inviteID string, precondition func() error) error {
 	return s.store.InTx(ctx, func(tx Store) error {
 		r, err := changeable(ctx, tx, relID, userID, nil)
 		if err != nil {
@@ -322,7 +324,13 @@ func (s *Service) RevokeInvite(ctx context.Context, userID, relID, inviteID stri
 		if !id.Valid(inviteID, id.Invite) {
 			return errInvite
 		}
-		return tx.RevokeInvite(ctx, relID, inviteID, s.now())
+		if err := tx.RevokeInvite(ctx, relID, inviteID, s.now()); err != nil {
+			return err
+		}
+		if precondition != nil {
+			return precondition()
+		}
+		return nil
 	})
 }
 
@@ -400,14 +408,21 @@ func (s *Service) Members(ctx context.Context, userID, relID string) ([]Member, 
 	return r.Members, nil
 }
 
-// Leave ends the user's membership; the relationship disappears from their view.
-func (s *Service) Leave(ctx context.Context, userID, relID string) error {
+// Leave ends the user's membership; the relationship disappears from their
+// view. precondition, if not nil, may refuse it (If-Match) once the
+// membership is known to exist.
+func (s *Service) Leave(ctx context.Context, userID, relID string, precondition func() error) error {
 	return s.store.InTx(ctx, func(tx Store) error {
 		// One read: the relationship with its current members, the caller
 		// among them (by display name, for member.left).
 		r, err := changeable(ctx, tx, relID, userID, nil)
 		if err != nil {
 			return err
+		}
+		if precondition != nil {
+			if err := precondition(); err != nil {
+				return err
+			}
 		}
 		m := r.Members[slices.IndexFunc(r.Members, func(x Member) bool { return x.UserID == userID })]
 		now := s.now()

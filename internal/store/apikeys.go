@@ -79,6 +79,14 @@ func (s *APIKeys) ListActive(ctx context.Context, userID string, p page.Request)
 	return out, nil
 }
 
+// Active implements apikey.Store. It reads from the writer, where a key
+// just created already is.
+func (s *APIKeys) Active(ctx context.Context, userID, id string) (apikey.Key, error) {
+	var row apiKeyRow
+	err := s.w.WithContext(ctx).Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, userID).Take(&row).Error
+	return toAPIKey(row), translate(err, "API key")
+}
+
 // Revoke implements apikey.Store.
 func (s *APIKeys) Revoke(ctx context.Context, userID, id string, at time.Time) error {
 	res := s.w.WithContext(ctx).Model(&apiKeyRow{}).

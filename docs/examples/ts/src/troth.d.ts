@@ -2400,7 +2400,10 @@ export interface operations {
     revokeAPIKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a key has no ETag: only * lets the revocation go ahead, any entity tag is 412 */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description API key id */
                 id: string;
@@ -2449,6 +2452,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6472,7 +6484,10 @@ export interface operations {
     revokeInvite: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description an invite has no ETag: only * lets the revocation go ahead, any entity tag is 412 */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description relationship id */
                 id: string;
@@ -6532,6 +6547,15 @@ export interface operations {
             };
             /** @description relationship_archived */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6657,7 +6681,10 @@ export interface operations {
     leaveRelationship: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a membership has no ETag: only * lets the caller leave, any entity tag is 412 */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description relationship id */
                 id: string;
@@ -6706,6 +6733,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition Failed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
