@@ -57,6 +57,8 @@ func (s *Service) CreatePause(ctx context.Context, userID, promiseID string, in 
 			v.Add("starts_on", "invalid_date", "must be a date such as 2027-07-01")
 		case in.StartsOn < today:
 			v.Add("starts_on", "in_past", "a pause is agreed ahead: it cannot start before today ("+today+")")
+		case in.StartsOn > rule.LocalDate(now.Add(maxAhead)):
+			v.Add("starts_on", "too_far_in_future", "may lie at most 10 years ahead")
 		}
 		switch {
 		case in.EndsOn == "":

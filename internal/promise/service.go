@@ -194,11 +194,15 @@ func (s *Service) promisee(ctx context.Context, tx Store, rel relationship.Relat
 	return nil, nil
 }
 
+// maxAhead is how far ahead a due time, a rule's first date or a pause
+// may lie.
+const maxAhead = 10 * 365 * 24 * time.Hour
+
 func checkDue(v *fault.Validation, field string, due, now time.Time) {
 	switch {
 	case due.Before(now.Add(-MaxBackdate)):
 		v.Add(field, "too_far_in_past", "may lie at most 365 days in the past")
-	case due.After(now.Add(10 * 365 * 24 * time.Hour)):
+	case due.After(now.Add(maxAhead)):
 		v.Add(field, "too_far_in_future", "may lie at most 10 years ahead")
 	}
 }
@@ -223,12 +227,15 @@ func parseRecurrence(in RecurrenceInput, rel relationship.Relationship, now time
 		return rule, err
 	}
 	first, ferr := time.Parse(time.DateOnly, rule.StartsOn())
-	if ferr == nil && first.Before(now.Add(-MaxBackdate-24*time.Hour)) {
-		var v fault.Validation
+	var v fault.Validation
+	switch {
+	case ferr != nil:
+	case first.Before(now.Add(-MaxBackdate - 24*time.Hour)):
 		v.Add("recurrence.starts_on", "too_far_in_past", "may lie at most 365 days in the past")
-		return rule, v.Err()
+	case first.After(now.Add(maxAhead)):
+		v.Add("recurrence.starts_on", "too_far_in_future", "may lie at most 10 years ahead")
 	}
-	return rule, nil
+	return rule, v.Err()
 }
 
 func toRecurrence(r recurrence.Rule) Recurrence {

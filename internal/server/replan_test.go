@@ -340,3 +340,35 @@ func TestRecurrenceEditLeavesADayTheOldRuleKeeps(t *testing.T) {
 		}
 	})
 }
+
+// A rule's first date and a pause lie at most ten years ahead, as a due
+// time does (422 too_far_in_future).
+func TestDatesAtMostTenYearsAhead(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	far := app.Clock.Now().AddDate(10, 1, 0).Format(time.DateOnly)
+	near := app.Clock.Now().AddDate(9, 11, 0).Format(time.DateOnly)
+	rule := func(starts string) map[string]any {
+		return map[string]any{"title": "Call", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": "20:00", "starts_on": starts}}
+	}
+	for _, c := range []struct {
+		name, path  string
+		body        map[string]any
+		field, code string
+	}{
+		{"a rule's first date", "/v1/relationships/" + rel + "/promises", rule(far), "recurrence.starts_on", "too_far_in_future"},
+		{"a rule's first date in year 9999", "/v1/relationships/" + rel + "/promises", rule("9999-12-31"), "recurrence.starts_on", "too_far_in_future"},
+	} {
+		res := app.Do(servertest.Request{Method: "POST", Path: c.path, Token: ana.AccessToken, Body: c.body})
+		if p := decodeProblem(t, res); res.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != c.field || p.Errors[0].Code != c.code {
+			t.Errorf("%s: %d %s, want 422 %s on %s", c.name, res.Status, res.Body, c.code, c.field)
+		}
+	}
+	pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, rule(near))["id"].(string)
+	res := app.Do(servertest.Request{Method: "POST", Path: "/v1/promises/" + pid + "/pauses", Token: ana.AccessToken,
+		Body: map[string]any{"starts_on": far, "ends_on": far}})
+	if p := decodeProblem(t, res); res.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "starts_on" || p.Errors[0].Code != "too_far_in_future" {
+		t.Errorf("a pause ten years and a month ahead: %d %s, want 422 too_far_in_future", res.Status, res.Body)
+	}
+	do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ana.AccessToken, map[string]any{"starts_on": near, "ends_on": near})
+}
