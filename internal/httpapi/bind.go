@@ -182,10 +182,22 @@ func noBody(c echo.Context) error {
 	return nil
 }
 
-// jsonContent reports whether the request says its body is JSON.
+// jsonContent reports whether the request says its body is JSON as troth
+// reads it: exactly application/json (in any case), with no parameter but a
+// charset of utf-8 (in any case, quoted or not). Other JSON types
+// (application/merge-patch+json, …) have other semantics, and another
+// charset is not what the body is read as: both are 415.
 func jsonContent(req *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != "application/json" { // ParseMediaType lower-cases the type and the parameter names
+		return false
+	}
+	for name, value := range params {
+		if name != "charset" || !strings.EqualFold(value, "utf-8") {
+			return false
+		}
+	}
+	return true
 }
 
 // readBody reads the whole request body: past the size limit a 413

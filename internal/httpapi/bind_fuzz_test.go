@@ -72,6 +72,9 @@ func FuzzBind(f *testing.F) {
 		{1, "text/plain", `{}`},
 		{1, "", `{}`},
 		{1, "application/problem+json", `{}`},
+		{4, "application/merge-patch+json", `{"display_name":"x"}`},
+		{4, "application/json; charset=latin1", `{"display_name":"x"}`},
+		{4, "APPLICATION/JSON; CHARSET=\"UTF-8\"", `{"display_name":"x"}`},
 		{4, "application/json", `{"display_name":["x"]}`},
 		{4, "application/json", `{"display_name":null,"time_zone":"UTC"}`},
 		{5, "application/json", `{"name":"Home","scope":"read","admin":true}`},
@@ -148,4 +151,35 @@ func fieldMessages(fe *fault.Error) []string {
 		out = append(out, f.Message)
 	}
 	return out
+}
+
+// TestJSONContent: exactly application/json, in any case, with at most a
+// charset parameter of utf-8.
+func TestJSONContent(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/json":                   true,
+		"Application/JSON":                   true,
+		"application/json; charset=utf-8":    true,
+		"application/json;charset=UTF-8":     true,
+		`application/json; charset="Utf-8"`:  true,
+		`application/json ; CHARSET="utf-8"`: true,
+		"application/merge-patch+json":       false,
+		"application/problem+json":           false,
+		"application/json; charset=latin1":   false,
+		"application/json; charset=utf8":     false,
+		`application/json; charset="utf-16"`: false,
+		"application/json; charset=":         false,
+		"application/json; foo=bar":          false,
+		"application/json; charset=utf-8; a": false,
+		"application/json;;":                 false,
+		"text/json":                          false,
+		"application/*":                      false,
+		"":                                   false,
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		req.Header.Set(echo.HeaderContentType, ct)
+		if got := jsonContent(req); got != want {
+			t.Errorf("jsonContent(%q) = %v, want %v", ct, got, want)
+		}
+	}
 }
