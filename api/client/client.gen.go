@@ -11717,6 +11717,7 @@ func (r ListOccurrenceRenegotiationsResponse) ContentType() string {
 // ProposeRenegotiationResponse201Headers the declared response headers of an HTTP 201 response for ProposeRenegotiation
 type ProposeRenegotiationResponse201Headers struct {
 	IdempotentReplayed *bool
+	Location           *string
 	RateLimitLimit     *int
 	RateLimitPolicy    *string
 	RateLimitRemaining *int
@@ -12790,6 +12791,7 @@ func (r ListRelationshipsResponse) ContentType() string {
 // CreateRelationshipResponse201Headers the declared response headers of an HTTP 201 response for CreateRelationship
 type CreateRelationshipResponse201Headers struct {
 	IdempotentReplayed *bool
+	Location           *string
 	RateLimitLimit     *int
 	RateLimitPolicy    *string
 	RateLimitRemaining *int
@@ -15848,6 +15850,7 @@ func (r ListWebhooksResponse) ContentType() string {
 // CreateWebhookResponse201Headers the declared response headers of an HTTP 201 response for CreateWebhook
 type CreateWebhookResponse201Headers struct {
 	IdempotentReplayed *bool
+	Location           *string
 	RateLimitLimit     *int
 	RateLimitPolicy    *string
 	RateLimitRemaining *int
@@ -21415,6 +21418,13 @@ func ParseProposeRenegotiationResponse(rsp *http.Response) (*ProposeRenegotiatio
 			}
 			headers.IdempotentReplayed = &value
 		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -22849,6 +22859,13 @@ func ParseCreateRelationshipResponse(rsp *http.Response) (*CreateRelationshipRes
 				return nil, err
 			}
 			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -26969,6 +26986,13 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 				return nil, err
 			}
 			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
 		}
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int

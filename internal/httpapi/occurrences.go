@@ -322,6 +322,7 @@ func (h *handlers) disputeFollowThrough(c echo.Context) error {
 //	@Param			Idempotency-Key	header		string							false	"makes retries safe: a replay returns the first answer"
 //	@Param			body			body		api.ProposeRenegotiationRequest	true	"the proposal"
 //	@Success		201				{object}	api.Renegotiation
+//	@Header			201				{string}	Location	"/v1/renegotiations/{id} of the new renegotiation"
 //	@Failure		400				{object}	api.Problem
 //	@Failure		401				{object}	api.Problem
 //	@Failure		403				{object}	api.Problem	"promisor_only"
@@ -341,7 +342,8 @@ func (h *handlers) proposeRenegotiation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, wire.Renegotiation(r))
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/renegotiations/"+r.ID)
+	return writeTagged(c, http.StatusCreated, wire.Renegotiation(r))
 }
 
 func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error {

@@ -33,6 +33,7 @@ func settingsInput(in *api.RelationshipSettingsInput) relationship.SettingsInput
 //	@Param			Idempotency-Key	header		string							false	"makes retries safe: a replay returns the first answer"
 //	@Param			body			body		api.CreateRelationshipRequest	true	"the relationship"
 //	@Success		201				{object}	api.Relationship
+//	@Header			201				{string}	Location	"/v1/relationships/{id} of the new relationship"
 //	@Failure		400				{object}	api.Problem
 //	@Failure		401				{object}	api.Problem
 //	@Failure		409				{object}	api.Problem	"idempotency_in_flight"

@@ -45,6 +45,7 @@ func toAPIDelivery(d webhook.Delivery) api.WebhookDelivery {
 //	@Param			Idempotency-Key	header		string						false	"makes retries safe: a replay returns the first answer"
 //	@Param			body			body		api.CreateWebhookRequest	true	"the endpoint"
 //	@Success		201				{object}	api.WebhookWithSecret
+//	@Header			201				{string}	Location	"/v1/webhooks/{id} of the new endpoint"
 //	@Failure		400				{object}	api.Problem
 //	@Failure		401				{object}	api.Problem
 //	@Failure		403				{object}	api.Problem	"insufficient_scope"

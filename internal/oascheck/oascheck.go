@@ -183,6 +183,14 @@ func (ck *Checker) check(c echo.Context, rec *recorder, report func(string)) {
 		report(fmt.Sprintf("oascheck: %s: response does not match the OpenAPI document: %s\nContent-Type: %q\nbody: %s",
 			where, describe(err), rec.header.Get(echo.HeaderContentType), truncate(rec.body.String(), 2048)))
 	}
+	// openapi3filter checks the headers a response declares, not those it
+	// sends: a Location the document does not declare would go unnoticed,
+	// and clients generated from it would not know to read it.
+	if rec.header.Get(echo.HeaderLocation) != "" && route.Operation.Responses != nil {
+		if r := route.Operation.Responses.Status(status); r != nil && r.Value != nil && r.Value.Headers[echo.HeaderLocation] == nil {
+			report(fmt.Sprintf("oascheck: %s: response sends a Location header the OpenAPI document does not declare", where))
+		}
+	}
 }
 
 // echoKnowsRoute reports whether Echo routed the request to a registered

@@ -39,6 +39,21 @@ paths:
         - {name: id, in: path, required: true, schema: {type: string}}
       responses:
         "204": {description: No Content}
+  /things:
+    post:
+      responses:
+        "201":
+          description: Created
+          headers:
+            Location: {schema: {type: string}}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+        "202":
+          description: Accepted
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
   /pages:
     get:
       responses:
@@ -141,6 +156,14 @@ func newApp(t *testing.T, s *sink) *echo.Echo {
 		}
 	})
 	e.DELETE("/api/things/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	e.POST("/api/things", func(c echo.Context) error {
+		status := http.StatusCreated
+		if c.QueryParam("later") != "" { // a 202 does not declare Location
+			status = http.StatusAccepted
+		}
+		c.Response().Header().Set(echo.HeaderLocation, "/api/things/new")
+		return c.JSON(status, map[string]any{"id": "new"})
+	})
 	e.GET("/api/pages", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]any{"items": []any{map[string]any{"id": "a"}}, "total": 1})
 	})
@@ -176,6 +199,8 @@ func TestMiddleware(t *testing.T) {
 		{"GET", "/api/things/teapot", 418, "application/json", "teapot", []string{"status is not supported"}},
 		{"GET", "/api/things/plainjson404", 404, "application/json", "Not Found", []string{"Content-Type"}},
 		{"GET", "/api/undocumented", 200, "text/plain", "hi", []string{"route not in the OpenAPI document"}},
+		{"POST", "/api/things", 201, "application/json", `"id":"new"`, nil},
+		{"POST", "/api/things?later=1", 202, "application/json", `"id":"new"`, []string{"Location header the OpenAPI document does not declare"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

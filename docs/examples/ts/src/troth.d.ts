@@ -4281,6 +4281,8 @@ export interface operations {
                 headers: {
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: boolean;
+                    /** @description /v1/renegotiations/{id} of the new renegotiation */
+                    Location?: string;
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -5270,6 +5272,8 @@ export interface operations {
                 headers: {
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: boolean;
+                    /** @description /v1/relationships/{id} of the new relationship */
+                    Location?: string;
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -8073,6 +8077,8 @@ export interface operations {
                 headers: {
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: boolean;
+                    /** @description /v1/webhooks/{id} of the new endpoint */
+                    Location?: string;
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
