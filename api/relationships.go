@@ -90,9 +90,12 @@ type Invite struct {
 	// Names the invite in GET and DELETE /v1/relationships/{id}/invites; the code is not needed for either.
 	ID string `json:"id" validate:"required" example:"inv_01jq3v5n8xk2m4p6r8t0w2y4a6"`
 	// Share this with the person to invite; it is shown only once.
-	Code           string    `json:"code" validate:"required" example:"K7Q2-M9XA-3FTB"`
-	RelationshipID string    `json:"relationship_id" validate:"required"`
-	ExpiresAt      time.Time `json:"expires_at" validate:"required" format:"date-time"`
+	Code           string `json:"code" validate:"required" example:"K7Q2-M9XA-3FTB"`
+	RelationshipID string `json:"relationship_id" validate:"required"`
+	// The member who made it, as the pending invites list it.
+	CreatedBy string    `json:"created_by" validate:"required" example:"usr_01jq3v5n8xk2m4p6r8t0w2y4a6"`
+	CreatedAt time.Time `json:"created_at" validate:"required" format:"date-time"`
+	ExpiresAt time.Time `json:"expires_at" validate:"required" format:"date-time"`
 } // @name Invite
 
 // PendingInvite is an invite that can still be accepted, as the members

@@ -1146,6 +1146,12 @@ type Invite struct {
 	//
 	// Example: K7Q2-M9XA-3FTB
 	Code      string    `json:"code"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy The member who made it, as the pending invites list it.
+	//
+	// Example: usr_01jq3v5n8xk2m4p6r8t0w2y4a6
+	CreatedBy string    `json:"created_by"`
 	ExpiresAt time.Time `json:"expires_at"`
 
 	// Id Names the invite in GET and DELETE /v1/relationships/{id}/invites; the code is not needed for either.

@@ -207,7 +207,8 @@ func (h *handlers) createInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, api.Invite{ID: inv.ID, Code: code, RelationshipID: inv.RelationshipID, ExpiresAt: inv.ExpiresAt})
+	return c.JSON(http.StatusCreated, api.Invite{ID: inv.ID, Code: code, RelationshipID: inv.RelationshipID,
+		CreatedBy: inv.CreatedBy, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt})
 }
 
 // listInvites godoc

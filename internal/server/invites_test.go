@@ -136,3 +136,28 @@ func TestPendingInvitesAndRevocation(t *testing.T) {
 		wantProblem(t, app.Do(servertest.Request{Method: "DELETE", Path: path + "/" + last, Token: ana.AccessToken}), 409, "relationship_archived")
 	})
 }
+
+// An invite as created is the invite as listed, its code aside: the same
+// id, maker, creation and expiry.
+func TestCreatedInviteMatchesItsListing(t *testing.T) {
+	app := sqliteApp(t)
+	ana, _, rel := pair(t, app)
+	inv := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)
+	var listed map[string]any
+	for _, p := range do(t, app, 200, "GET", "/v1/relationships/"+rel+"/invites", ana.AccessToken, nil)["data"].([]any) {
+		if p.(map[string]any)["id"] == inv["id"] {
+			listed = p.(map[string]any)
+		}
+	}
+	if listed == nil {
+		t.Fatalf("the new invite %v is not listed", inv["id"])
+	}
+	for _, k := range []string{"id", "relationship_id", "created_by", "created_at", "expires_at"} {
+		if inv[k] == nil || inv[k] != listed[k] {
+			t.Errorf("%s: created %v, listed %v", k, inv[k], listed[k])
+		}
+	}
+	if inv["created_by"] != ana.ID {
+		t.Errorf("created_by %v, want %s", inv["created_by"], ana.ID)
+	}
+}

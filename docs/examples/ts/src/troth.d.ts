@@ -1314,6 +1314,13 @@ export interface components {
              */
             code: string;
             /** Format: date-time */
+            created_at: string;
+            /**
+             * @description The member who made it, as the pending invites list it.
+             * @example usr_01jq3v5n8xk2m4p6r8t0w2y4a6
+             */
+            created_by: string;
+            /** Format: date-time */
             expires_at: string;
             /**
              * @description Names the invite in GET and DELETE /v1/relationships/{id}/invites; the code is not needed for either.
