@@ -98,7 +98,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		h := c.Response().Header()
 		if status == http.StatusUnauthorized {
-			h.Set("WWW-Authenticate", `Bearer realm="troth"`)
+			// RFC 6750 §3: a token sent but refused says so; a request
+			// without one is only told the scheme.
+			challenge := `Bearer realm="troth"`
+			if fe.Code == "invalid_token" {
+				challenge += `, error="invalid_token"`
+			}
+			h.Set("WWW-Authenticate", challenge)
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
