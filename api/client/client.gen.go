@@ -642,6 +642,27 @@ func (e WebhookWithSecretDisabledReason) Valid() bool {
 	}
 }
 
+// Defines values for ListOccurrenceRenegotiationsParamsStatus.
+const (
+	ListOccurrenceRenegotiationsParamsStatusAccepted ListOccurrenceRenegotiationsParamsStatus = "accepted"
+	ListOccurrenceRenegotiationsParamsStatusDeclined ListOccurrenceRenegotiationsParamsStatus = "declined"
+	ListOccurrenceRenegotiationsParamsStatusPending  ListOccurrenceRenegotiationsParamsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ListOccurrenceRenegotiationsParamsStatus enum.
+func (e ListOccurrenceRenegotiationsParamsStatus) Valid() bool {
+	switch e {
+	case ListOccurrenceRenegotiationsParamsStatusAccepted:
+		return true
+	case ListOccurrenceRenegotiationsParamsStatusDeclined:
+		return true
+	case ListOccurrenceRenegotiationsParamsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPromiseOccurrencesParamsStatus.
 const (
 	ListPromiseOccurrencesParamsStatusCancelled ListPromiseOccurrencesParamsStatus = "cancelled"
@@ -708,6 +729,27 @@ func (e ListPromisesParamsStatus) Valid() bool {
 	case ListPromisesParamsStatusCancelled:
 		return true
 	case ListPromisesParamsStatusCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListRelationshipRenegotiationsParamsStatus.
+const (
+	ListRelationshipRenegotiationsParamsStatusAccepted ListRelationshipRenegotiationsParamsStatus = "accepted"
+	ListRelationshipRenegotiationsParamsStatusDeclined ListRelationshipRenegotiationsParamsStatus = "declined"
+	ListRelationshipRenegotiationsParamsStatusPending  ListRelationshipRenegotiationsParamsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ListRelationshipRenegotiationsParamsStatus enum.
+func (e ListRelationshipRenegotiationsParamsStatus) Valid() bool {
+	switch e {
+	case ListRelationshipRenegotiationsParamsStatusAccepted:
+		return true
+	case ListRelationshipRenegotiationsParamsStatusDeclined:
+		return true
+	case ListRelationshipRenegotiationsParamsStatusPending:
 		return true
 	default:
 		return false
@@ -2079,12 +2121,18 @@ type RecordFollowThroughParams struct {
 
 // ListOccurrenceRenegotiationsParams defines parameters for ListOccurrenceRenegotiations.
 type ListOccurrenceRenegotiationsParams struct {
+	// Status only proposals in this status
+	Status *ListOccurrenceRenegotiationsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
 	// Limit page size (1–100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// ListOccurrenceRenegotiationsParamsStatus defines parameters for ListOccurrenceRenegotiations.
+type ListOccurrenceRenegotiationsParamsStatus string
 
 // ProposeRenegotiationParams defines parameters for ProposeRenegotiation.
 type ProposeRenegotiationParams struct {
@@ -2313,12 +2361,18 @@ type CreatePromiseParams struct {
 
 // ListRelationshipRenegotiationsParams defines parameters for ListRelationshipRenegotiations.
 type ListRelationshipRenegotiationsParams struct {
+	// Status only proposals in this status
+	Status *ListRelationshipRenegotiationsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
 	// Limit page size (1–100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor next_cursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// ListRelationshipRenegotiationsParamsStatus defines parameters for ListRelationshipRenegotiations.
+type ListRelationshipRenegotiationsParamsStatus string
 
 // GetTimelineParams defines parameters for GetTimeline.
 type GetTimelineParams struct {
@@ -5718,6 +5772,18 @@ func NewListOccurrenceRenegotiationsRequest(server string, id string, params *Li
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -7574,6 +7640,18 @@ func NewListRelationshipRenegotiationsRequest(server string, id string, params *
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Limit != nil {
 

@@ -351,7 +351,11 @@ func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error 
 	if err != nil {
 		return err
 	}
-	res, err := h.Promises.Renegotiations(c.Request().Context(), userID(c), relID, occID, pr)
+	status := c.QueryParam("status")
+	if err := oneOf("status", status, promise.RenegPending, promise.RenegAccepted, promise.RenegDeclined); err != nil {
+		return err
+	}
+	res, err := h.Promises.Renegotiations(c.Request().Context(), userID(c), relID, occID, status, pr)
 	if err != nil {
 		return err
 	}
@@ -370,6 +374,7 @@ func (h *handlers) renegotiationPage(c echo.Context, relID, occID string) error 
 //	@Produce	json
 //	@Security	BearerAuth
 //	@Param		id		path		string	true	"occurrence id"
+//	@Param		status	query		string	false	"only proposals in this status"	Enums(pending,accepted,declined)
 //	@Param		limit	query		int		false	"page size (1–100)"	minimum(1)	maximum(100)	default(20)
 //	@Param		cursor	query		string	false	"next_cursor of the previous page"
 //	@Success	200		{object}	api.RenegotiationPage
@@ -390,6 +395,7 @@ func (h *handlers) listOccurrenceRenegotiations(c echo.Context) error {
 //	@Produce	json
 //	@Security	BearerAuth
 //	@Param		id		path		string	true	"relationship id"
+//	@Param		status	query		string	false	"only proposals in this status"	Enums(pending,accepted,declined)
 //	@Param		limit	query		int		false	"page size (1–100)"	minimum(1)	maximum(100)	default(20)
 //	@Param		cursor	query		string	false	"next_cursor of the previous page"
 //	@Success	200		{object}	api.RenegotiationPage

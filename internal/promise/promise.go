@@ -244,7 +244,9 @@ type Store interface {
 	// waiting for an answer.
 	PendingRenegotiationsOf(ctx context.Context, relID, promiseID string) ([]Renegotiation, error)
 	UpdateRenegotiation(ctx context.Context, r Renegotiation, fromStatus string) (bool, error)
-	ListRenegotiations(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]Renegotiation, error)
+	// ListRenegotiations lists a relationship's proposals, or one
+	// occurrence's (occurrenceID not empty), in one status if not empty.
+	ListRenegotiations(ctx context.Context, relID, occurrenceID, status string, pr page.Request) ([]Renegotiation, error)
 
 	CreatePause(ctx context.Context, p Pause) error
 	ListPauses(ctx context.Context, relID, promiseID string, pr page.Request) ([]Pause, error)

@@ -257,22 +257,20 @@ func (s *Service) apply(ctx context.Context, tx Store, rn *Renegotiation, now ti
 	return tx.Emit(ctx, s.ev(event.RenegotiationAccepted, rn.RelationshipID, actor), *rn)
 }
 
-// Renegotiations lists a relationship's proposals, or one occurrence's.
-func (s *Service) Renegotiations(ctx context.Context, userID, relID, occID string, pr page.Request) (page.Result[Renegotiation], error) {
+// Renegotiations lists a relationship's proposals, or one occurrence's;
+// with a status, only those in it.
+func (s *Service) Renegotiations(ctx context.Context, userID, relID, occID, status string, pr page.Request) (page.Result[Renegotiation], error) {
 	relID, err := s.scope(ctx, userID, relID, occID)
 	if err != nil {
 		return page.Result[Renegotiation]{}, err
 	}
-	rs, err := s.store.ListRenegotiations(ctx, relID, occID, page.Request{Limit: pr.Limit + 1, After: pr.After})
+	rs, err := s.store.ListRenegotiations(ctx, relID, occID, status, page.Request{Limit: pr.Limit + 1, After: pr.After})
 	if err != nil {
 		return page.Result[Renegotiation]{}, err
 	}
 	return page.Cut(rs, pr.Limit, func(r Renegotiation) []string { return []string{r.ID} }), nil
 }
 
-// movable refuses to move an occurrence of a cancelled or archived
-// promise: one due before the promise closed may still be open (in its
-// grace, it takes a follow-through), but it no longer moves.
 // instantFree refuses to move o (or give it a successor) to due where
 // another occurrence of its promise is due already: one occurrence an
 // instant, not two.
@@ -287,6 +285,9 @@ func instantFree(ctx context.Context, tx Store, o Occurrence, due time.Time) err
 	return nil
 }
 
+// movable refuses to move an occurrence of a cancelled or archived
+// promise: one due before the promise closed may still be open (in its
+// grace, it takes a follow-through), but it no longer moves.
 func movable(ctx context.Context, tx Store, o Occurrence) (Promise, error) {
 	p, err := tx.Promise(ctx, o.PromiseID)
 	if err != nil {

@@ -372,3 +372,45 @@ func TestDatesAtMostTenYearsAhead(t *testing.T) {
 	}
 	do(t, app, 201, "POST", "/v1/promises/"+pid+"/pauses", ana.AccessToken, map[string]any{"starts_on": near, "ends_on": near})
 }
+
+// The renegotiation lists take a status: a promisee finds the proposals
+// waiting for them without paging through every answered one.
+func TestRenegotiationListsByStatus(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		app := servertest.New(t, b)
+		ana, ben, rel := pair(t, app)
+		pid := do(t, app, 201, "POST", "/v1/relationships/"+rel+"/promises", ana.AccessToken, map[string]any{
+			"title": "Call on Sundays", "recurrence": map[string]any{"rrule": "FREQ=WEEKLY;BYDAY=SU", "local_time": "20:00"}})["id"].(string)
+		open := occurrencesOf(t, app, ana.AccessToken, pid, "&status=open")
+		ids := make([]string, 3)
+		for i := range ids {
+			due := mustTime(t, open[i]["due_at"].(string)).Add(time.Hour)
+			ids[i] = do(t, app, 201, "POST", "/v1/occurrences/"+open[i]["id"].(string)+"/renegotiations", ana.AccessToken,
+				map[string]any{"proposed_due_at": ts(due)})["id"].(string)
+		}
+		do(t, app, 200, "POST", "/v1/renegotiations/"+ids[0]+"/accept", ben.AccessToken, nil)
+		do(t, app, 200, "POST", "/v1/renegotiations/"+ids[1]+"/decline", ben.AccessToken, nil)
+		list := func(path string) []string {
+			var out []string
+			for _, r := range do(t, app, 200, "GET", path, ben.AccessToken, nil)["data"].([]any) {
+				out = append(out, r.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		for status, want := range map[string][]string{"pending": {ids[2]}, "accepted": {ids[0]}, "declined": {ids[1]}, "": ids} {
+			if got := list("/v1/relationships/" + rel + "/renegotiations?status=" + status); !cmp.Equal(got, want) {
+				t.Errorf("relationship, status %q: %v, want %v", status, got, want)
+			}
+		}
+		if got := list("/v1/occurrences/" + open[2]["id"].(string) + "/renegotiations?status=pending"); !cmp.Equal(got, []string{ids[2]}) {
+			t.Errorf("occurrence, pending: %v", got)
+		}
+		if got := list("/v1/occurrences/" + open[2]["id"].(string) + "/renegotiations?status=accepted"); len(got) != 0 {
+			t.Errorf("occurrence, accepted: %v, want none", got)
+		}
+		res := app.Do(servertest.Request{Method: "GET", Path: "/v1/relationships/" + rel + "/renegotiations?status=waiting", Token: ben.AccessToken})
+		if p := decodeProblem(t, res); res.Status != http.StatusBadRequest || p.Code != "invalid_value" {
+			t.Errorf("status=waiting: %d %s, want 400 invalid_value", res.Status, res.Body)
+		}
+	})
+}

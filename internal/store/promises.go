@@ -594,10 +594,13 @@ func (s *Promises) UpdateRenegotiation(ctx context.Context, r promise.Renegotiat
 }
 
 // ListRenegotiations implements promise.Store.
-func (s *Promises) ListRenegotiations(ctx context.Context, relID, occurrenceID string, pr page.Request) ([]promise.Renegotiation, error) {
+func (s *Promises) ListRenegotiations(ctx context.Context, relID, occurrenceID, status string, pr page.Request) ([]promise.Renegotiation, error) {
 	q := s.r.WithContext(ctx).Where("relationship_id = ?", relID)
 	if occurrenceID != "" {
 		q = q.Where("occurrence_id = ?", occurrenceID)
+	}
+	if status != "" {
+		q = q.Where("status = ?", status)
 	}
 	if len(pr.After) == 1 {
 		q = q.Where("id > ?", pr.After[0])

@@ -4172,6 +4172,8 @@ export interface operations {
     listOccurrenceRenegotiations: {
         parameters: {
             query?: {
+                /** @description only proposals in this status */
+                status?: "pending" | "accepted" | "declined";
                 /** @description page size (1–100) */
                 limit?: number;
                 /** @description next_cursor of the previous page */
@@ -7229,6 +7231,8 @@ export interface operations {
     listRelationshipRenegotiations: {
         parameters: {
             query?: {
+                /** @description only proposals in this status */
+                status?: "pending" | "accepted" | "declined";
                 /** @description page size (1–100) */
                 limit?: number;
                 /** @description next_cursor of the previous page */
