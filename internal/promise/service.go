@@ -287,8 +287,11 @@ func (s *Service) replan(ctx context.Context, tx Store, p *Promise, rule recurre
 	// The new rule's instants from a day back (a local date is at most
 	// 26 hours long), to tell the old rule's occurrences from its own.
 	inRule := make(map[int64]bool, len(planned)+2)
-	for _, t := range rule.Between(now.Add(-sameDateReach), until) {
+	for _, t := range rule.Between(now.Add(-sameDateReach), now) {
 		inRule[t.UnixMicro()] = true
+	}
+	for _, o := range planned {
+		inRule[o.DueAt.UnixMicro()] = true
 	}
 	live, err := tx.LiveOccurrencesOf(ctx, p.RelationshipID, p.ID, now.Add(-sameDateReach))
 	if err != nil {
