@@ -139,6 +139,15 @@ func (s *Webhooks) CreateEndpoint(ctx context.Context, e webhook.Endpoint) error
 		if err := tx.Raw("SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&row.FromSeq).Error; err != nil {
 			return err
 		}
+		// With no endpoint, the dispatcher leaves its cursor where it is
+		// (Dispatch). The first one moves it to where the endpoint
+		// starts: nothing before could be delivered to anyone, and the
+		// dispatcher need not walk the events in between.
+		err := tx.Exec(`UPDATE webhook_dispatch SET last_seq = ? WHERE id = 1 AND last_seq < ?
+			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints)`, row.FromSeq, row.FromSeq).Error
+		if err != nil {
+			return err
+		}
 		return tx.Create(&row).Error
 	})
 	return translate(err, "webhook")
@@ -662,18 +671,17 @@ func (s *Webhooks) Written() (<-chan struct{}, func()) {
 // in this process (Written fired), its transaction perhaps not yet
 // committed: Dispatch then first waits for it.
 func (s *Webhooks) Dispatch(ctx context.Context, limit int, now time.Time, enqueue webhook.Enqueue, afterWrite bool) (int, error) {
-	if afterWrite {
-		// Woken by a write: with no endpoint at all there is nothing to
-		// deliver, and the dispatch would be one more write transaction
-		// per wake (on SQLite a tenth of the writer's time under a stream
-		// of writes). The next poll moves the cursor past those events.
-		var any int
-		if err := s.db.queryRow(ctx, s.db.r, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_endpoints LIMIT 1) e", nil, &any); err != nil {
-			return 0, translate(err, "webhook dispatch")
-		}
-		if any == 0 {
-			return 0, nil
-		}
+	// With no endpoint at all there is nothing to deliver, and a dispatch
+	// would be one more write transaction per poll and per wake (on SQLite,
+	// run by the writer between the requests' batches). The cursor stays
+	// until the first endpoint moves it to where that endpoint starts
+	// (CreateEndpoint).
+	var any int
+	if err := s.db.queryRow(ctx, s.db.r, "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_endpoints LIMIT 1) e", nil, &any); err != nil {
+		return 0, translate(err, "webhook dispatch")
+	}
+	if any == 0 {
+		return 0, nil
 	}
 	switch {
 	case afterWrite && s.db.dialect == SQLite:

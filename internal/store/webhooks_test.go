@@ -259,3 +259,61 @@ func userWithEndpoint(t *testing.T, db *store.DB, email string, now time.Time) (
 	}
 	return u, ep
 }
+
+// With no endpoint the dispatcher writes nothing and leaves its cursor;
+// the first endpoint moves the cursor to where it starts, and a later one
+// does not move it past events still to be delivered to an earlier one.
+func TestWebhookDispatchWithoutEndpoints(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := open(t, b)
+		now := time.Now().UTC()
+		s := db.Webhooks()
+		var jobs []webhook.Job
+		enqueue := func(_ context.Context, _ *sql.Tx, js []webhook.Job) error {
+			jobs = append(jobs, js...)
+			return nil
+		}
+		emit := func(u account.User) {
+			t.Helper()
+			err := db.Relationships().InTx(ctx, func(tx relationship.Store) error {
+				ev := event.Event{Type: event.RelationshipCreated, UserID: u.ID, ActorID: u.ID, CreatedAt: now}
+				return tx.Emit(ctx, ev, map[string]string{"id": "x"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		dispatch := func(afterWrite bool) int {
+			t.Helper()
+			n, err := s.Dispatch(ctx, 10, now, enqueue, afterWrite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		early := newUser("early@example.com")
+		if err := db.Accounts().CreateUser(ctx, early); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			emit(early)
+		}
+		if n := dispatch(false) + dispatch(true); n != 0 {
+			t.Fatalf("with no endpoint, dispatches took %d events", n)
+		}
+
+		a, _ := userWithEndpoint(t, db, "first@example.com", now)
+		emit(a)
+		if n := dispatch(false); n != 1 || len(jobs) != 1 {
+			t.Fatalf("after the first endpoint: %d events dispatched, jobs %+v; want the one event since", n, jobs)
+		}
+
+		emit(a)
+		userWithEndpoint(t, db, "second@example.com", now)
+		if n := dispatch(false); n != 1 || len(jobs) != 2 {
+			t.Fatalf("after a second endpoint: %d events dispatched, jobs %+v; want the first endpoint's event", n, jobs)
+		}
+	})
+}
