@@ -42,10 +42,18 @@ type Scheduler struct {
 	Log        *slog.Logger
 	// Every is the pause between runs (with up to 20% jitter).
 	Every time.Duration
-	// Optimize refreshes planner statistics, at most hourly.
+	// Optimize refreshes planner statistics where tables have grown or
+	// shrunk manyfold, at most every optimizeEvery (a few tens of µs when
+	// none has).
 	Optimize     func(ctx context.Context) error
 	lastOptimize atomic.Int64 // unix nanos
 }
+
+// optimizeEvery is the least time between two calls of Optimize: a
+// table that grows fast from nothing (the events of a new installation)
+// is planned for with statistics from when it was a few rows for at most
+// this long.
+const optimizeEvery = 5 * time.Minute
 
 // Report counts what one run changed.
 type Report struct {
@@ -85,7 +93,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 		}
 		r.Purged += n
 	}
-	if last := s.lastOptimize.Load(); s.Optimize != nil && s.Now().UnixNano()-last >= int64(time.Hour) &&
+	if last := s.lastOptimize.Load(); s.Optimize != nil && s.Now().UnixNano()-last >= int64(optimizeEvery) &&
 		s.lastOptimize.CompareAndSwap(last, s.Now().UnixNano()) {
 		if err := s.Optimize(ctx); err != nil {
 			return r, err

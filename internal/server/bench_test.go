@@ -57,7 +57,7 @@ const envBenchLarge = "TROTH_BENCH_LARGE"
 
 // envBenchAnalyze runs ANALYZE after seeding, to compare the query plans
 // the databases choose with statistics against those without (troth never
-// runs ANALYZE itself; it runs PRAGMA optimize hourly on SQLite).
+// runs ANALYZE itself; it runs PRAGMA optimize every five minutes on SQLite).
 const envBenchAnalyze = "TROTH_BENCH_ANALYZE"
 
 // The shape of the seeded history is internal/benchseed's (shared with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
@@ -63,6 +64,48 @@ func (c writerConnector) Connect(context.Context) (driver.Conn, error) {
 }
 
 func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+
+// readerConnector opens the readers' connections. A connection plans its
+// statements with the statistics it read when it opened: ANALYZE on the
+// writer (Optimize) changes what the writer plans with, but another
+// connection reads sqlite_stat1 again only when the schema changes, and a
+// reader (query_only) may not run the ANALYZE sqlite_schema that would
+// make it. So a reader opened before the statistics last changed is closed
+// when it is next put back in the pool, and a new one takes its place.
+type readerConnector struct {
+	dsn   string
+	stats *atomic.Int64 // generation of the statistics; DB.stats
+}
+
+func (c readerConnector) Connect(context.Context) (driver.Conn, error) {
+	gen := c.stats.Load() // before the open: a change during it closes the connection at once
+	conn, err := (&sqlite3.SQLiteDriver{}).Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &readerConn{conn.(*sqlite3.SQLiteConn), c.stats, gen}, nil
+}
+
+func (readerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+
+// readerConn is a reader's connection, valid while the statistics it read
+// are the latest (driver.Validator).
+type readerConn struct {
+	*sqlite3.SQLiteConn
+	stats *atomic.Int64
+	gen   int64
+}
+
+func (c *readerConn) IsValid() bool { return c.gen == c.stats.Load() }
+
+// ResetSession, called before a pooled connection is used again, turns
+// one whose statistics have changed since it went back to the pool away.
+func (c *readerConn) ResetSession(context.Context) error {
+	if !c.IsValid() {
+		return driver.ErrBadConn
+	}
+	return nil
+}
 
 // writerConn is a mattn/go-sqlite3 connection whose statements ignore the
 // cancellation of their context. Given a context that can be cancelled,

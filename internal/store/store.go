@@ -63,6 +63,7 @@ type DB struct {
 	rels       *relCache                     // relationships as scores read them; nil but on SQLite held to itself (relcache.go)
 	latest     *latestCache                  // the row and open count every score read starts from; likewise (latestcache.go)
 	due        *dueCache                     // the projection's count of occurrences due; likewise (latestcache.go)
+	stats      *atomic.Int64                 // SQLite: moves when Optimize changes the planner's statistics (readerConnector)
 	unregister func()                        // SQLite: counts this close of the file (tablewatch.go)
 }
 
@@ -165,7 +166,9 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, lockedHint(err))
 	}
-	r, err := gorm.Open(newSQLiteDialector(sqliteDSN(path, true, opt.SQLiteShared), nil), cfg)
+	stats := new(atomic.Int64)
+	rdsn := sqliteDSN(path, true, opt.SQLiteShared)
+	r, err := gorm.Open(newSQLiteDialector(rdsn, sql.OpenDB(readerConnector{dsn: rdsn, stats: stats})), cfg)
 	if err != nil {
 		sw.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
@@ -178,7 +181,7 @@ func openSQLite(ctx context.Context, path string, cfg *gorm.Config, opt Options)
 	sr.SetMaxOpenConns(opt.SQLiteReaders)
 	sr.SetMaxIdleConns(opt.SQLiteReaders)
 	sr.SetConnMaxLifetime(0)
-	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, sw, nil), days: newDayCache()}
+	db := &DB{dialect: SQLite, w: w, r: r, sqlW: sw, sqlR: sr, batches: newGroupCommit(w, sw, nil), days: newDayCache(), stats: stats}
 	var file *openFile
 	file, db.unregister = registerFile(path)
 	db.live.on = !opt.SQLiteShared // held to itself: every deletion goes through this process
@@ -261,10 +264,31 @@ func (db *DB) inTxOr(ctx context.Context, conn *gorm.DB, fn func(tx *gorm.DB) er
 // not do it by itself: SQLite's PRAGMA optimize (PostgreSQL's autovacuum
 // analyzes on its own). Without statistics SQLite can pick an index that
 // walks a member's whole history.
+//
+// SQLite analyzes a table again once its size has changed manyfold since
+// the last time (0x10000: every table, not only those this connection
+// used). The writer plans with the new statistics at once; the readers
+// are opened again (readerConnector).
 func (db *DB) Optimize(ctx context.Context) error {
 	if db.dialect != SQLite {
 		return nil
 	}
-	_, err := db.sqlW.ExecContext(ctx, "PRAGMA optimize=0x10002")
-	return err
+	// 0x1 lists what the pragma would do, without doing it.
+	var todo []string
+	err := scanAll(ctx, querier{conn: db.sqlW, dialect: SQLite}, func(rows *sql.Rows) error {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		todo = append(todo, s)
+		return nil
+	}, "PRAGMA optimize=0x10003")
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	if _, err := db.sqlW.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		return err
+	}
+	db.stats.Add(1)
+	return nil
 }
