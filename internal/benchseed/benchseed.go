@@ -8,16 +8,19 @@ package benchseed
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/id"
 	"github.com/troth-app/troth/internal/promise"
 	"github.com/troth-app/troth/internal/score"
 	"github.com/troth-app/troth/internal/store"
+	"github.com/troth-app/troth/internal/wire"
 )
 
 // The shape of a seeded history: the last year (and today) is the same for
@@ -31,6 +34,10 @@ const (
 	benchOpenAhead    = 60 // days of open occurrences materialized ahead
 	benchRowsPerStmt  = 500
 	benchItemsPerTx   = 25_000 // an occurrence and its follow-through each: 50,000 rows
+	// The events of the follow-throughs recorded in the last benchEventDays
+	// are seeded too: a server in service keeps that long of them (the
+	// default TROTH_EVENT_RETENTION), and its planner's statistics count them.
+	benchEventDays = 90
 )
 
 // PoolPerDay is how many of OpenPool's occurrences fall on each day.
@@ -179,6 +186,8 @@ func seedHistory(ctx context.Context, db *store.DB, relID, ana, ben, breachID st
 	defer seed.rollback()
 	occs := seed.table("occurrences", occCols)
 	fts := seed.table("follow_throughs", ftCols)
+	evs := seed.table("events", []string{"id", "type", "relationship_id", "user_id", "actor_id", "data", "created_at"})
+	keptFrom := now.Add(-benchEventDays * 24 * time.Hour)
 	grace := time.Hour
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	items = slices.Grow(items, len(dues))
@@ -207,6 +216,17 @@ func seedHistory(ctx context.Context, db *store.DB, relID, ana, ben, breachID st
 		if err := fts.add(ctx, ftID, relID, occID, prm, outcome, us(occurred), "", recordedBy, verification,
 			disputeReason, acceptAfter, verifiedAt, us(occurred), us(occurred)); err != nil {
 			return nil, nil, err
+		}
+		if occurred.After(keptFrom) {
+			ft := promise.FollowThrough{ID: ftID, RelationshipID: relID, OccurrenceID: occID, PromiseID: prm, Outcome: outcome,
+				OccurredAt: occurred, RecordedBy: recordedBy, Verification: verification, CreatedAt: occurred, UpdatedAt: occurred}
+			data, err := json.Marshal(wire.Snapshot(ft))
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := evs.add(ctx, id.New(id.Event), event.FollowThroughRecorded, relID, nil, recordedBy, string(data), us(occurred)); err != nil {
+				return nil, nil, err
+			}
 		}
 		items = append(items, score.OccurrenceItem(dueT, occurred, grace, outcome, verification, system))
 	}
