@@ -16,6 +16,7 @@ import (
 // memStore is a Store over a slice of items and a map of rollup rows.
 type memStore struct {
 	items []score.Item
+	felt  []Felt
 	days  map[string]Day
 	slow  int // reads that took the day before and today's items
 	reads int // reads of a member's day (MemberContent)
@@ -30,6 +31,11 @@ func (m *memStore) Content(_ context.Context, _ relationship.Relationship, _ str
 	for _, it := range m.items {
 		if !it.T.Before(from) && it.T.Before(to) {
 			c.Items = append(c.Items, it)
+		}
+	}
+	for _, f := range m.felt {
+		if !f.At.Before(from) && f.At.Before(to) {
+			c.Felt = append(c.Felt, f)
 		}
 	}
 	return c, nil
@@ -480,6 +486,65 @@ func TestRefreshMemberAddingStoresWhatRefreshDoes(t *testing.T) {
 		}
 		if fast.reads >= full.reads || fast.reads == 0 {
 			t.Fatalf("round %d: %d reads of a day adding, %d refreshing: the test should see both folds and reads", round, fast.reads, full.reads)
+		}
+	}
+}
+
+// A check-in folded into its day's row (RefreshMemberFelt) leaves the
+// rows RefreshMember makes by reading the day again, to the last bit:
+// on days with items and without, before other rows and after, with
+// items added later in between.
+func TestRefreshMemberFeltStoresWhatRefreshDoes(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 10))
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for round := range 40 {
+		rel := testRel
+		rel.Settings.HalfLifeDays = 7 + rng.IntN(300)
+		fast, full := &memStore{days: map[string]Day{}}, &memStore{days: map[string]Day{}}
+		felts := 0
+		for step := range 60 {
+			// A week, hours apart: check-ins on days with items and on
+			// days with none, and items now and then.
+			at := base.Add(time.Duration(rng.IntN(7*24*60)) * time.Minute)
+			if rng.IntN(3) == 0 {
+				it := score.OccurrenceItem(at, at, time.Hour, "kept", "confirmed", false)
+				for _, m := range []*memStore{fast, full} {
+					m.items = append(m.items, it)
+					slices.SortStableFunc(m.items, func(a, b score.Item) int { return a.T.Compare(b.T) })
+					if _, err := RefreshMember(ctx, m, rel, "usr_a", "", at); err != nil {
+						t.Fatal(err)
+					}
+				}
+				continue
+			}
+			f := Felt{At: at, Value: rng.IntN(11)}
+			felts++
+			for _, m := range []*memStore{fast, full} {
+				m.felt = append(m.felt, f)
+			}
+			reads := fast.reads
+			if _, err := RefreshMemberFelt(ctx, fast, rel, "usr_a", f); err != nil {
+				t.Fatal(err)
+			}
+			if fast.reads != reads {
+				t.Fatalf("round %d step %d: the check-in read its day", round, step)
+			}
+			if _, err := RefreshMember(ctx, full, rel, "usr_a", "", at); err != nil {
+				t.Fatal(err)
+			}
+			got, want := fast.sorted(), full.sorted()
+			if len(got) != len(want) {
+				t.Fatalf("round %d step %d: %d rows, RefreshMember made %d", round, step, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("round %d step %d: row %s is\n%+v\nRefreshMember made\n%+v", round, step, got[i].Day, got[i], want[i])
+				}
+			}
+		}
+		if felts == 0 {
+			t.Fatalf("round %d: no check-in", round)
 		}
 	}
 }

@@ -372,6 +372,33 @@ func refreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 	return memberChange, st.PutDays(ctx, put)
 }
 
+// RefreshMemberFelt is RefreshMember, without a promise, for a change
+// that adds one check-in (f) about the member and nothing else: the day's
+// items are the same, so its row keeps its own summary and takes the
+// check-in's felt trust into its sums (made anew, as Days makes a day with
+// check-ins alone, if there is none), and the day is not read again. The
+// rows are the ones RefreshMember stores: a day's felt trust is a sum and
+// a count, the same whatever the order.
+func RefreshMemberFelt(ctx context.Context, st Store, rel relationship.Relationship, member string, f Felt) (Change, error) {
+	day, _, end := Bounds(f.At, location(rel))
+	around, err := st.DaysAroundAll(ctx, rel.ID, []string{member}, day)
+	if err != nil {
+		return Change{Subject: member}, err
+	}
+	h := HalfLife(rel)
+	ch := Change{Subject: member, Prev: around[0].Prev, HasPrev: around[0].HasPrev, Old: around[0].From}
+	later := ch.Old
+	today := Day{RelationshipID: rel.ID, Subject: member, Day: day, End: end, Own: score.Summarize(nil, end, h)}
+	if len(later) > 0 && later[0].Day == day {
+		today, later = later[0], later[1:]
+	}
+	today.FeltSum += f.Value
+	today.FeltN++
+	chain := append([]Day{today}, later...) // ch.Old stays as it was
+	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, h)
+	return ch, st.PutDays(ctx, ch.New)
+}
+
 // foldable reports whether it may be folded into each subject's row of
 // day (see RefreshMemberAdding). A subject without a row that day has
 // nothing there, and takes it as the day's only item.

@@ -57,6 +57,12 @@ func TestRollupsEqualARebuildRowForRow(t *testing.T) {
 			do(t, app, 201, "POST", "/v1/occurrences/"+occ+"/follow-throughs", recorder.AccessToken,
 				map[string]any{"outcome": []string{"kept", "partial", "missed"}[rng.IntN(3)]})
 		}
+		// Two check-ins today, a day of no other item: the first makes
+		// its row, the second is folded into it.
+		for _, felt := range []int{4, 9} {
+			do(t, app, 201, "POST", "/v1/relationships/"+rel+"/check-ins", ben.AccessToken, map[string]any{
+				"subject_id": ana.ID, "felt_trust": felt})
+		}
 		later(t, app, 2*time.Hour, &ana, &ben) // past the grace of the last ones
 		tick(t, app)
 

@@ -792,6 +792,21 @@ func (s *Scores) rescoreResolved(ctx context.Context, rel relationship.Relations
 	return s.levelCheck(ctx, rel, memberID, ch, now)
 }
 
+// rescoreCheckIn is rescore for a check-in about memberID just created,
+// whose felt trust is f: the refresh folds it into the day's row
+// (scoring.RefreshMemberFelt).
+func (s *Scores) rescoreCheckIn(ctx context.Context, relID, memberID string, f scoring.Felt, now time.Time) error {
+	rel, err := s.Relationship(ctx, relID)
+	if err != nil {
+		return err
+	}
+	ch, err := scoring.RefreshMemberFelt(ctx, s, rel, memberID, f)
+	if err != nil {
+		return err
+	}
+	return s.levelCheck(ctx, rel, memberID, ch, now)
+}
+
 // levelCheck follows a refresh of a member's rollups: it marks their
 // milestones for a look, and records score.level_changed when their level
 // now moves.

@@ -9,6 +9,7 @@ import (
 	"github.com/troth-app/troth/internal/event"
 	"github.com/troth-app/troth/internal/page"
 	"github.com/troth-app/troth/internal/relationship"
+	"github.com/troth-app/troth/internal/scoring"
 	"github.com/troth-app/troth/internal/trust"
 )
 
@@ -58,6 +59,12 @@ func (s *Trust) InTx(ctx context.Context, fn func(tx trust.Store) error) error {
 // Rescore implements trust.Store.
 func (s *Trust) Rescore(ctx context.Context, relID, memberID string, t, now time.Time) error {
 	return s.db.Scores().inTx(s.w).Rescore(ctx, relID, memberID, "", t, now)
+}
+
+// RescoreCheckIn implements trust.Store: the check-in is folded into its
+// day's rollup row of its subject (scoring.RefreshMemberFelt).
+func (s *Trust) RescoreCheckIn(ctx context.Context, c trust.CheckIn) error {
+	return s.db.Scores().inTx(s.w).rescoreCheckIn(ctx, c.RelationshipID, c.SubjectID, scoring.Felt{At: c.CreatedAt, Value: c.FeltTrust}, c.CreatedAt)
 }
 
 // Emit implements trust.Store.

@@ -50,6 +50,8 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	// Rescore refreshes a member's score aggregates after a change at t.
 	Rescore(ctx context.Context, relID, memberID string, t, now time.Time) error
+	// RescoreCheckIn is Rescore after c, just created, and nothing else.
+	RescoreCheckIn(ctx context.Context, c CheckIn) error
 	// Emit records an event with a snapshot of resource, in the transaction.
 	Emit(ctx context.Context, e event.Event, resource any) error
 	Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
@@ -247,7 +249,7 @@ func (s *Service) RecordCheckIn(ctx context.Context, userID, relID string, in Ne
 		if err := tx.CreateCheckIn(ctx, c); err != nil {
 			return err
 		}
-		if err := tx.Rescore(ctx, relID, c.SubjectID, c.CreatedAt, c.CreatedAt); err != nil {
+		if err := tx.RescoreCheckIn(ctx, c); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, event.Event{Type: event.CheckInRecorded, RelationshipID: relID, ActorID: userID, CreatedAt: c.CreatedAt}, c)
