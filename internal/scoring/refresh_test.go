@@ -105,6 +105,11 @@ func (m *memStore) DaysFrom(_ context.Context, _, _, day string) ([]Day, error) 
 	return out, nil
 }
 
+func (m *memStore) DayOf(_ context.Context, _, _, day string) (Day, bool, error) {
+	d, ok := m.days[day]
+	return d, ok, nil
+}
+
 func (m *memStore) DaysBetween(_ context.Context, _, _, from, to string) ([]Day, error) {
 	var out []Day
 	for _, d := range m.sorted() {

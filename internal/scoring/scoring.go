@@ -77,6 +77,8 @@ type Store interface {
 	// latest row before day, if any, and the rows from day on, in order
 	// (complete rows).
 	DaysAroundAll(ctx context.Context, relID string, subjects []string, day string) ([]Around, error)
+	// DayOf returns a subject's row of day, if any (a complete row).
+	DayOf(ctx context.Context, relID, subject, day string) (Day, bool, error)
 	// DaysBetween returns the rows with from ≤ day ≤ to, in order, for
 	// reading: their own counts (not unverified), run and felt trust, and
 	// their cumulative sums; the cumulative counts, runs and skips are
@@ -379,8 +381,26 @@ func refreshMember(ctx context.Context, st Store, rel relationship.Relationship,
 // check-ins alone, if there is none), and the day is not read again. The
 // rows are the ones RefreshMember stores: a day's felt trust is a sum and
 // a count, the same whatever the order.
+//
+// Where the day has a row, that row alone changes: its own summary is the
+// same, so is every cumulative sum from it on, and the rows after it are
+// neither read nor written (a member whose occurrences due weeks ahead
+// were resolved early has a row for each of those days). The Change then
+// holds that row alone, before and after: the level it gives is the same.
 func RefreshMemberFelt(ctx context.Context, st Store, rel relationship.Relationship, member string, f Felt) (Change, error) {
 	day, _, end := Bounds(f.At, location(rel))
+	row, ok, err := st.DayOf(ctx, rel.ID, member, day)
+	if err != nil {
+		return Change{Subject: member}, err
+	}
+	if ok {
+		changed := row
+		changed.FeltSum += f.Value
+		changed.FeltN++
+		ch := Change{Subject: member, Old: []Day{row}, New: []Day{changed}}
+		return ch, st.PutDays(ctx, ch.New)
+	}
+	// A new row: the cumulative sums after it are carried through it.
 	around, err := st.DaysAroundAll(ctx, rel.ID, []string{member}, day)
 	if err != nil {
 		return Change{Subject: member}, err

@@ -482,6 +482,20 @@ func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []str
 	return out, translate(err, "score day")
 }
 
+// DayOf implements scoring.Store.
+func (s *Scores) DayOf(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
+	var d scoring.Day
+	found := false
+	v := newValues(35)
+	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
+		var err error
+		d, err = scanDay(rows, v)
+		found = err == nil
+		return err
+	}, `SELECT `+scoreDayColumns+` FROM score_days WHERE relationship_id = ? AND subject = ? AND day = ?`, relID, subject, day)
+	return d, found, translate(err, "score day")
+}
+
 // daysAroundSQL reads the rows around a day of n subjects.
 func daysAroundSQL(n int) string {
 	if n < len(daysAroundSQLs) {
