@@ -77,7 +77,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "workers (and connections)")
 	flag.IntVar(&o.rate, "rate", 0, "requests a second; 0: as fast as the workers go")
-	flag.StringVar(&o.ops, "ops", "control,score,promises,timeline,follow-through,mix", "operations to drive, in order (also: check-in, webhooks)")
+	flag.StringVar(&o.ops, "ops", "control,score,promises,timeline,follow-through,mix", "operations to drive, in order (also: check-in, promise, webhooks)")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "capture a CPU profile of the started server for each operation into this directory (uses TROTH_DEBUG_ADDR)")
 	flag.DurationVar(&o.seedTimeout, "seed-timeout", 30*time.Minute, "upper bound on seeding")
 	flag.IntVar(&o.webhookEndpoints, "webhook-endpoints", 5, "endpoints the webhooks operation registers; each event is delivered to all of them")
@@ -274,6 +274,10 @@ func operations(fx *fixture, controlURL string) map[string]operation {
 	// a write transaction of its own (group-committed).
 	checkIn := vegeta.Target{Method: http.MethodPost, URL: fx.base + "/v1/relationships/" + fx.relID + "/check-ins", Header: postHeader,
 		Body: []byte(`{"subject_id":"` + fx.ana + `","felt_trust":7,"note":"better this week"}`)}
+	// A one-off promise: the promise, its one occurrence and its event.
+	due := time.Now().UTC().Add(30 * 24 * time.Hour).Truncate(time.Second).Format(time.RFC3339)
+	newPromise := vegeta.Target{Method: http.MethodPost, URL: fx.base + "/v1/relationships/" + fx.relID + "/promises", Header: postHeader,
+		Body: []byte(`{"title":"Call the plumber","due_at":"` + due + `"}`)}
 	static := func(tg vegeta.Target) vegeta.Targeter {
 		return func(t *vegeta.Target) error { *t = tg; return nil }
 	}
@@ -300,6 +304,7 @@ func operations(fx *fixture, controlURL string) map[string]operation {
 		"timeline":       {name: "GET timeline (1 year, daily)", targeter: static(timeline)},
 		"follow-through": {name: "POST follow-through", targeter: followThrough},
 		"check-in":       {name: "POST check-in", targeter: static(checkIn)},
+		"promise":        {name: "POST promise (one-off)", targeter: static(newPromise)},
 		"mix":            {name: "mix (50% score, 30% list, 5% timeline, 15% POST)", targeter: mix},
 		"webhooks":       {name: "webhook deliveries", targeter: followThrough, webhooks: true},
 	}
