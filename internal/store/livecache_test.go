@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troth-app/troth/internal/account"
+	"github.com/troth-app/troth/internal/relationship"
 	"github.com/troth-app/troth/internal/store/storetest"
 	"gorm.io/gorm"
 )
@@ -304,9 +305,10 @@ func TestTwoOpensOfOneFileKeepNothing(t *testing.T) {
 	}
 }
 
-// Inside the writer's transaction, promises read a relationship from the
-// copy kept only while that transaction has changed none of its tables;
-// after its own change, from the database, and so they see it.
+// Inside the writer's transaction, promises and scores read a
+// relationship from the copy kept only while that transaction has changed
+// none of its tables; after its own change, from the database, and so
+// they see it.
 func TestPromisesRelationshipInTheWritersTransaction(t *testing.T) {
 	ctx := context.Background()
 	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{})
@@ -318,7 +320,10 @@ func TestPromisesRelationshipInTheWritersTransaction(t *testing.T) {
 	if _, err := db.Scores().Relationship(ctx, "rel_a"); err != nil { // kept
 		t.Fatal(err)
 	}
-	halfLife := func(p *Promises) int {
+	type reader interface {
+		Relationship(ctx context.Context, relID string) (relationship.Relationship, error)
+	}
+	halfLife := func(p reader) int {
 		t.Helper()
 		rel, err := p.Relationship(ctx, "rel_a")
 		if err != nil {
@@ -327,15 +332,19 @@ func TestPromisesRelationshipInTheWritersTransaction(t *testing.T) {
 		return rel.Settings.HalfLifeDays
 	}
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
-		p := &Promises{db: db, w: tx, r: tx}
-		if got := halfLife(p); got != 30 {
-			t.Errorf("before the change: %d", got)
+		readers := []reader{&Promises{db: db, w: tx, r: tx}, db.Scores().inTx(tx)}
+		for _, p := range readers {
+			if got := halfLife(p); got != 30 {
+				t.Errorf("%T before the change: %d", p, got)
+			}
 		}
 		if err := tx.Exec(`UPDATE relationships SET half_life_days = 12 WHERE id = 'rel_a'`).Error; err != nil {
 			return err
 		}
-		if got := halfLife(p); got != 12 {
-			t.Errorf("after its own change, inside the transaction: %d, want 12", got)
+		for _, p := range readers {
+			if got := halfLife(p); got != 12 {
+				t.Errorf("%T after its own change, inside the transaction: %d, want 12", p, got)
+			}
 		}
 		return nil
 	})

@@ -220,10 +220,11 @@ func (s *Promises) Relationship(ctx context.Context, relID string) (relationship
 }
 
 // IsMember reports whether a user is a current member (trust.Store uses it).
+// It is asked in every check-in's transaction: hand-written SQL.
 func (s *Promises) IsMember(ctx context.Context, relID, userID string) (bool, error) {
 	var n int64
-	err := s.r.WithContext(ctx).Model(&memberRow{}).
-		Where("relationship_id = ? AND user_id = ? AND left_at IS NULL", relID, userID).Count(&n).Error
+	err := s.db.queryRow(ctx, s.r, `SELECT COUNT(*) FROM relationship_members
+		WHERE relationship_id = ? AND user_id = ? AND left_at IS NULL`, []any{relID, userID}, &n)
 	return n > 0, translate(err, "member")
 }
 

@@ -112,12 +112,14 @@ func (s *Scores) inTx(tx *gorm.DB) *Scores {
 // partner's and its members'): no score shows them, and every read of a
 // score starts here.
 //
-// Outside a transaction, on SQLite held to itself, the last one read is
-// reused while the tables stay unchanged (relCache).
+// Outside a transaction and in the writer's, on SQLite held to itself,
+// the last one read is reused while the tables stay unchanged (relCache).
 func (s *Scores) Relationship(ctx context.Context, relID string) (relationship.Relationship, error) {
-	if s.r != s.db.r { // inside a transaction: see its own writes
+	if s.r != s.db.r && s.r != s.w { // a read-only transaction: its own snapshot
 		return s.readRelationship(ctx, relID)
 	}
+	// The copy kept is good inside the writer's transaction too, while
+	// that transaction has changed none of its tables (relCache).
 	return s.cachedRelationship(ctx, relID)
 }
 

@@ -109,9 +109,8 @@ func (s *Trust) ListBreaches(ctx context.Context, relID string, pr page.Request)
 
 // CreateCheckIn implements trust.Store.
 func (s *Trust) CreateCheckIn(ctx context.Context, c trust.CheckIn) error {
-	row := checkInRow{ID: c.ID, RelationshipID: c.RelationshipID, AuthorID: c.AuthorID, SubjectID: c.SubjectID,
-		FeltTrust: c.FeltTrust, Note: c.Note, CreatedAt: micros(c.CreatedAt)}
-	return translate(s.w.WithContext(ctx).Create(&row).Error, "check-in")
+	return translate(s.db.execSQL(ctx, s.w, `INSERT INTO check_ins (id, relationship_id, author_id, subject_id, felt_trust, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, c.RelationshipID, c.AuthorID, c.SubjectID, c.FeltTrust, c.Note, micros(c.CreatedAt)), "check-in")
 }
 
 // ListCheckIns implements trust.Store.
