@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/troth-app/troth/internal/store/storetest"
 )
@@ -42,5 +45,45 @@ func TestOptimizeFollowsGrowth(t *testing.T) {
 	}
 	if plan := queryPlan(t, db, next, 1); !strings.Contains(plan, "USING INTEGER PRIMARY KEY") {
 		t.Fatalf("after the events grew and Optimize ran, the plan is %q", plan)
+	}
+}
+
+// Retiring the readers while every one of them is busy fails no read:
+// a request waiting for a reader gets one, old or new, never an error.
+func TestRetiringReadersFailsNoRead(t *testing.T) {
+	db := openMigrated(t, storetest.Backend{Name: "sqlite", DSN: storetest.SQLite(t)}, Options{SQLiteReaders: 2})
+	ctx := context.Background()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				var n int
+				if err := db.queryRow(ctx, db.r, `WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 500)
+					SELECT COUNT(*) FROM s`, nil, &n); err != nil {
+					errs <- err
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	retired := 0
+	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); retired++ {
+		time.Sleep(time.Millisecond)
+		db.statisticsChanged()
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a read failed while readers were retired: %v", err)
+	}
+	if reads.Load() == 0 || retired == 0 {
+		t.Fatalf("%d reads, %d retirements: the test proved nothing", reads.Load(), retired)
 	}
 }

@@ -71,7 +71,10 @@ func (writerConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
 // connection reads sqlite_stat1 again only when the schema changes, and a
 // reader (query_only) may not run the ANALYZE sqlite_schema that would
 // make it. So a reader opened before the statistics last changed is closed
-// when it is next put back in the pool, and a new one takes its place.
+// when it is next put back in the pool (IsValid), and Optimize closes the
+// idle ones; new ones take their places. (Not through
+// driver.SessionResetter: an ErrBadConn from a pooled connection can reach
+// a caller when the pool is full.)
 type readerConnector struct {
 	dsn   string
 	stats *atomic.Int64 // generation of the statistics; DB.stats
@@ -97,15 +100,6 @@ type readerConn struct {
 }
 
 func (c *readerConn) IsValid() bool { return c.gen == c.stats.Load() }
-
-// ResetSession, called before a pooled connection is used again, turns
-// one whose statistics have changed since it went back to the pool away.
-func (c *readerConn) ResetSession(context.Context) error {
-	if !c.IsValid() {
-		return driver.ErrBadConn
-	}
-	return nil
-}
 
 // writerConn is a mattn/go-sqlite3 connection whose statements ignore the
 // cancellation of their context. Given a context that can be cancelled,

@@ -289,6 +289,16 @@ func (db *DB) Optimize(ctx context.Context) error {
 	if _, err := db.sqlW.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
 		return err
 	}
-	db.stats.Add(1)
+	db.statisticsChanged()
 	return nil
+}
+
+// statisticsChanged retires the readers opened before the planner's
+// statistics changed: the idle ones close now, the ones in use as they
+// come back (readerConn.IsValid).
+func (db *DB) statisticsChanged() {
+	db.stats.Add(1)
+	n := db.sqlR.Stats().MaxOpenConnections
+	db.sqlR.SetMaxIdleConns(0)
+	db.sqlR.SetMaxIdleConns(n)
 }
