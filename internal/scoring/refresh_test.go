@@ -479,15 +479,7 @@ func TestRefreshMemberAddingStoresWhatRefreshDoes(t *testing.T) {
 			if _, err := RefreshMember(ctx, full, rel, "usr_a", "", at); err != nil {
 				t.Fatal(err)
 			}
-			got, want := fast.sorted(), full.sorted()
-			if len(got) != len(want) {
-				t.Fatalf("round %d step %d: %d rows, RefreshMember made %d", round, step, len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("round %d step %d: row %s is\n%+v\nRefreshMember made\n%+v", round, step, got[i].Day, got[i], want[i])
-				}
-			}
+			sameRows(t, fast, full, round, step)
 		}
 		if fast.reads >= full.reads || fast.reads == 0 {
 			t.Fatalf("round %d: %d reads of a day adding, %d refreshing: the test should see both folds and reads", round, fast.reads, full.reads)
@@ -538,18 +530,24 @@ func TestRefreshMemberFeltStoresWhatRefreshDoes(t *testing.T) {
 			if _, err := RefreshMember(ctx, full, rel, "usr_a", "", at); err != nil {
 				t.Fatal(err)
 			}
-			got, want := fast.sorted(), full.sorted()
-			if len(got) != len(want) {
-				t.Fatalf("round %d step %d: %d rows, RefreshMember made %d", round, step, len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("round %d step %d: row %s is\n%+v\nRefreshMember made\n%+v", round, step, got[i].Day, got[i], want[i])
-				}
-			}
+			sameRows(t, fast, full, round, step)
 		}
 		if felts == 0 {
 			t.Fatalf("round %d: no check-in", round)
+		}
+	}
+}
+
+// sameRows fails the test unless fast holds the very rows full does.
+func sameRows(t *testing.T, fast, full *memStore, round, step int) {
+	t.Helper()
+	got, want := fast.sorted(), full.sorted()
+	if len(got) != len(want) {
+		t.Fatalf("round %d step %d: %d rows, RefreshMember made %d", round, step, len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("round %d step %d: row %s is\n%+v\nRefreshMember made\n%+v", round, step, got[i].Day, got[i], want[i])
 		}
 	}
 }
