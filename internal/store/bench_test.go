@@ -35,7 +35,7 @@ func BenchmarkReprepare(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			v := newValues(34)
+			v := newValues(nScoreDayColumns)
 			for b.Loop() {
 				rows, err := st.QueryContext(ctx, args...)
 				if err != nil {

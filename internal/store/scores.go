@@ -297,6 +297,10 @@ const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kep
 	c_kept_late, c_partial, c_missed, c_disputed, c_unverified, c_breaches, c_skipped, c_run_n, c_run_prefix,
 	c_run_suffix, c_run_max, last_t`
 
+// nScoreDayColumns is how many columns scoreDayColumns names (scanDay
+// reads them all; TestScoreDayColumnCount keeps the two in step).
+const nScoreDayColumns = 35
+
 // scanDay reads a row of scoreDayColumns. The values are scanned as
 // they come (database/sql converts an int64 into an *int by formatting and
 // parsing it) and converted here: a timeline reads hundreds of rows.
@@ -467,7 +471,7 @@ func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []str
 	for i, subject := range subjects {
 		at[subject] = i
 	}
-	v := newValues(35)
+	v := newValues(nScoreDayColumns)
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		d, err := scanDay(rows, v)
 		if err != nil {
@@ -488,7 +492,7 @@ func (s *Scores) DaysAroundAll(ctx context.Context, relID string, subjects []str
 func (s *Scores) DayOf(ctx context.Context, relID, subject, day string) (scoring.Day, bool, error) {
 	var d scoring.Day
 	found := false
-	v := newValues(35)
+	v := newValues(nScoreDayColumns)
 	err := scanAll(ctx, s.db.querierFor(s.r), func(rows *sql.Rows) error {
 		var err error
 		d, err = scanDay(rows, v)
