@@ -65,7 +65,7 @@ func (h *handlers) getMemberScore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, wire.Score(r))
+	return writeScore(c, wire.Score(r))
 }
 
 // getPromiseScore godoc
@@ -93,7 +93,7 @@ func (h *handlers) getPromiseScore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, wire.Score(r))
+	return writeScore(c, wire.Score(r))
 }
 
 func (h *handlers) timelineQuery(c echo.Context) (scoring.TimelineQuery, error) {
