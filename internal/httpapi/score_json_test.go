@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -15,39 +14,23 @@ import (
 // score holds, and refuses what it refuses.
 func TestScoreJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
-	floats := []float64{0, 1, 0.5, 0.1, 0.7333, 2, 3.75, 1e-6, 9.99e-7, 1e21, 1.2345e22, -0.25, 0.1 + 0.2, math.MaxFloat64, 12345.678}
-	strs := []string{"usr_01abc", "prm_x", "", `a"b`, `back\slash`, "<&>", "caf\u00e9", "tab\there", "\u2028", "rebuilding"}
-	f := func() float64 {
-		if rng.IntN(3) == 0 {
-			return floats[rng.IntN(len(floats))]
-		}
-		return math.Round(rng.Float64()*1e4) / 1e4
-	}
+	v := jsonValues{rng}
+	f := v.float
 	str := func() *string {
 		if rng.IntN(3) == 0 {
 			return nil
 		}
-		s := strs[rng.IntN(len(strs))]
+		s := v.str()
 		return &s
 	}
 	zones := []*time.Location{time.UTC, time.FixedZone("", 5*3600+1800), time.FixedZone("X", -7*3600)}
 	for range 500 {
-		s := api.Score{MemberID: str(), PromiseID: str(), Score: f(), Level: strs[rng.IntN(len(strs))], Evidence: f(),
+		s := api.Score{MemberID: str(), PromiseID: str(), Score: f(), Level: v.str(), Evidence: f(),
 			Counts: api.ScoreCounts{Kept: rng.IntN(1 << 20), KeptLate: rng.IntN(5), Partial: -rng.IntN(3), Missed: rng.IntN(100),
 				Disputed: rng.IntN(3), Unverified: rng.IntN(3), Skipped: rng.IntN(9), Open: rng.IntN(4), Breaches: rng.IntN(2)},
 			CurrentStreak: rng.IntN(400), LongestStreak: math.MaxInt32 + rng.IntN(2),
 			EvaluatedAt: time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))])}
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := scoreJSON([]byte("x"), s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, append([]byte("x"), want...)) {
-			t.Fatalf("scoreJSON:\n%s\nencoding/json:\n%s", got, want)
-		}
+		matchesEncodingJSON(t, s, func(b []byte) ([]byte, error) { return scoreJSON(b, s) })
 	}
 	for _, bad := range []api.Score{{Score: math.NaN()}, {Evidence: math.Inf(1)}, {EvaluatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}} {
 		if _, err := json.Marshal(bad); err == nil {

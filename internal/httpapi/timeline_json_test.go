@@ -16,14 +16,8 @@ import (
 // float is written, counts, absent felt trust, strings that need escaping.
 func TestTimelineJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
-	floats := []float64{0, 1, 0.5, 0.1, 0.6123, 1e-6, 9.99e-7, 1.5e-7, 1e-9, 1e20, 1e21, 1.2345e22, -0.25, 0.1 + 0.2, math.SmallestNonzeroFloat64, math.MaxFloat64, 10, 6.5}
-	strs := []string{"2027-03-01", "rebuilding", "", `a"b`, `back\slash`, "<&>", "caf\u00e9", "tab\there", "\u2028"}
-	f := func() float64 {
-		if rng.IntN(3) == 0 {
-			return floats[rng.IntN(len(floats))]
-		}
-		return math.Round(rng.Float64()*1e4) / 1e4
-	}
+	v := jsonValues{rng}
+	f := v.float
 	for range 300 {
 		n := rng.IntN(5)
 		tl := api.Timeline{RelationshipID: "rel_x", MemberID: "usr_<y>", TimeZone: "Europe/Berlin", Bucket: "day",
@@ -33,7 +27,7 @@ func TestTimelineJSON(t *testing.T) {
 			tl.Points = make([]api.TimelinePoint, n)
 		}
 		for i := range tl.Points {
-			p := api.TimelinePoint{Date: strs[rng.IntN(len(strs))], Score: f(), Level: strs[rng.IntN(len(strs))],
+			p := api.TimelinePoint{Date: v.str(), Score: f(), Level: v.str(),
 				Kept: rng.IntN(1000), Late: rng.IntN(3), Partial: -rng.IntN(2), Missed: rng.IntN(1 << 20), Open: rng.IntN(5)}
 			if rng.IntN(2) == 0 {
 				v := f()
@@ -41,17 +35,7 @@ func TestTimelineJSON(t *testing.T) {
 			}
 			tl.Points[i] = p
 		}
-		want, err := json.Marshal(tl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := timelineJSON([]byte("x"), tl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, append([]byte("x"), want...)) {
-			t.Fatalf("timelineJSON:\n%s\nencoding/json:\n%s", got, want)
-		}
+		matchesEncodingJSON(t, tl, func(b []byte) ([]byte, error) { return timelineJSON(b, tl) })
 	}
 	nan := math.NaN()
 	if _, err := timelineJSON(nil, api.Timeline{Points: []api.TimelinePoint{{FeltTrust: &nan}}}); err == nil {
@@ -80,5 +64,43 @@ func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, f := range []float64{math.Copysign(0, -1), 1.00005, 3.25, 1e-7, 5e-5, 123456.5, 1e21, -0.25} {
 		check(f)
+	}
+}
+
+// jsonValues draws the values that decide how encoding/json writes a
+// float or a string: scores of four decimals mostly, and the edges (the
+// exponent form's bounds, values that are not four decimals, strings to
+// escape).
+type jsonValues struct{ rng *rand.Rand }
+
+var (
+	jsonFloats = []float64{0, 1, 0.5, 0.1, 0.6123, 2, 3.75, 1e-6, 9.99e-7, 1.5e-7, 1e-9, 1e20, 1e21, 1.2345e22, -0.25, 0.1 + 0.2,
+		math.SmallestNonzeroFloat64, math.MaxFloat64, 10, 6.5, 12345.678}
+	jsonStrings = []string{"2027-03-01", "rebuilding", "usr_01abc", "", `a"b`, `back\slash`, "<&>", "caf\u00e9", "tab\there", "\u2028"}
+)
+
+func (v jsonValues) float() float64 {
+	if v.rng.IntN(3) == 0 {
+		return jsonFloats[v.rng.IntN(len(jsonFloats))]
+	}
+	return math.Round(v.rng.Float64()*1e4) / 1e4
+}
+
+func (v jsonValues) str() string { return jsonStrings[v.rng.IntN(len(jsonStrings))] }
+
+// matchesEncodingJSON fails the test unless write appends exactly
+// json.Marshal(v) to what it is given.
+func matchesEncodingJSON(t *testing.T, v any, write func([]byte) ([]byte, error)) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := write([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, append([]byte("x"), want...)) {
+		t.Fatalf("written by hand:\n%s\nencoding/json:\n%s", got, want)
 	}
 }
