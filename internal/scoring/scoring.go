@@ -405,17 +405,11 @@ func RefreshMemberFelt(ctx context.Context, st Store, rel relationship.Relations
 	if err != nil {
 		return Change{Subject: member}, err
 	}
-	h := HalfLife(rel)
 	ch := Change{Subject: member, Prev: around[0].Prev, HasPrev: around[0].HasPrev, Old: around[0].From}
-	later := ch.Old
-	today := Day{RelationshipID: rel.ID, Subject: member, Day: day, End: end, Own: score.Summarize(nil, end, h)}
-	if len(later) > 0 && later[0].Day == day {
-		today, later = later[0], later[1:]
-	}
-	today.FeltSum += f.Value
-	today.FeltN++
-	chain := append([]Day{today}, later...) // ch.Old stays as it was
-	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, h)
+	ch.changeDay(rel, day, end, func(d *Day) {
+		d.FeltSum += f.Value
+		d.FeltN++
+	})
 	return ch, st.PutDays(ctx, ch.New)
 }
 
@@ -434,16 +428,24 @@ func foldable(around []Around, day string, it score.Item) bool {
 	return true
 }
 
-// add sets ch.New from ch.Prev and ch.Old with it folded into day's row
-// (made anew if there is none; day ends at end).
+// add sets ch.New from ch.Prev and ch.Old with it folded into day's row.
 func (ch *Change) add(rel relationship.Relationship, day string, end time.Time, it score.Item) {
+	ch.changeDay(rel, day, end, func(d *Day) {
+		d.Own = d.Own.Append(it, HalfLife(rel))
+		d.Last = maxTime(d.Last, it.T)
+	})
+}
+
+// changeDay sets ch.New from ch.Prev and ch.Old with day's row changed by
+// change (the row made anew, empty, if there is none; day ends at end),
+// and the cumulative sums carried from it through the rows after.
+func (ch *Change) changeDay(rel relationship.Relationship, day string, end time.Time, change func(*Day)) {
 	later := ch.Old
 	today := Day{RelationshipID: rel.ID, Subject: ch.Subject, Day: day, End: end, Own: score.Summary{Ref: end}}
 	if len(later) > 0 && later[0].Day == day {
 		today, later = later[0], later[1:]
 	}
-	today.Own = today.Own.Append(it, HalfLife(rel))
-	today.Last = maxTime(today.Last, it.T)
+	change(&today)
 	chain := append([]Day{today}, later...) // ch.Old stays as it was
 	ch.New = Cumulate(ch.Prev, ch.HasPrev, chain, HalfLife(rel))
 }

@@ -100,10 +100,3 @@ func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
 	}
 	return strings.Join(plan, "; ")
 }
-
-// nScoreDayColumns counts scoreDayColumns: scanDay reads that many.
-func TestScoreDayColumnCount(t *testing.T) {
-	if n := len(strings.Split(scoreDayColumns, ",")); n != nScoreDayColumns {
-		t.Fatalf("scoreDayColumns names %d columns, nScoreDayColumns is %d", n, nScoreDayColumns)
-	}
-}

@@ -298,8 +298,8 @@ const scoreDayColumns = `relationship_id, subject, day, day_end, a, b, kept, kep
 	c_run_suffix, c_run_max, last_t`
 
 // nScoreDayColumns is how many columns scoreDayColumns names (scanDay
-// reads them all; TestScoreDayColumnCount keeps the two in step).
-const nScoreDayColumns = 35
+// reads them all).
+var nScoreDayColumns = len(strings.Split(scoreDayColumns, ","))
 
 // scanDay reads a row of scoreDayColumns. The values are scanned as
 // they come (database/sql converts an int64 into an *int by formatting and
